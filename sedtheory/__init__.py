@@ -1,0 +1,26 @@
+"""sedtheory: exact, certified theory for Social Environment Design.
+
+Importing the package has no side effects.
+"""
+
+from sedtheory import errors, scenarios
+from sedtheory.equilibrium import Equilibrium, certify, nash_gap, solve_equilibrium
+from sedtheory.game import CommonsGame
+from sedtheory.society import Society
+from sedtheory.taxes import PiecewiseLinearTax
+from sedtheory.welfare import pmean
+
+__all__ = [
+    "CommonsGame",
+    "Equilibrium",
+    "PiecewiseLinearTax",
+    "Society",
+    "certify",
+    "errors",
+    "nash_gap",
+    "pmean",
+    "scenarios",
+    "solve_equilibrium",
+]
+
+__version__ = "0.1.0"

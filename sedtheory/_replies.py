@@ -1,0 +1,84 @@
+r"""Exact best responses over the smooth pieces of a piecewise-quadratic payoff.
+
+In the commons game every agent's utility as a function of its own action is, up to a
+constant,
+
+.. math:: f_i(x) = \alpha_i x - k_i T(x) - \tfrac12 \beta_i x^2, \qquad x \in [0, U_i],
+
+with :math:`\beta_i \ge 0`. On each tax bracket :math:`f_i` is a concave quadratic, so
+its maximiser there is a clipped stationary point; the best response is the best of these
+at most ``B`` candidates. Nothing here uses a grid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["piece_candidates", "best_replies", "deviation_gain"]
+
+
+def piece_candidates(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rate: np.ndarray,
+    base: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximiser and value of ``f_i`` on every piece, shapes ``(n, P)``.
+
+    Pieces that start at or beyond ``upper_i`` get value ``-inf``. Where ``f_i`` is flat on
+    a piece the smaller end is returned.
+    """
+    a = alpha[:, None]
+    b = beta[:, None]
+    lin = a - k[:, None] * rate[None, :]
+    u = upper[:, None]
+    lo_i = np.minimum(lo[None, :], u)
+    hi_i = np.minimum(hi[None, :], u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(b > 0, lin / np.where(b > 0, b, 1.0), np.where(lin > 0, np.inf, -np.inf))
+    x = np.minimum(np.maximum(stat, lo_i), hi_i)
+    value = a * x - k[:, None] * (base[None, :] + rate[None, :] * (x - lo[None, :])) - 0.5 * b * x * x
+    valid = (lo[None, :] < u) | (np.arange(lo.size)[None, :] == 0)
+    value = np.where(valid, value, -np.inf)
+    return x, value
+
+
+def best_replies(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rate: np.ndarray,
+    base: np.ndarray,
+    upper: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Global maximiser of ``f_i`` on ``[0, upper_i]`` and the index of its piece.
+
+    Ties between pieces go to the piece with the smaller action.
+    """
+    x, value = piece_candidates(alpha, beta, k, lo, hi, rate, base, upper)
+    idx = np.argmax(value, axis=1)
+    rows = np.arange(x.shape[0])
+    return x[rows, idx], idx
+
+
+def deviation_gain(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    x_from: np.ndarray,
+    x_to: np.ndarray,
+    t_from: np.ndarray,
+    t_to: np.ndarray,
+) -> np.ndarray:
+    """``f_i(x_to) - f_i(x_from)`` in the cancellation-free factored form.
+
+    ``t_from`` and ``t_to`` are ``T(x_from)`` and ``T(x_to)``.
+    """
+    d = x_to - x_from
+    return d * (alpha - 0.5 * beta * (x_to + x_from)) - k * (t_to - t_from)

@@ -1,0 +1,258 @@
+r"""The society: selfishness, productivity and the social graph (DESIGN.md section 1).
+
+Examples
+--------
+>>> import networkx as nx
+>>> from sedtheory import Society
+>>> soc = Society([1.0, 0.5, 0.0], 10.0, graph=nx.path_graph(3))
+>>> soc.weights.toarray().tolist()
+[[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.0, 1.0, 0.0]]
+>>> soc.weight_sums.tolist()
+[1.0, 1.5, 1.0]
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sps
+
+from sedtheory.errors import GraphError, InvalidParameterError, ShapeError
+
+__all__ = ["Society"]
+
+#: Largest n for which the weight matrix of a complete graph is materialised.
+DENSE_COMPLETE_LIMIT = 4000
+
+
+class Society:
+    r"""Agents' types and the social graph that defines who cares about whom.
+
+    Parameters
+    ----------
+    selfishness : array_like, shape (n,)
+        :math:`\sigma_i \in [0, 1]`.
+    productivity : float or array_like, shape (n,)
+        :math:`\theta_i > 0`, the scale of the private effort cost
+        :math:`a^2 / (2\theta_i)`; ``inf`` means no effort cost. A scalar is broadcast.
+    graph : networkx.Graph or networkx.DiGraph, optional
+        Nodes exactly ``0..n-1``, no self-loops. ``None`` (default) is the complete graph,
+        kept implicit so that very large societies cost O(n). A ``DiGraph`` means
+        "i cares about its successors".
+    neighbor_weighting : {"sum", "mean"}
+        ``"sum"`` (the seed's formula): :math:`\nu_i = 1`; ``"mean"``:
+        :math:`\nu_i = 1/|N(i)|`.
+
+    Notes
+    -----
+    The social weights are :math:`W_{ii} = \sigma_i`,
+    :math:`W_{ij} = (1-\sigma_i)\nu_i` for :math:`j \in N(i)` and 0 otherwise, so that
+    agent i's utility is :math:`u_i = \sum_j W_{ij} r_j`, the seed's
+    :math:`r_i = \sigma_i r_{tax,i} + (1-\sigma_i)\sum_{i' \in N_G(i)} r_{tax,i'}`.
+    The row sums are :math:`s_i = \sum_j W_{ij}`. An isolated agent has
+    :math:`s_i = \sigma_i` under both weightings.
+
+    Examples
+    --------
+    >>> Society([0.2, 0.8], [5.0, 10.0]).weight_sums.tolist()
+    [1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        selfishness: npt.ArrayLike,
+        productivity: npt.ArrayLike = 1.0,
+        graph: nx.Graph | None = None,
+        neighbor_weighting: Literal["sum", "mean"] = "sum",
+    ) -> None:
+        sigma = np.array(selfishness, dtype=float)
+        if sigma.ndim != 1 or sigma.size == 0:
+            raise ShapeError("selfishness", selfishness, "give a non-empty 1-D array, one value per agent")
+        n = sigma.size
+        bad = np.flatnonzero(~((sigma >= 0) & (sigma <= 1)))
+        if bad.size:
+            raise InvalidParameterError(
+                "selfishness",
+                sigma[bad][:5].tolist(),
+                f"selfishness must lie in [0, 1] (agents {bad[:10].tolist()} do not)",
+            )
+        theta = np.array(productivity, dtype=float)
+        if theta.ndim == 0:
+            theta = np.full(n, float(theta))
+        if theta.shape != (n,):
+            raise ShapeError("productivity", productivity, f"give a scalar or one value per agent, shape ({n},)")
+        bad = np.flatnonzero(~(theta > 0))
+        if bad.size:
+            raise InvalidParameterError(
+                "productivity",
+                theta[bad][:5].tolist(),
+                f"productivity must be > 0 (inf = no effort cost); agents {bad[:10].tolist()} are not",
+            )
+        if neighbor_weighting not in ("sum", "mean"):
+            raise InvalidParameterError("neighbor_weighting", neighbor_weighting, 'use "sum" or "mean"')
+        self._sigma = sigma
+        self._theta = theta
+        self._weighting = neighbor_weighting
+        self._graph = graph
+        if graph is None:
+            self._adj: sps.csr_matrix | None = None
+            deg = np.full(n, n - 1, dtype=float)
+        else:
+            self._adj = _adjacency(graph, n)
+            deg = np.asarray(self._adj.sum(axis=1), dtype=float).reshape(-1)
+        self._degree = deg
+        if neighbor_weighting == "sum":
+            nu = np.ones(n)
+        else:
+            nu = np.divide(1.0, deg, out=np.zeros(n), where=deg > 0)
+        self._offdiag = (1.0 - sigma) * nu  # W_ij for j in N(i)
+        self._s = sigma + self._offdiag * deg
+        for arr in (self._sigma, self._theta, self._degree, self._offdiag, self._s):
+            arr.setflags(write=False)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def n(self) -> int:
+        """Number of agents."""
+        return int(self._sigma.size)
+
+    @property
+    def selfishness(self) -> np.ndarray:
+        r""":math:`\sigma` (read-only)."""
+        return self._sigma
+
+    @property
+    def productivity(self) -> np.ndarray:
+        r""":math:`\theta` (read-only)."""
+        return self._theta
+
+    @property
+    def graph(self) -> nx.Graph | None:
+        """The graph given (``None`` = complete graph)."""
+        return self._graph
+
+    @property
+    def is_complete(self) -> bool:
+        """True for the implicit complete graph (``graph=None``)."""
+        return self._adj is None
+
+    @property
+    def directed(self) -> bool:
+        """True if the graph is a ``DiGraph``."""
+        return self._graph is not None and self._graph.is_directed()
+
+    @property
+    def neighbor_weighting(self) -> str:
+        """``"sum"`` or ``"mean"``."""
+        return self._weighting
+
+    @property
+    def degrees(self) -> np.ndarray:
+        """``|N(i)|`` (out-degree for a ``DiGraph``)."""
+        return self._degree
+
+    @property
+    def weight_sums(self) -> np.ndarray:
+        r""":math:`s_i = \sum_j W_{ij}`."""
+        return self._s
+
+    @property
+    def adjacency(self) -> sps.csr_matrix:
+        """The 0/1 adjacency matrix ``A_ij = 1`` iff ``j in N(i)`` (CSR)."""
+        if self._adj is None:
+            self._check_dense_limit("adjacency")
+            full = np.ones((self.n, self.n)) - np.eye(self.n)
+            return sps.csr_matrix(full)
+        return self._adj
+
+    @property
+    def weights(self) -> sps.csr_matrix:
+        """The social weight matrix ``W`` as a scipy.sparse CSR matrix.
+
+        For the implicit complete graph it is materialised only up to
+        ``n = 4000``; use :meth:`apply_weights` beyond.
+        """
+        adj = self.adjacency
+        return (sps.diags(self._sigma) + sps.diags(self._offdiag) @ adj).tocsr()
+
+    def _check_dense_limit(self, what: str) -> None:
+        if self.n > DENSE_COMPLETE_LIMIT:
+            raise InvalidParameterError(
+                "graph",
+                None,
+                f"the complete graph's {what} has n^2 = {self.n ** 2} entries; use "
+                "apply_weights / the solvers, which never materialise it",
+            )
+
+    # ---------------------------------------------------------------- operators
+    def neighbor_sum(self, values: npt.ArrayLike) -> np.ndarray:
+        """``sum_{j in N(i)} values_j`` along the last axis (works on batches)."""
+        v = np.asarray(values, dtype=float)
+        if self._adj is None:
+            return v.sum(axis=-1, keepdims=True) - v
+        if v.ndim == 1:
+            return np.asarray(self._adj @ v)
+        return np.asarray((self._adj @ v.reshape(-1, self.n).T).T).reshape(v.shape)
+
+    def apply_weights(self, values: npt.ArrayLike) -> np.ndarray:
+        """``W @ values`` along the last axis, without materialising ``W``.
+
+        Examples
+        --------
+        >>> Society([1.0, 0.0]).apply_weights([3.0, 5.0]).tolist()
+        [3.0, 3.0]
+        """
+        v = np.asarray(values, dtype=float)
+        return self._sigma * v + self._offdiag * self.neighbor_sum(v)
+
+    def closed_neighborhoods(self) -> sps.csr_matrix:
+        """``Q`` with ``Q_jk = 1`` iff ``k in N[j]`` in the undirected view of the graph."""
+        if self._adj is None:
+            self._check_dense_limit("closed neighbourhood matrix")
+            return sps.csr_matrix(np.ones((self.n, self.n)))
+        sym = ((self._adj + self._adj.T) > 0).astype(float)
+        return (sym + sps.identity(self.n, format="csr")).tocsr()
+
+    def with_types(
+        self, selfishness: npt.ArrayLike | None = None, productivity: npt.ArrayLike | None = None
+    ) -> Society:
+        """Same graph and weighting with other types."""
+        return Society(
+            self._sigma if selfishness is None else selfishness,
+            self._theta if productivity is None else productivity,
+            self._graph,
+            self._weighting,  # type: ignore[arg-type]
+        )
+
+    def __repr__(self) -> str:
+        g = "complete" if self._graph is None else type(self._graph).__name__
+        return f"Society(n={self.n}, graph={g}, neighbor_weighting={self._weighting!r})"
+
+
+def _adjacency(graph: nx.Graph, n: int) -> sps.csr_matrix:
+    if not isinstance(graph, nx.Graph):
+        raise GraphError("graph", type(graph).__name__, "pass a networkx Graph or DiGraph, or None")
+    if graph.is_multigraph():
+        raise GraphError("graph", type(graph).__name__, "multigraphs are not supported; use Graph")
+    nodes = set(graph.nodes)
+    if nodes != set(range(n)):
+        extra = sorted(map(repr, nodes - set(range(n))))[:5]
+        missing = sorted(set(range(n)) - nodes)[:5]
+        raise GraphError(
+            "graph.nodes",
+            f"{graph.number_of_nodes()} nodes",
+            f"nodes must be exactly 0..{n - 1} (one per agent); unexpected {extra}, "
+            f"missing {missing}; relabel with networkx.convert_node_labels_to_integers",
+        )
+    loops = [u for u, v in nx.selfloop_edges(graph)]
+    if loops:
+        raise GraphError("graph", f"self-loops at {loops[:5]}", "remove self-loops (W_ii is sigma_i)")
+    edges = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+    rows, cols = edges[:, 0], edges[:, 1]
+    if not graph.is_directed():
+        rows, cols = np.concatenate([rows, cols]), np.concatenate([cols, rows])
+    data = np.ones(rows.size)
+    return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
