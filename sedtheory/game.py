@@ -308,7 +308,11 @@ class CommonsGame:
         a = self.check_actions(actions, batch=False)
         alpha = self.reply_intercepts(a)[idx : idx + 1]
         x, _ = best_replies(
-            alpha, self._beta[idx : idx + 1], self._k[idx : idx + 1], *self._pieces, self._upper[idx : idx + 1]
+            alpha,
+            self._beta[idx : idx + 1],
+            self._k[idx : idx + 1],
+            *self._pieces,
+            self._upper[idx : idx + 1],
         )
         return float(x[0])
 

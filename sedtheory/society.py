@@ -83,7 +83,9 @@ class Society:
         if theta.ndim == 0:
             theta = np.full(n, float(theta))
         if theta.shape != (n,):
-            raise ShapeError("productivity", productivity, f"give a scalar or one value per agent, shape ({n},)")
+            raise ShapeError(
+                "productivity", productivity, f"give a scalar or one value per agent, shape ({n},)"
+            )
         bad = np.flatnonzero(~(theta > 0))
         if bad.size:
             raise InvalidParameterError(
@@ -183,7 +185,7 @@ class Society:
             raise InvalidParameterError(
                 "graph",
                 None,
-                f"the complete graph's {what} has n^2 = {self.n ** 2} entries; use "
+                f"the complete graph's {what} has n^2 = {self.n**2} entries; use "
                 "apply_weights / the solvers, which never materialise it",
             )
 

@@ -94,9 +94,7 @@ class PiecewiseLinearTax:
         if tau[0] != 0.0:
             raise InvalidParameterError("thresholds", thresholds, "the first threshold must be 0")
         if np.any(np.diff(tau) <= 0):
-            raise InvalidParameterError(
-                "thresholds", thresholds, "thresholds must be strictly increasing"
-            )
+            raise InvalidParameterError("thresholds", thresholds, "thresholds must be strictly increasing")
         if not np.all(np.isfinite(phi)):
             raise InvalidParameterError("rates", rates, "rates must be finite numbers")
         tau.setflags(write=False)
@@ -144,17 +142,13 @@ class PiecewiseLinearTax:
         return PiecewiseLinearTax(self._thresholds, rates)
 
     def __repr__(self) -> str:
-        return (
-            f"PiecewiseLinearTax(thresholds={self._thresholds.tolist()}, "
-            f"rates={self._rates.tolist()})"
-        )
+        return f"PiecewiseLinearTax(thresholds={self._thresholds.tolist()}, rates={self._rates.tolist()})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PiecewiseLinearTax):
             return NotImplemented
         return bool(
-            np.array_equal(self._thresholds, other._thresholds)
-            and np.array_equal(self._rates, other._rates)
+            np.array_equal(self._thresholds, other._thresholds) and np.array_equal(self._rates, other._rates)
         )
 
     def __hash__(self) -> int:

@@ -56,14 +56,14 @@ class _Restricted:
         self.any_flat = bool(np.any(~pos & (self.width.sum(axis=1) > 0)))
         self.total_upper = float(upper.sum())
 
-    def replies(self, agg: float, need_bounds: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
-        """Smallest and largest backward replies at ``A = agg`` and ``d(sum x)/dA``."""
+    def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Smallest and largest backward replies at ``A = agg`` and their slopes ``dx_i/dA``."""
         h = (self.sigma - self.c * agg)[:, None]
         gap = h - self.kphi
         stat = gap * self.inv_m
         inside = self.pos & (stat > self.lo) & (stat < self.hi)
         t = np.where(self.pos, np.minimum(np.maximum(stat, self.lo), self.hi) - self.lo, 0.0)
-        slope = -float(np.sum(np.where(inside, (self.c[:, None] * self.inv_m), 0.0)))
+        slope = -np.sum(np.where(inside, (self.c[:, None] * self.inv_m), 0.0), axis=1)
         # The telescoping sum of piece widths can exceed U_i by an ulp: keep x in [L_i, U_i].
         x_min = np.minimum(self.lower + t.sum(axis=1), self.upper)
         if not self.any_flat:
@@ -83,7 +83,9 @@ class AggregateSolution:
         self.iterations = iterations
 
 
-def _root(model: _Restricted, start: float | None = None, max_iter: int = 400) -> AggregateSolution:
+def _root(
+    model: _Restricted | _Largest, start: float | None = None, max_iter: int = 400
+) -> AggregateSolution:
     """Solve ``sum_i x_min_i(A) <= A <= sum_i x_max_i(A)`` and combine the two selections.
 
     The bracket ``[lo, hi]`` keeps ``sum x_max(lo) >= lo`` and ``sum x_min(hi) <= hi``.
@@ -96,10 +98,11 @@ def _root(model: _Restricted, start: float | None = None, max_iter: int = 400) -
     x_lo = model.replies(lo)[1]
     x_hi = model.replies(hi)[0]
     agg = 0.5 * (lo + hi) if start is None or not 0 <= start <= hi else float(start)
-    sizes = [np.inf, np.inf]
+    last_g = np.inf
     it = 0
     for it in range(1, max_iter + 1):
-        x_min, x_max, slope = model.replies(agg)
+        x_min, x_max, dx = model.replies(agg)
+        slope = float(dx.sum())
         f_min, f_max = float(x_min.sum()), float(x_max.sum())
         tol = 1e-14 * max(1.0, agg)
         if f_min - agg > tol:
@@ -112,13 +115,14 @@ def _root(model: _Restricted, start: float | None = None, max_iter: int = 400) -
                 mixed = np.minimum((1.0 - lam) * x_min + lam * x_max, x_max)
                 return AggregateSolution(agg, mixed, it)
             return AggregateSolution(agg, x_min, it)
-        size = hi - lo
-        if size <= 4 * _EPS * max(1.0, hi):
+        if hi - lo <= 4 * _EPS * max(1.0, hi):
             break
         step = agg - g / (slope - 1.0)
-        if not lo < step < hi or size > 0.5 * sizes[-2]:
+        # Newton is exact on a linear piece; bisect when it leaves the bracket or when the
+        # residual did not at least halve (a kink or a jump in between).
+        if not lo < step < hi or abs(g) > 0.5 * last_g:
             step = 0.5 * (lo + hi)
-        sizes.append(size)
+        last_g = abs(g)
         agg = step
     f_lo, f_hi = float(x_lo.sum()), float(x_hi.sum())
     agg = 0.5 * (lo + hi)
@@ -132,7 +136,7 @@ def _segments(game: CommonsGame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rate = game._pieces[2]
     convex = game.own_tax_weight[:, None] * np.diff(rate)[None, :] < 0
     seg_of_piece = np.concatenate([np.zeros((game.n, 1), dtype=np.int64), np.cumsum(convex, axis=1)], axis=1)
-    return seg_of_piece, seg_of_piece[:, -1] + 1, convex.any(axis=1)
+    return seg_of_piece, seg_of_piece[:, -1] + 1, np.asarray(convex.any(axis=1))
 
 
 def _segment_bounds(
@@ -179,7 +183,7 @@ def solve_global(
         sol = _root(model)
         return sol.actions, sol.iterations, "aggregate-root", details
 
-    seg = _initial_segments(game, seg_of_piece, n_segs, nonconcave, upper)
+    seg, sol = _initial_segments(game, seg_of_piece, n_segs, nonconcave, upper)
     weight = np.divide(n, game.society.weight_sums, out=np.zeros(n), where=~indifferent)
     rows = np.arange(n)
 
@@ -187,7 +191,6 @@ def solve_global(
         lower_b, upper_b = _segment_bounds(game, seg_of_piece, seg, upper)
         return _root(_Restricted(game, lower_b, upper_b))
 
-    sol = restricted(seg)
     iterations = sol.iterations
     for _ in range(max_switches):
         a = sol.actions
@@ -199,22 +202,91 @@ def solve_global(
         alpha = game.reply_intercepts(a)
         _, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game._pieces, upper)
         target = seg_of_piece[rows, piece]
-        joint = np.where(movers, target, seg)
-        trial = restricted(joint)
-        iterations += trial.iterations
-        if _potential_change(game, a, trial.actions) > 0:
-            seg, sol = joint, trial
-            details["segment_moves"] = int(details["segment_moves"]) + int(movers.sum())  # type: ignore[call-overload]
-        else:
-            # The joint move did not raise the potential: move only the agent with the
-            # largest weighted gain, which raises it by (n / s_i) * gain_i > 0.
-            i = int(np.argmax(np.where(movers, gains * weight, -1.0)))
-            seg = seg.copy()
-            seg[i] = target[i]
-            sol = restricted(seg)
-            iterations += sol.iterations
-            details["segment_moves"] = int(details["segment_moves"]) + 1  # type: ignore[call-overload]
+        # Move the violators jointly if that raises the potential; otherwise back off to the
+        # half with the largest weighted gains, and so on down to the single best agent,
+        # whose move raises the potential by (n / s_i) * gain_i > 0.
+        order = np.argsort(-np.where(movers, gains * weight, -1.0))
+        count = int(movers.sum())
+        while True:
+            chosen = order[:count]
+            joint = seg.copy()
+            joint[chosen] = target[chosen]
+            trial = restricted(joint)
+            iterations += trial.iterations
+            if count == 1 or _potential_change(game, a, trial.actions) > 0:
+                break
+            count = max(1, count // 2)
+        seg, sol = joint, trial
+        details["segment_moves"] = int(details["segment_moves"]) + count  # type: ignore[call-overload]
     return sol.actions, iterations, "aggregate-root+segment-search", details
+
+
+class _Largest:
+    """Concave agents' backward replies plus the largest consistent reply of the others.
+
+    For a non-concave agent the consistent actions at aggregate ``A`` are the fixed points
+    of the non-decreasing map ``x -> BR_i(A - x)`` (strategic substitutes), one candidate per
+    segment; the largest is the Tarski fixed point, non-increasing in ``A``.
+    """
+
+    def __init__(
+        self,
+        game: CommonsGame,
+        seg_of_piece: np.ndarray,
+        n_segs: np.ndarray,
+        nonconcave: np.ndarray,
+        upper: np.ndarray,
+    ) -> None:
+        self.game = game
+        self.idx = idx = np.flatnonzero(nonconcave)
+        self.n_segs = n_segs[idx]
+        self.upper_nc = upper[idx]
+        self.sub = _SubGame(game, idx)
+        self.models = []
+        for j in range(int(self.n_segs.max())):
+            seg_j = np.minimum(np.full(idx.size, j), self.n_segs - 1)
+            lb, ub = _segment_bounds(game, seg_of_piece[idx], seg_j, upper[idx])
+            self.models.append(_Restricted(self.sub, lb, ub))  # type: ignore[arg-type]
+        self.base = _Restricted(game, np.zeros(game.n), np.where(nonconcave, 0.0, upper))
+        self.total_upper = float(upper.sum())
+        self.last_seg = np.zeros(idx.size, dtype=np.int64)
+
+    def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x_min, x_max, dx = self.base.replies(agg)
+        sub, game = self.sub, self.game
+        best = np.full(self.idx.size, -np.inf)
+        best_lo = np.zeros(self.idx.size)
+        best_dx = np.zeros(self.idx.size)
+        best_seg = np.zeros(self.idx.size, dtype=np.int64)
+        fb_gain = np.full(self.idx.size, np.inf)
+        fb = np.zeros((3, self.idx.size))
+        fb_seg = np.zeros(self.idx.size, dtype=np.int64)
+        for j, model in enumerate(self.models):
+            lo_j, xj, dxj = model.replies(agg)
+            alpha = sub.sigma - sub.c * (agg - xj)
+            xb, _ = best_replies(alpha, sub.beta, sub.k, *game._pieces, self.upper_nc)
+            gain = (xb - xj) * (alpha - 0.5 * sub.beta * (xb + xj)) - sub.k * (
+                np.asarray(game.tax(xb)) - np.asarray(game.tax(xj))
+            )
+            scale = 1e-12 * max(1.0, float(np.max(np.abs(alpha), initial=0.0))) * max(1.0, float(np.max(xj)))
+            exists = j < self.n_segs
+            take = exists & (gain <= scale) & (xj > best)
+            best = np.where(take, xj, best)
+            best_lo = np.where(take, lo_j, best_lo)
+            best_dx = np.where(take, dxj, best_dx)
+            best_seg = np.where(take, j, best_seg)
+            better = exists & (gain < fb_gain)
+            fb_gain = np.where(better, gain, fb_gain)
+            fb = np.where(better, np.stack([lo_j, xj, dxj]), fb)
+            fb_seg = np.where(better, j, fb_seg)
+        none = np.isinf(best)
+        best_lo = np.where(none, fb[0], best_lo)
+        best = np.where(none, fb[1], best)
+        best_dx = np.where(none, fb[2], best_dx)
+        self.last_seg = np.where(none, fb_seg, best_seg)
+        x_min, x_max, dx = x_min.copy(), x_max.copy(), dx.copy()
+        x_min[self.idx], x_max[self.idx], dx[self.idx] = best_lo, best, best_dx
+        return x_min, x_max, dx
 
 
 def _initial_segments(
@@ -223,63 +295,18 @@ def _initial_segments(
     n_segs: np.ndarray,
     nonconcave: np.ndarray,
     upper: np.ndarray,
-) -> np.ndarray:
-    """Segments of the largest backward replies at the root of the aggregate equation."""
-    n = game.n
-    idx = np.flatnonzero(nonconcave)
-    max_seg = int(n_segs.max())
-    # Restricted models of every non-concave agent in each of its segments.
-    models = []
-    for j in range(max_seg):
-        seg_j = np.minimum(np.full(idx.size, j), n_segs[idx] - 1)
-        lb, ub = _segment_bounds(game, seg_of_piece[idx], seg_j, upper[idx])
-        models.append(_Restricted(_SubGame(game, idx), lb, ub))  # type: ignore[arg-type]
-    conc = ~nonconcave
-    base_model = _Restricted(game, np.zeros(n), np.where(conc, upper, 0.0))
-    sub = _SubGame(game, idx)
+) -> tuple[np.ndarray, AggregateSolution]:
+    """Segments of the largest backward replies at the root of the aggregate equation.
 
-    def largest(agg: float) -> tuple[float, np.ndarray, float]:
-        x_min, x_max, slope = base_model.replies(agg)
-        best = np.full(idx.size, -np.inf)
-        best_seg = np.zeros(idx.size, dtype=np.int64)
-        fallback_gain = np.full(idx.size, np.inf)
-        fallback = np.zeros(idx.size)
-        fallback_seg = np.zeros(idx.size, dtype=np.int64)
-        for j, model in enumerate(models):
-            _, xj, _ = model.replies(agg)
-            alpha = sub.sigma - sub.c * (agg - xj)
-            xb, _ = best_replies(alpha, sub.beta, sub.k, *game._pieces, upper[idx])
-            gain = (xb - xj) * (alpha - 0.5 * sub.beta * (xb + xj)) - sub.k * (
-                np.asarray(game.tax(xb)) - np.asarray(game.tax(xj))
-            )
-            scale = 1e-12 * max(1.0, float(np.max(np.abs(alpha))) * max(1.0, float(np.max(xj))))
-            valid = (gain <= scale) & (j < n_segs[idx])
-            take = valid & (xj > best)
-            best = np.where(take, xj, best)
-            best_seg = np.where(take, j, best_seg)
-            better = (j < n_segs[idx]) & (gain < fallback_gain)
-            fallback_gain = np.where(better, gain, fallback_gain)
-            fallback = np.where(better, xj, fallback)
-            fallback_seg = np.where(better, j, fallback_seg)
-        none = np.isinf(best)
-        best = np.where(none, fallback, best)
-        best_seg = np.where(none, fallback_seg, best_seg)
-        return float(x_max.sum() + best.sum()), best_seg, slope
-
-    lo, hi = 0.0, float(upper.sum())
-    seg_nc = np.zeros(idx.size, dtype=np.int64)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        total, seg_nc, _ = largest(mid)
-        if total >= mid:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-9 * max(1.0, hi):
-            break
-    seg = np.zeros(n, dtype=np.int64)
-    seg[idx] = seg_nc
-    return seg
+    The root's profile is returned too: where the root is not on a jump it is already the
+    equilibrium of the restricted game of those segments.
+    """
+    model = _Largest(game, seg_of_piece, n_segs, nonconcave, upper)
+    sol = _root(model)
+    model.replies(sol.aggregate)
+    seg = np.zeros(game.n, dtype=np.int64)
+    seg[model.idx] = model.last_seg
+    return seg, sol
 
 
 class _SubGame:

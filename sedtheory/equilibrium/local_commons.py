@@ -116,9 +116,8 @@ def solve_local(
     best, best_gap = a, gap_of(a)
     stall = restarts = 0
     it = 0
-    for it in range(1, max_iter + 1):
-        if best_gap <= tol:
-            break
+    while it < max_iter and best_gap > tol:
+        it += 1
         a, status = _regime_step(game, a, upper)
         details["linear_solves"] = int(details["linear_solves"]) + 1  # type: ignore[call-overload]
         statuses = details["solver_status"]

@@ -157,9 +157,8 @@ def solve_equilibrium(
         )
     if method == "aggregate":
         actions, its, name, details = solve_global(game, tol=min(tol, 1e-10) * 1e-2)
-        why = (
-            "root of the aggregate equation for concave segments"
-            + (" and potential-increasing segment moves" if details.get("nonconcave_agents") else "")
+        why = "root of the aggregate equation for concave segments" + (
+            " and potential-increasing segment moves" if details.get("nonconcave_agents") else ""
         )
     elif method == "active-set":
         init = None if initial is None else game.check_actions(initial, batch=False)

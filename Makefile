@@ -1,0 +1,32 @@
+# Two commands on a fresh machine with Python 3.11 + pip: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint bench docs clean
+
+$(VENV)/.base: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.base
+	$(VENV)/bin/sedtheory run --out results
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check sedtheory tests benchmarks
+	$(VENV)/bin/mypy sedtheory
+
+test: $(VENV)/.test lint
+	$(PY) -m pytest -n 2 -p no:cacheprovider
+
+bench: $(VENV)/.test
+	$(PY) benchmarks/bench_equilibrium.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache .mypy_cache .hypothesis
