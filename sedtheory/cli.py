@@ -68,7 +68,11 @@ def run(scenario: str = "apple-picking", out: str | Path = "results") -> dict[st
             f"{name:<24}{eq.aggregate:>9.3f}{eq.nash_gap:>11.1e}  {w['1.0']:>11.3f}{w['0.0']:>9.3f}"
             f"{w['-inf']:>9.3f}  {np.round(eq.actions, 2).tolist()}"
         )
-    result: dict[str, object] = {"scenario": scenario, "parameters": scenarios.APPLE_PICKING_PARAMETERS, "equilibria": rows}
+    result: dict[str, object] = {
+        "scenario": scenario,
+        "parameters": scenarios.APPLE_PICKING_PARAMETERS,
+        "equilibria": rows,
+    }
     path = out_dir / "equilibrium.json"
     path.write_text(json.dumps(result, indent=2))
     print(f"wrote {path}")

@@ -6,7 +6,7 @@ Examples
 >>> game = CommonsGame(Society([1.0, 1.0]), PiecewiseLinearTax([0], [0.0]), damage=0.1,
 ...                    endowment=10.0, max_harvest=20.0)
 >>> game.payoffs([1.0, 1.0]).tolist()
-[10.8, 10.8]
+[10.4, 10.4]
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ class CommonsGame:
 
     Examples
     --------
-    >>> game = CommonsGame(Society([1.0, 0.0]), PiecewiseLinearTax([0], [0.5]), damage=0.0,
-    ...                    max_harvest=4.0)
+    >>> game = CommonsGame(Society([1.0, 0.0], float("inf")), PiecewiseLinearTax([0], [0.5]),
+    ...                    damage=0.0, max_harvest=4.0)
     >>> game.utilities([2.0, 0.0]).tolist()   # agent 1 cares only about agent 0
     [1.5, 1.5]
     """

@@ -165,4 +165,4 @@ def slide_pmean(values: npt.ArrayLike, p: float) -> float:
     if pf == 0 or math.isinf(pf):
         raise InvalidParameterError("p", p, "the slide form needs finite p != 0; use pmean")
     v = np.asarray(values, dtype=float)
-    return float(np.exp(math.log(v.size) / pf) * pmean(v, pf))
+    return float(v.size ** (1.0 / pf) * pmean(v, pf))

@@ -135,7 +135,7 @@ def solve_equilibrium(
     >>> from sedtheory import scenarios, solve_equilibrium
     >>> eq = solve_equilibrium(scenarios.apple_picking())
     >>> eq.converged, eq.method
-    (True, 'aggregate-root+segment-search')
+    (True, 'aggregate-root')
     """
     if not isinstance(game, CommonsGame):
         raise InvalidParameterError("game", type(game).__name__, "pass a sedtheory.CommonsGame")
