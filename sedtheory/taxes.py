@@ -223,7 +223,10 @@ class PiecewiseLinearTax:
         Parameters
         ----------
         y : sympy.Symbol, optional
-            The income symbol (default: a non-negative symbol ``y``).
+            The income symbol (default: a real symbol ``y``). The last piece carries the
+            condition ``y >= tau_{B-1}`` so that the result stays a ``Piecewise`` even for a
+            zero single-bracket tax (with a symbol declared non-negative sympy may still
+            fold that case to ``0``).
         parameters : {"numeric", "symbols"}
             ``"numeric"`` inserts the thresholds and rates as exact rationals;
             ``"symbols"`` uses symbols ``tau_b`` and ``phi_b``.
@@ -231,10 +234,10 @@ class PiecewiseLinearTax:
         Examples
         --------
         >>> PiecewiseLinearTax([0, 10], [0.1, 0.3]).symbolic()
-        Piecewise((y/10, y <= 10), (3*y/10 - 2, True))
+        Piecewise((y/10, y <= 10), (3*y/10 - 2, y >= 10))
         """
         if y is None:
-            y = sp.Symbol("y", nonnegative=True)
+            y = sp.Symbol("y", real=True)
         nb = self.n_brackets
         if parameters == "numeric":
             taus = [to_rational(t) for t in self._thresholds]
@@ -248,8 +251,8 @@ class PiecewiseLinearTax:
         base: sp.Expr = sp.Integer(0)
         for b in range(nb):
             expr = base + phis[b] * (y - taus[b])
-            cond = sp.Le(y, taus[b + 1]) if b + 1 < nb else sp.true
+            cond = sp.Le(y, taus[b + 1]) if b + 1 < nb else sp.Ge(y, taus[b])
             pieces.append((sp.expand(expr), cond))
             if b + 1 < nb:
                 base = base + phis[b] * (taus[b + 1] - taus[b])
-        return sp.Piecewise(*pieces)
+        return sp.Piecewise(*pieces, evaluate=False)

@@ -139,9 +139,9 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
     else:
         scale = float(va.min())
     with np.errstate(divide="ignore"):
-        logs = np.log(va / scale)  # <= 0 for p > 0, >= 0 for p < 0; -inf for zeros
+        logs = np.log(va) - math.log(scale)  # <= 0 for p > 0, >= 0 for p < 0; -inf for zeros
     if pf == 0.0:
-        return scale * math.exp(float(np.dot(wa, logs)))
+        return math.exp(float(np.dot(wa, np.log(va))))  # within [min v, max v]: no overflow
     z = pf * logs  # <= 0 everywhere (or -inf)
     finite = np.isfinite(logs)
     if abs(pf) * float(np.max(np.abs(logs[finite]), initial=0.0)) < _LINEAR_SWITCH and np.all(finite):

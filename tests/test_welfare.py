@@ -1,0 +1,99 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from sedtheory import pmean
+from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
+from sedtheory.welfare import slide_pmean
+
+positive = st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12).map(np.array)
+ps = st.one_of(st.floats(-50, 50), st.sampled_from([0.0, 1.0, -1.0, 2.0, 0.5]))
+
+
+@given(positive, ps)
+def test_matches_scipy(v, p):
+    # scipy's pmean computes (mean v**p)**(1/p) directly and loses all accuracy as p -> 0
+    # (it returns 1 for p = 1e-31); below |p| = 1e-3 the reference is mpmath (next test).
+    assume(p == 0 or abs(p) >= 1e-3)
+    if p == 0:
+        expected = scipy.stats.gmean(v)
+    else:
+        expected = scipy.stats.pmean(v, p)
+    assert pmean(v, p) == pytest.approx(expected, rel=1e-9)
+
+
+@given(positive, st.floats(-20, 20), st.floats(-20, 20))
+def test_monotone_in_p(v, p, q):
+    lo, hi = min(p, q), max(p, q)
+    assert pmean(v, lo) <= pmean(v, hi) * (1 + 1e-12)
+
+
+@given(positive, ps, st.floats(1e-3, 1e3))
+def test_homogeneous(v, p, c):
+    assert pmean(c * v, p) == pytest.approx(c * pmean(v, p), rel=1e-9)
+
+
+@given(positive)
+def test_limits(v):
+    assert pmean(v, -math.inf) == v.min() and pmean(v, math.inf) == v.max()
+    assert pmean(v, -1e3) == pytest.approx(v.min(), rel=1e-2)
+    assert pmean(v, 1e3) == pytest.approx(v.max(), rel=1e-2)
+    g = scipy.stats.gmean(v)
+    for p in (1e-12, -1e-12):
+        assert pmean(v, p) == pytest.approx(g, rel=1e-9)
+    assert min(v) <= pmean(v, 0.3) <= max(v)
+
+
+def test_extreme_p_no_overflow():
+    v = np.array([1e-300, 1.0, 1e300])
+    for p in (-1e3, -1.0, 1e-12, 1.0, 1e3):
+        assert np.isfinite(pmean(v, p))
+    assert pmean(np.array([2.0, 3.0]), 1e3) == pytest.approx(3.0 * 0.5**1e-3)
+    assert pmean(np.array([2.0, 3.0]), -1e3) == pytest.approx(2.0 * 0.5**-1e-3)
+
+
+def test_weights_and_slide_form():
+    v = np.array([1.0, 4.0, 9.0])
+    w = np.array([0.5, 0.25, 0.25])
+    assert pmean(v, 1, w) == pytest.approx(3.75)
+    assert pmean(v, 0, w) == pytest.approx(np.exp(np.dot(w, np.log(v))))
+    assert pmean(v, 2, w) == pytest.approx(scipy.stats.pmean(v, 2, weights=w))
+    assert pmean(np.array([-5.0, 2.0]), -math.inf, [0.0, 1.0]) == 2.0
+    assert slide_pmean(v, 2) == pytest.approx(np.sqrt(np.sum(v**2)))
+    assert pmean(np.array([0.0, 2.0]), 2) == pytest.approx(np.sqrt(2))
+    assert pmean(np.array([-3.0, 5.0]), 1) == 1.0
+
+
+def test_domain_errors_name_agents():
+    with pytest.raises(DomainError, match=r"agents \[1\].*omega"):
+        pmean([1.0, 0.0, 2.0], 0)
+    with pytest.raises(DomainError, match=r"agents \[0\]"):
+        pmean([-1.0, 2.0], 0.5)
+    with pytest.raises(DomainError, match=r"agents \[2\]"):
+        pmean([1.0, 2.0, -0.5], -1)
+    with pytest.raises(DomainError):
+        pmean([1.0, np.nan], 1)
+    with pytest.raises(InvalidParameterError, match="p"):
+        pmean([1.0, 2.0], float("nan"))
+    with pytest.raises(ShapeError):
+        pmean([], 1)
+    with pytest.raises(InvalidParameterError, match="weights"):
+        pmean([1.0, 2.0], 1, [0.5, 0.6])
+    with pytest.raises(ShapeError, match="weights"):
+        pmean([1.0, 2.0], 1, [1.0])
+
+
+@given(positive, st.sampled_from([1e-12, -1e-12, 1e-8, -1e-6, 1e-3, 7.0, -300.0, 1000.0]))
+def test_high_precision_reference(v, p):
+    """No cancellation for tiny |p| and no overflow for large |p|: 50-digit mpmath reference."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        vals = [mpmath.mpf(float(x)) for x in v]
+        mean = mpmath.fsum(x ** mpmath.mpf(p) for x in vals) / len(vals)
+        expected = float(mean ** (1 / mpmath.mpf(p)))
+    assert pmean(v, p) == pytest.approx(expected, rel=1e-12)
