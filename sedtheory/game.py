@@ -217,6 +217,19 @@ class CommonsGame:
         return self._upper
 
     @property
+    def tax_pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(lo, hi, rate, tax_at_lo)``: the tax's linear pieces on ``[0, max_harvest]``."""
+        return self._pieces
+
+    def local_operators(self) -> tuple[sps.csr_matrix, sps.csr_matrix, np.ndarray]:
+        """``(W, Q, d)`` of the local commons: weights, closed neighbourhoods, their sizes."""
+        if self._w is None or self._q is None:
+            raise InvalidParameterError(
+                "commons", self._commons, "local operators exist for the local commons on a graph"
+            )
+        return self._w, self._q, self._d
+
+    @property
     def is_concave(self) -> np.ndarray:
         """Per agent: is ``u_i`` concave in its own action (no convex kink)?"""
         jumps = np.diff(self._pieces[2])

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sedtheory._replies import best_replies
+from sedtheory._replies import best_replies, deviation_gain
 from sedtheory.game import CommonsGame
 
 __all__ = ["AggregateSolution", "solve_global"]
@@ -36,17 +36,20 @@ _EPS = np.finfo(float).eps
 
 
 class _Restricted:
-    """Backward replies of every agent restricted to ``[L_i, U_i]`` (one concave segment)."""
+    """Backward replies of a set of agents, each restricted to ``[L_i, U_i]`` (one concave segment)."""
 
-    def __init__(self, game: CommonsGame, lower: np.ndarray, upper: np.ndarray) -> None:
-        lo, hi, rate, _ = game._pieces
+    def __init__(
+        self, game: CommonsGame, lower: np.ndarray, upper: np.ndarray, idx: np.ndarray | None = None
+    ):
+        sel = slice(None) if idx is None else idx
+        lo, hi, rate, _ = game.tax_pieces
         soc = game.society
-        self.sigma = soc.selfishness
-        self.m = soc.selfishness / soc.productivity
-        self.c = game.own_damage_curvature
+        self.sigma = soc.selfishness[sel]
+        self.m = (soc.selfishness / soc.productivity)[sel]
+        self.c = game.own_damage_curvature[sel]
         self.lower = lower
         self.upper = upper
-        self.kphi = game.own_tax_weight[:, None] * rate[None, :]
+        self.kphi = game.own_tax_weight[sel][:, None] * rate[None, :]
         self.lo = np.clip(lo[None, :], lower[:, None], upper[:, None])
         self.hi = np.clip(hi[None, :], lower[:, None], upper[:, None])
         self.width = self.hi - self.lo
@@ -133,7 +136,7 @@ def _root(
 
 def _segments(game: CommonsGame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Segment id of every (agent, piece), and each agent's number of segments."""
-    rate = game._pieces[2]
+    rate = game.tax_pieces[2]
     convex = game.own_tax_weight[:, None] * np.diff(rate)[None, :] < 0
     seg_of_piece = np.concatenate([np.zeros((game.n, 1), dtype=np.int64), np.cumsum(convex, axis=1)], axis=1)
     return seg_of_piece, seg_of_piece[:, -1] + 1, np.asarray(convex.any(axis=1))
@@ -143,7 +146,7 @@ def _segment_bounds(
     game: CommonsGame, seg_of_piece: np.ndarray, seg: np.ndarray, upper: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``[L_i, U_i]``: the span of segment ``seg_i`` of every agent, capped at ``upper_i``."""
-    lo, hi, _, _ = game._pieces
+    lo, hi, _, _ = game.tax_pieces
     member = seg_of_piece == seg[:, None]
     first = np.argmax(member, axis=1)
     last = member.shape[1] - 1 - np.argmax(member[:, ::-1], axis=1)
@@ -200,7 +203,7 @@ def solve_global(
         if not movers.any():
             break
         alpha = game.reply_intercepts(a)
-        _, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game._pieces, upper)
+        _, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game.tax_pieces, upper)
         target = seg_of_piece[rows, piece]
         # Move the violators jointly if that raises the potential; otherwise back off to the
         # half with the largest weighted gains, and so on down to the single best agent,
@@ -241,19 +244,22 @@ class _Largest:
         self.idx = idx = np.flatnonzero(nonconcave)
         self.n_segs = n_segs[idx]
         self.upper_nc = upper[idx]
-        self.sub = _SubGame(game, idx)
+        self.sigma = game.society.selfishness[idx]
+        self.c = game.own_damage_curvature[idx]
+        self.k = game.own_tax_weight[idx]
+        self.beta = game.own_curvature[idx]
         self.models = []
         for j in range(int(self.n_segs.max())):
             seg_j = np.minimum(np.full(idx.size, j), self.n_segs - 1)
             lb, ub = _segment_bounds(game, seg_of_piece[idx], seg_j, upper[idx])
-            self.models.append(_Restricted(self.sub, lb, ub))  # type: ignore[arg-type]
+            self.models.append(_Restricted(game, lb, ub, idx))
         self.base = _Restricted(game, np.zeros(game.n), np.where(nonconcave, 0.0, upper))
         self.total_upper = float(upper.sum())
         self.last_seg = np.zeros(idx.size, dtype=np.int64)
 
     def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x_min, x_max, dx = self.base.replies(agg)
-        sub, game = self.sub, self.game
+        game = self.game
         best = np.full(self.idx.size, -np.inf)
         best_lo = np.zeros(self.idx.size)
         best_dx = np.zeros(self.idx.size)
@@ -263,10 +269,10 @@ class _Largest:
         fb_seg = np.zeros(self.idx.size, dtype=np.int64)
         for j, model in enumerate(self.models):
             lo_j, xj, dxj = model.replies(agg)
-            alpha = sub.sigma - sub.c * (agg - xj)
-            xb, _ = best_replies(alpha, sub.beta, sub.k, *game._pieces, self.upper_nc)
-            gain = (xb - xj) * (alpha - 0.5 * sub.beta * (xb + xj)) - sub.k * (
-                np.asarray(game.tax(xb)) - np.asarray(game.tax(xj))
+            alpha = self.sigma - self.c * (agg - xj)
+            xb, _ = best_replies(alpha, self.beta, self.k, *game.tax_pieces, self.upper_nc)
+            gain = deviation_gain(
+                alpha, self.beta, self.k, xj, xb, np.asarray(game.tax(xj)), np.asarray(game.tax(xb))
             )
             scale = 1e-12 * max(1.0, float(np.max(np.abs(alpha), initial=0.0))) * max(1.0, float(np.max(xj)))
             exists = j < self.n_segs
@@ -307,25 +313,3 @@ def _initial_segments(
     seg = np.zeros(game.n, dtype=np.int64)
     seg[model.idx] = model.last_seg
     return seg, sol
-
-
-class _SubGame:
-    """The parameters of a subset of agents, shaped like a game for `_Restricted`."""
-
-    def __init__(self, game: CommonsGame, idx: np.ndarray) -> None:
-        soc = game.society
-        self.sigma = soc.selfishness[idx]
-        self.c = game.own_damage_curvature[idx]
-        self.k = game.own_tax_weight[idx]
-        self.beta = game.own_curvature[idx]
-        self._pieces = game._pieces
-        self.society = _SubSociety(soc.selfishness[idx], soc.productivity[idx])
-        self.own_damage_curvature = self.c
-        self.own_tax_weight = self.k
-        self.n = idx.size
-
-
-class _SubSociety:
-    def __init__(self, sigma: np.ndarray, theta: np.ndarray) -> None:
-        self.selfishness = sigma
-        self.productivity = theta

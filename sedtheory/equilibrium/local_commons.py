@@ -33,18 +33,18 @@ _DIRECT_LIMIT = 3000
 
 
 def _operator(game: CommonsGame) -> tuple[sps.csr_matrix, sps.csr_matrix, np.ndarray, np.ndarray]:
-    assert game._w is not None and game._q is not None
+    w, q, d = game.local_operators()
     soc = game.society
-    return game._w, game._q, game._d, soc.selfishness / soc.productivity
+    return w, q, d, soc.selfishness / soc.productivity
 
 
 def _regime_step(game: CommonsGame, a: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, str]:
     """Solve the linear system of the regime given by the best responses to ``a``."""
     w, q, d, m = _operator(game)
     kappa = game.damage
-    lo, hi, rate, _ = game._pieces
+    lo, hi, rate, _ = game.tax_pieces
     alpha = game.reply_intercepts(a)
-    x, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game._pieces, upper)
+    x, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game.tax_pieces, upper)
     lo_i = np.minimum(lo[piece], upper)
     hi_i = np.minimum(hi[piece], upper)
     free = (x > lo_i) & (x < hi_i) & (game.own_curvature > 0)

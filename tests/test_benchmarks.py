@@ -1,0 +1,16 @@
+"""The benchmark script runs (smoke test at tiny sizes; timings are not asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_equilibrium.py"
+
+
+@pytest.mark.slow
+def test_benchmark_script_quick():
+    pytest.importorskip("pygambit")
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, check=True)
+    assert "Global commons" in out.stdout and "pygambit" in out.stdout
