@@ -144,7 +144,14 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
         return math.exp(float(np.dot(wa, np.log(va))))  # within [min v, max v]: no overflow
     z = pf * logs  # <= 0 everywhere (or -inf)
     finite = np.isfinite(logs)
-    if abs(pf) * float(np.max(np.abs(logs[finite]), initial=0.0)) < _LINEAR_SWITCH and np.all(finite):
+    spread = float(np.max(np.abs(logs[finite]), initial=0.0))
+    if np.all(finite) and abs(pf) * spread < 1e-8:
+        # log M_p = E[l] + p Var[l] / 2 + O(p^2 l^3): exact to double precision here, and
+        # safe for subnormal p, where dividing a rounded log-mean by p would blow up.
+        mean = float(np.dot(wa, logs))
+        var = float(np.dot(wa, (logs - mean) ** 2))
+        return scale * math.exp(mean + 0.5 * pf * var)
+    if abs(pf) * spread < _LINEAR_SWITCH and np.all(finite):
         log_mean = math.log1p(float(np.dot(wa, np.expm1(z))))
     else:
         log_mean = math.log(float(np.dot(wa, np.exp(z))))

@@ -1,0 +1,15 @@
+"""Symbolic (sympy) equilibria, first best and Pigouvian taxes of the commons game."""
+
+from sedtheory.symbolic.equilibrium import NoClosedFormError, SymbolicEquilibrium, symbolic_equilibrium
+from sedtheory.symbolic.model import SymbolicModel
+from sedtheory.symbolic.regime import Position, parse_regime, regime_of
+
+__all__ = [
+    "NoClosedFormError",
+    "Position",
+    "SymbolicEquilibrium",
+    "SymbolicModel",
+    "parse_regime",
+    "regime_of",
+    "symbolic_equilibrium",
+]
