@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import networkx as nx
 import numpy as np
@@ -106,48 +107,12 @@ def best_response_baseline(
     return time.perf_counter() - t0, gap, steps
 
 
-def gauss_seidel_loop(game: sed.CommonsGame, budget: float, tol: float = 1e-9) -> tuple[float, float, int]:
-    """Generic baseline 3, "the obvious way": sweeps of a Python loop over agents, each agent
-    replacing its action by its exact best response (best of the clipped stationary points of
-    its brackets) to the current aggregate, kept up to date incrementally (O(B) per agent)."""
-    soc = game.society
-    sigma, theta = soc.selfishness.tolist(), soc.productivity.tolist()
-    c, k, beta = game.own_damage_curvature.tolist(), game.own_tax_weight.tolist(), game.own_curvature.tolist()
-    lo, hi, rate, base = (x.tolist() for x in game.tax.pieces(game.max_harvest))
-    n = game.n
-    a = [0.0] * n
-    total = 0.0
-    t0 = time.perf_counter()
-    sweeps, gap = 0, np.inf
-    while time.perf_counter() - t0 < budget:
-        for i in range(n):
-            others = total - a[i]
-            alpha = sigma[i] - c[i] * others
-            best_x, best_v = 0.0, -np.inf
-            for b in range(len(lo)):
-                lin = alpha - k[i] * rate[b]
-                x = min(max(lin / beta[i], lo[b]), hi[b]) if beta[i] > 0 else (hi[b] if lin > 0 else lo[b])
-                v = alpha * x - k[i] * (base[b] + rate[b] * (x - lo[b])) - 0.5 * beta[i] * x * x
-                if v > best_v:
-                    best_x, best_v = x, v
-            total = others + best_x
-            a[i] = best_x
-        sweeps += 1
-        gap = relative_gap(game, np.array(a))
-        if gap <= tol:
-            break
-    del theta
-    return time.perf_counter() - t0, gap, sweeps
-
-
-def scipy_loop(game: sed.CommonsGame, budget: float, tol: float = 1e-9) -> tuple[float, float, int]:
-    """Generic baseline 4, what generic tooling does: sweeps of a Python loop over agents, each
-    agent's reply found by ``scipy.optimize.minimize_scalar`` (bounded) on its utility."""
-    from scipy.optimize import minimize_scalar
-
-    soc = game.society
-    c, k, beta = game.own_damage_curvature, game.own_tax_weight, game.own_curvature
-    sigma, tax, n = soc.selfishness, game.tax, game.n
+def python_loop(
+    game: sed.CommonsGame, budget: float, reply: Callable[[int, float], float], tol: float = 1e-9
+) -> tuple[float, float, int]:
+    """Gauss-Seidel sweeps in a Python loop over agents: each agent replaces its action by
+    ``reply(i, alpha_i)``, its reply to the current aggregate (kept up to date incrementally)."""
+    c, sigma, n = game.own_damage_curvature.tolist(), game.society.selfishness.tolist(), game.n
     a = np.zeros(n)
     total = 0.0
     t0 = time.perf_counter()
@@ -155,15 +120,9 @@ def scipy_loop(game: sed.CommonsGame, budget: float, tol: float = 1e-9) -> tuple
     while time.perf_counter() - t0 < budget:
         for i in range(n):
             others = total - a[i]
-            alpha = sigma[i] - c[i] * others
-            res = minimize_scalar(
-                lambda x, i=i, alpha=alpha: -(alpha * x - k[i] * tax(x) - 0.5 * beta[i] * x * x),
-                bounds=(0.0, game.max_harvest),
-                method="bounded",
-                options={"xatol": 1e-10},
-            )
-            total = others + res.x
-            a[i] = res.x
+            x = reply(i, sigma[i] - c[i] * others)
+            total = others + x
+            a[i] = x
             if time.perf_counter() - t0 > budget:
                 break
         sweeps += 1
@@ -171,6 +130,42 @@ def scipy_loop(game: sed.CommonsGame, budget: float, tol: float = 1e-9) -> tuple
         if gap <= tol:
             break
     return time.perf_counter() - t0, gap, sweeps
+
+
+def exact_piece_reply(game: sed.CommonsGame) -> Callable[[int, float], float]:
+    """Baseline 3's reply: the best of the clipped stationary points of the brackets, O(B)."""
+    k, beta = game.own_tax_weight.tolist(), game.own_curvature.tolist()
+    lo, hi, rate, base = (x.tolist() for x in game.tax.pieces(game.max_harvest))
+
+    def reply(i: int, alpha: float) -> float:
+        best_x, best_v = 0.0, -np.inf
+        for b in range(len(lo)):
+            lin = alpha - k[i] * rate[b]
+            x = min(max(lin / beta[i], lo[b]), hi[b]) if beta[i] > 0 else (hi[b] if lin > 0 else lo[b])
+            v = alpha * x - k[i] * (base[b] + rate[b] * (x - lo[b])) - 0.5 * beta[i] * x * x
+            if v > best_v:
+                best_x, best_v = x, v
+        return best_x
+
+    return reply
+
+
+def scipy_reply(game: sed.CommonsGame) -> Callable[[int, float], float]:
+    """Baseline 2's reply, what generic tooling does: ``scipy.optimize.minimize_scalar``."""
+    from scipy.optimize import minimize_scalar
+
+    k, beta, tax = game.own_tax_weight, game.own_curvature, game.tax
+
+    def reply(i: int, alpha: float) -> float:
+        res = minimize_scalar(
+            lambda x: -(alpha * x - k[i] * tax(x) - 0.5 * beta[i] * x * x),
+            bounds=(0.0, game.max_harvest),
+            method="bounded",
+            options={"xatol": 1e-10},
+        )
+        return float(res.x)
+
+    return reply
 
 
 def bench_global(sizes: list[int], baseline_sizes: set[int], budget: float) -> None:
@@ -193,8 +188,8 @@ def bench_global(sizes: list[int], baseline_sizes: set[int], budget: float) -> N
                 pga = projected_gradient(game, budget)
                 runs = [
                     pga,
-                    scipy_loop(game, budget),
-                    gauss_seidel_loop(game, budget),
+                    python_loop(game, budget, scipy_reply(game)),
+                    python_loop(game, budget, exact_piece_reply(game)),
                     best_response_baseline(game, budget),
                 ]
                 base = " | ".join(f"{t:.2f} / {g:.1e} ({t / secs:,.0f}x)" for t, g, _ in runs)
