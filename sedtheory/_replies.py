@@ -59,12 +59,33 @@ def best_replies(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Global maximiser of ``f_i`` on ``[0, upper_i]`` and the index of its piece.
 
-    Ties between pieces go to the piece with the smaller action.
+    Ties between pieces go to the piece with the smaller action. Same result as the best of
+    :func:`piece_candidates`, computed piece by piece on 1-D arrays (no ``(n, P)`` temporaries).
     """
-    x, value = piece_candidates(alpha, beta, k, lo, hi, rate, base, upper)
-    idx = np.argmax(value, axis=1)
-    rows = np.arange(x.shape[0])
-    return x[rows, idx], idx
+    pos = beta > 0
+    all_pos = bool(pos.all())
+    with np.errstate(divide="ignore"):
+        inv_b = 1.0 / beta if all_pos else np.where(pos, 1.0 / np.where(pos, beta, 1.0), 0.0)
+    best_x = np.zeros_like(alpha)
+    best_v = np.full_like(alpha, -np.inf)
+    best_i = np.zeros(alpha.shape, dtype=np.int64)
+    for b in range(lo.size):
+        lo_b = np.minimum(lo[b], upper)
+        hi_b = np.minimum(hi[b], upper)
+        lin = alpha - k * rate[b]
+        if all_pos:
+            stat = lin * inv_b
+        else:
+            stat = np.where(pos, lin * inv_b, np.where(lin > 0, np.inf, -np.inf))
+        x = np.minimum(np.maximum(stat, lo_b), hi_b)
+        v = alpha * x - k * (base[b] + rate[b] * (x - lo[b])) - 0.5 * beta * x * x
+        if b > 0:
+            v = np.where(lo[b] < upper, v, -np.inf)
+        better = v > best_v
+        best_x = np.where(better, x, best_x)
+        best_v = np.where(better, v, best_v)
+        best_i = np.where(better, b, best_i)
+    return best_x, best_i
 
 
 def deviation_gain(

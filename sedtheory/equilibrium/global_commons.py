@@ -49,32 +49,47 @@ class _Restricted:
         self.c = game.own_damage_curvature[sel]
         self.lower = lower
         self.upper = upper
-        self.kphi = game.own_tax_weight[sel][:, None] * rate[None, :]
-        self.lo = np.clip(lo[None, :], lower[:, None], upper[:, None])
-        self.hi = np.clip(hi[None, :], lower[:, None], upper[:, None])
-        self.width = self.hi - self.lo
+        k = game.own_tax_weight[sel]
+        # One contiguous 1-D array per piece (P is small): no (n, P) temporaries per call.
+        self.kphi = [k * r for r in rate]
+        self.lo = [np.clip(x, lower, upper) for x in lo]
+        self.hi = [np.clip(x, lower, upper) for x in hi]
+        self.width = [h - low for low, h in zip(self.lo, self.hi, strict=True)]
         pos = self.m > 0
-        self.pos = pos[:, None]
-        self.inv_m = np.divide(1.0, self.m, out=np.zeros_like(self.m), where=pos)[:, None]
-        self.any_flat = bool(np.any(~pos & (self.width.sum(axis=1) > 0)))
+        self.pos = pos
+        self.all_pos = bool(pos.all())
+        self.inv_m = np.divide(1.0, self.m, out=np.zeros_like(self.m), where=pos)
+        self.c_inv_m = self.c * self.inv_m
+        self.any_flat = bool(np.any(~pos & (sum(self.width) > 0)))
         self.total_upper = float(upper.sum())
 
     def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest backward replies at ``A = agg`` and their slopes ``dx_i/dA``."""
-        h = (self.sigma - self.c * agg)[:, None]
-        gap = h - self.kphi
-        stat = gap * self.inv_m
-        inside = self.pos & (stat > self.lo) & (stat < self.hi)
-        t = np.where(self.pos, np.minimum(np.maximum(stat, self.lo), self.hi) - self.lo, 0.0)
-        slope = -np.sum(np.where(inside, (self.c[:, None] * self.inv_m), 0.0), axis=1)
+        h = self.sigma - self.c * agg
+        total = self.lower.copy()
+        slope = np.zeros_like(h)
+        extra_min = np.zeros_like(h) if self.any_flat else None
+        extra_max = np.zeros_like(h) if self.any_flat else None
+        for kphi, lo, hi, width in zip(self.kphi, self.lo, self.hi, self.width, strict=True):
+            gap = h - kphi
+            stat = gap * self.inv_m
+            clipped = np.minimum(np.maximum(stat, lo), hi) - lo
+            inside = (stat > lo) & (stat < hi)
+            if not self.all_pos:
+                clipped = np.where(self.pos, clipped, 0.0)
+                inside &= self.pos
+            total += clipped
+            slope -= np.where(inside, self.c_inv_m, 0.0)
+            if extra_min is not None and extra_max is not None:
+                flat = ~self.pos
+                extra_max += np.where(flat & (gap >= 0), width, 0.0)
+                extra_min += np.where(flat & (gap > 0), width, 0.0)
         # The telescoping sum of piece widths can exceed U_i by an ulp: keep x in [L_i, U_i].
-        x_min = np.minimum(self.lower + t.sum(axis=1), self.upper)
-        if not self.any_flat:
+        x_min = np.minimum(total, self.upper)
+        if extra_min is None or extra_max is None:
             return x_min, x_min, slope
-        flat = ~self.pos
-        x_max = np.minimum(x_min + np.sum(np.where(flat & (gap >= 0), self.width, 0.0), axis=1), self.upper)
-        x_min = np.minimum(x_min + np.sum(np.where(flat & (gap > 0), self.width, 0.0), axis=1), self.upper)
-        return x_min, x_max, slope
+        x_max = np.minimum(total + extra_max, self.upper)
+        return np.minimum(total + extra_min, self.upper), x_max, slope
 
 
 class AggregateSolution:
