@@ -115,8 +115,10 @@ def _root(
     lo, hi = 0.0, model.total_upper
     x_lo = model.replies(lo)[1]
     x_hi = model.replies(hi)[0]
+    g_lo, g_hi = float(x_lo.sum()) - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
     agg = 0.5 * (lo + hi) if start is None or not 0 <= start <= hi else float(start)
     last_g = np.inf
+    kept = 0  # +k: lo kept k times in a row, -k: hi kept k times (Illinois weighting)
     it = 0
     for it in range(1, max_iter + 1):
         x_min, x_max, dx = model.replies(agg)
@@ -125,8 +127,12 @@ def _root(
         tol = 1e-14 * max(1.0, agg)
         if f_min - agg > tol:
             lo, x_lo, g = agg, x_max, f_min - agg
+            g_lo = g
+            kept = min(kept, 0) - 1
         elif f_max - agg < -tol:
             hi, x_hi, g = agg, x_min, f_max - agg
+            g_hi = g
+            kept = max(kept, 0) + 1
         else:
             if f_max > f_min:
                 lam = min(1.0, max(0.0, (agg - f_min) / (f_max - f_min)))
@@ -136,10 +142,16 @@ def _root(
         if hi - lo <= 4 * _EPS * max(1.0, hi):
             break
         step = agg - g / (slope - 1.0)
-        # Newton is exact on a linear piece; bisect when it leaves the bracket or when the
-        # residual did not at least halve (a kink or a jump in between).
+        # Newton is exact on a linear piece. When it leaves the bracket or the residual did not
+        # at least halve (kinks or many small jumps in between, where the local slope misses
+        # the jumps), take an Illinois false-position step, which uses the bracket's secant
+        # slope; bisect if that is degenerate.
         if not lo < step < hi or abs(g) > 0.5 * last_g:
-            step = 0.5 * (lo + hi)
+            wl = g_lo * (0.5 ** max(kept - 1, 0)) if kept > 1 else g_lo
+            wh = g_hi * (0.5 ** max(-kept - 1, 0)) if kept < -1 else g_hi
+            step = lo + wl * (hi - lo) / (wl - wh) if wl - wh > 0 else 0.5 * (lo + hi)
+            if not lo < step < hi:
+                step = 0.5 * (lo + hi)
         last_g = abs(g)
         agg = step
     f_lo, f_hi = float(x_lo.sum()), float(x_hi.sum())
