@@ -55,6 +55,12 @@ class _Restricted:
         self.lo = [np.clip(x, lower, upper) for x in lo]
         self.hi = [np.clip(x, lower, upper) for x in hi]
         self.width = [h - low for low, h in zip(self.lo, self.hi, strict=True)]
+        # Pieces of zero width for every agent (outside all their segments) contribute nothing.
+        keep = [b for b, w in enumerate(self.width) if np.any(w > 0)] or [0]
+        self.kphi = [self.kphi[b] for b in keep]
+        self.lo = [self.lo[b] for b in keep]
+        self.hi = [self.hi[b] for b in keep]
+        self.width = [self.width[b] for b in keep]
         pos = self.m > 0
         self.pos = pos
         self.all_pos = bool(pos.all())
@@ -62,6 +68,9 @@ class _Restricted:
         self.c_inv_m = self.c * self.inv_m
         self.any_flat = bool(np.any(~pos & (sum(self.width) > 0)))
         self.total_upper = float(upper.sum())
+
+    def commit(self, side: str) -> None:
+        """Bracket bookkeeping hook of :func:`_root` (nothing to keep here)."""
 
     def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest backward replies at ``A = agg`` and their slopes ``dx_i/dA``."""
@@ -114,7 +123,9 @@ def _root(
     """
     lo, hi = 0.0, model.total_upper
     x_lo = model.replies(lo)[1]
+    model.commit("lo")
     x_hi = model.replies(hi)[0]
+    model.commit("hi")
     g_lo, g_hi = float(x_lo.sum()) - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
     agg = 0.5 * (lo + hi) if start is None or not 0 <= start <= hi else float(start)
     last_g = np.inf
@@ -128,10 +139,12 @@ def _root(
         if f_min - agg > tol:
             lo, x_lo, g = agg, x_max, f_min - agg
             g_lo = g
+            model.commit("lo")
             kept = min(kept, 0) - 1
         elif f_max - agg < -tol:
             hi, x_hi, g = agg, x_min, f_max - agg
             g_hi = g
+            model.commit("hi")
             kept = max(kept, 0) + 1
         else:
             if f_max > f_min:
@@ -284,41 +297,68 @@ class _Largest:
         self.total_upper = float(upper.sum())
         self.last_seg = np.zeros(idx.size, dtype=np.int64)
 
-    def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        x_min, x_max, dx = self.base.replies(agg)
+        # Segments of the largest replies at the ends of the root's bracket. The segment of
+        # the largest reply is non-increasing in A, so where both ends agree it is constant
+        # on the whole bracket and the agent's validity checks can be skipped.
+        self.seg_lo: np.ndarray | None = None
+        self.seg_hi: np.ndarray | None = None
+
+    def commit(self, side: str) -> None:
+        """The last evaluated aggregate became the bracket's ``side`` ("lo" or "hi") end."""
+        if side == "lo":
+            self.seg_lo = self.last_seg.copy()
+        else:
+            self.seg_hi = self.last_seg.copy()
+
+    def _largest_valid(
+        self, agg: float, outs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], sub: np.ndarray
+    ) -> np.ndarray:
+        """Segment of the largest consistent reply of the agents ``sub`` (fallback: least gain)."""
         game = self.game
-        best = np.full(self.idx.size, -np.inf)
-        best_lo = np.zeros(self.idx.size)
-        best_dx = np.zeros(self.idx.size)
-        best_seg = np.zeros(self.idx.size, dtype=np.int64)
-        fb_gain = np.full(self.idx.size, np.inf)
-        fb = np.zeros((3, self.idx.size))
-        fb_seg = np.zeros(self.idx.size, dtype=np.int64)
-        for j, model in enumerate(self.models):
-            lo_j, xj, dxj = model.replies(agg)
-            alpha = self.sigma - self.c * (agg - xj)
-            xb, _ = best_replies(alpha, self.beta, self.k, *game.tax_pieces, self.upper_nc)
-            gain = deviation_gain(
-                alpha, self.beta, self.k, xj, xb, np.asarray(game.tax(xj)), np.asarray(game.tax(xb))
-            )
+        sigma, c, k, beta, upper = (
+            self.sigma[sub],
+            self.c[sub],
+            self.k[sub],
+            self.beta[sub],
+            self.upper_nc[sub],
+        )
+        n_segs = self.n_segs[sub]
+        best = np.full(sub.size, -np.inf)
+        best_seg = np.zeros(sub.size, dtype=np.int64)
+        fb_gain = np.full(sub.size, np.inf)
+        fb_seg = np.zeros(sub.size, dtype=np.int64)
+        for j, (_, x_all, _) in enumerate(outs):
+            xj = x_all[sub]
+            alpha = sigma - c * (agg - xj)
+            xb, _ = best_replies(alpha, beta, k, *game.tax_pieces, upper)
+            gain = deviation_gain(alpha, beta, k, xj, xb, np.asarray(game.tax(xj)), np.asarray(game.tax(xb)))
             scale = 1e-12 * max(1.0, float(np.max(np.abs(alpha), initial=0.0))) * max(1.0, float(np.max(xj)))
-            exists = j < self.n_segs
+            exists = j < n_segs
             take = exists & (gain <= scale) & (xj > best)
             best = np.where(take, xj, best)
-            best_lo = np.where(take, lo_j, best_lo)
-            best_dx = np.where(take, dxj, best_dx)
             best_seg = np.where(take, j, best_seg)
             better = exists & (gain < fb_gain)
             fb_gain = np.where(better, gain, fb_gain)
-            fb = np.where(better, np.stack([lo_j, xj, dxj]), fb)
             fb_seg = np.where(better, j, fb_seg)
-        none = np.isinf(best)
-        best_lo = np.where(none, fb[0], best_lo)
-        best = np.where(none, fb[1], best)
-        best_dx = np.where(none, fb[2], best_dx)
-        self.last_seg = np.where(none, fb_seg, best_seg)
+        return np.where(np.isinf(best), fb_seg, best_seg)
+
+    def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x_min, x_max, dx = self.base.replies(agg)
+        outs = [model.replies(agg) for model in self.models]
+        m = self.idx.size
+        if self.seg_lo is not None and self.seg_hi is not None:
+            seg = self.seg_lo.copy()
+            active = np.flatnonzero(self.seg_lo != self.seg_hi)
+        else:
+            seg = np.zeros(m, dtype=np.int64)
+            active = np.arange(m)
+        if active.size:
+            seg[active] = self._largest_valid(agg, outs, active)
+        self.last_seg = seg
+        rows = np.arange(m)
+        picked = [np.stack([o[q] for o in outs])[seg, rows] for q in range(3)]
         x_min, x_max, dx = x_min.copy(), x_max.copy(), dx.copy()
-        x_min[self.idx], x_max[self.idx], dx[self.idx] = best_lo, best, best_dx
+        x_min[self.idx], x_max[self.idx], dx[self.idx] = picked[0], picked[1], picked[2]
         return x_min, x_max, dx
 
 
