@@ -69,15 +69,31 @@ def projected_gradient(game: sed.CommonsGame, budget: float, tol: float = 1e-9) 
     sigma, theta, s, n = soc.selfishness, soc.productivity, soc.weight_sums, game.n
     c = game.own_damage_curvature
     eta = 1.0 / float(game.own_curvature.max())
-    a = np.zeros(n)
+
+    def step(a: np.ndarray) -> np.ndarray:
+        rate = game.tax.marginal_rate(a)
+        grad = sigma * (1 - rate - a / theta) + s * rate / n - c * a.sum()
+        return np.clip(a + eta * grad, 0.0, game.max_harvest)
+
+    return budgeted_iteration(game, step, budget, check_every=25, tol=tol)
+
+
+def budgeted_iteration(
+    game: sed.CommonsGame,
+    step: Callable[[np.ndarray], np.ndarray],
+    budget: float,
+    check_every: int,
+    tol: float = 1e-9,
+) -> tuple[float, float, int]:
+    """Iterate ``a <- step(a)`` from 0 until the exact relative gap (checked every
+    ``check_every`` steps) is <= tol or ``budget`` seconds pass. Returns (seconds, gap, steps)."""
+    a = np.zeros(game.n)
     t0 = time.perf_counter()
     steps, gap = 0, np.inf
     while time.perf_counter() - t0 < budget:
-        rate = game.tax.marginal_rate(a)
-        grad = sigma * (1 - rate - a / theta) + s * rate / n - c * a.sum()
-        a = np.clip(a + eta * grad, 0.0, game.max_harvest)
+        a = step(a)
         steps += 1
-        if steps % 25 == 0:
+        if steps % check_every == 0:
             gap = relative_gap(game, a)
             if gap <= tol:
                 break
@@ -94,17 +110,7 @@ def best_response_baseline(
     game: sed.CommonsGame, budget: float, tol: float = 1e-9
 ) -> tuple[float, float, int]:
     """Generic baseline 2: damped simultaneous exact best responses a <- (a + BR(a)) / 2."""
-    a = np.zeros(game.n)
-    t0 = time.perf_counter()
-    steps, gap = 0, np.inf
-    while time.perf_counter() - t0 < budget:
-        a = 0.5 * (a + game.best_responses(a))
-        steps += 1
-        if steps % 5 == 0:
-            gap = relative_gap(game, a)
-            if gap <= tol:
-                break
-    return time.perf_counter() - t0, gap, steps
+    return budgeted_iteration(game, lambda a: 0.5 * (a + game.best_responses(a)), budget, 5, tol)
 
 
 def python_loop(

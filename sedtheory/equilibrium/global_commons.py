@@ -51,16 +51,16 @@ class _Restricted:
         self.upper = upper
         k = game.own_tax_weight[sel]
         # One contiguous 1-D array per piece (P is small): no (n, P) temporaries per call.
-        self.kphi = [k * r for r in rate]
-        self.lo = [np.clip(x, lower, upper) for x in lo]
-        self.hi = [np.clip(x, lower, upper) for x in hi]
-        self.width = [h - low for low, h in zip(self.lo, self.hi, strict=True)]
         # Pieces of zero width for every agent (outside all their segments) contribute nothing.
-        keep = [b for b, w in enumerate(self.width) if np.any(w > 0)] or [0]
-        self.kphi = [self.kphi[b] for b in keep]
-        self.lo = [self.lo[b] for b in keep]
-        self.hi = [self.hi[b] for b in keep]
-        self.width = [self.width[b] for b in keep]
+        clipped = [
+            (np.clip(a, lower, upper), np.clip(b, lower, upper), r)
+            for a, b, r in zip(lo, hi, rate, strict=True)
+        ]
+        kept = [piece for piece in clipped if np.any(piece[1] > piece[0])] or clipped[:1]
+        self.lo = [low for low, _, _ in kept]
+        self.hi = [high for _, high, _ in kept]
+        self.width = [high - low for low, high, _ in kept]
+        self.kphi = [k * r for _, _, r in kept]
         pos = self.m > 0
         self.pos = pos
         self.all_pos = bool(pos.all())
@@ -299,7 +299,6 @@ class _Largest:
         self.base = _Restricted(game, np.zeros(game.n), np.where(nonconcave, 0.0, upper))
         self.total_upper = float(upper.sum())
         self.last_seg = np.zeros(idx.size, dtype=np.int64)
-
         # Segments of the largest replies at the ends of the root's bracket. The segment of
         # the largest reply is non-increasing in A, so where both ends agree it is constant
         # on the whole bracket and the agent's validity checks can be skipped.
