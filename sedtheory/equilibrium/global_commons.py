@@ -68,34 +68,47 @@ class _Restricted:
         self.c_inv_m = self.c * self.inv_m
         self.any_flat = bool(np.any(~pos & (sum(self.width) > 0)))
         self.total_upper = float(upper.sum())
+        self._work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def commit(self, side: str) -> None:
         """Bracket bookkeeping hook of :func:`_root` (nothing to keep here)."""
 
     def replies(self, agg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest backward replies at ``A = agg`` and their slopes ``dx_i/dA``."""
-        h = self.sigma - self.c * agg
+        size = self.sigma.size
+        if self._work is None:
+            # Scratch arrays reused across calls: at n = 1e6 fresh temporaries cost more in page
+            # faults than the arithmetic. Only the returned arrays are allocated per call.
+            self._work = (np.empty(size), np.empty(size), np.empty(size, bool), np.empty(size, bool))
+        h, stat, inside, below = self._work
+        np.multiply(self.c, -agg, out=h)
+        h += self.sigma
         total = self.lower.copy()
-        slope = np.zeros_like(h)
-        extra_min = np.zeros_like(h) if self.any_flat else None
-        extra_max = np.zeros_like(h) if self.any_flat else None
+        slope = np.zeros(size)
+        extra_min = np.zeros(size) if self.any_flat else None
+        extra_max = np.zeros(size) if self.any_flat else None
         for kphi, lo, hi, width in zip(self.kphi, self.lo, self.hi, self.width, strict=True):
-            gap = h - kphi
-            stat = gap * self.inv_m
-            clipped = np.minimum(np.maximum(stat, lo), hi) - lo
-            inside = (stat > lo) & (stat < hi)
-            if not self.all_pos:
-                clipped = np.where(self.pos, clipped, 0.0)
-                inside &= self.pos
-            total += clipped
-            slope -= np.where(inside, self.c_inv_m, 0.0)
+            np.subtract(h, kphi, out=stat)
             if extra_min is not None and extra_max is not None:
                 flat = ~self.pos
-                extra_max += np.where(flat & (gap >= 0), width, 0.0)
-                extra_min += np.where(flat & (gap > 0), width, 0.0)
+                extra_max += np.where(flat & (stat >= 0), width, 0.0)
+                extra_min += np.where(flat & (stat > 0), width, 0.0)
+            stat *= self.inv_m
+            np.greater(stat, lo, out=inside)
+            np.less(stat, hi, out=below)
+            inside &= below
+            np.maximum(stat, lo, out=stat)
+            np.minimum(stat, hi, out=stat)
+            stat -= lo
+            if not self.all_pos:
+                stat *= self.pos
+                inside &= self.pos
+            total += stat
+            np.multiply(inside, self.c_inv_m, out=stat)
+            slope -= stat
         # The telescoping sum of piece widths can exceed U_i by an ulp: keep x in [L_i, U_i].
-        x_min = np.minimum(total, self.upper)
         if extra_min is None or extra_max is None:
+            x_min = np.minimum(total, self.upper, out=total)
             return x_min, x_min, slope
         x_max = np.minimum(total + extra_max, self.upper)
         return np.minimum(total + extra_min, self.upper), x_max, slope
@@ -121,13 +134,20 @@ def _root(
     jump (several agents indifferent at one aggregate) the bracket collapses to adjacent
     floats and the replies at its two ends are mixed so that they sum to ``A``.
     """
-    lo, hi = 0.0, model.total_upper
-    x_lo = model.replies(lo)[1]
+    lo = 0.0
+    _, x_lo, dx_lo = model.replies(lo)
     model.commit("lo")
+    # The root A* = f(A*) <= f(0) because every reply is non-increasing in A.
+    f_zero = float(x_lo.sum())
+    hi = min(model.total_upper, f_zero)
     x_hi = model.replies(hi)[0]
     model.commit("hi")
-    g_lo, g_hi = float(x_lo.sum()) - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
-    agg = 0.5 * (lo + hi) if start is None or not 0 <= start <= hi else float(start)
+    g_lo, g_hi = f_zero - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
+    if start is not None and 0 <= start <= hi:
+        agg = float(start)
+    else:
+        # First Newton step from A = 0; the replies' slopes there are exact on its first piece.
+        agg = min(hi, f_zero / (1.0 - float(dx_lo.sum())))
     last_g = np.inf
     kept = 0  # +k: lo kept k times in a row, -k: hi kept k times (Illinois weighting)
     it = 0
@@ -159,7 +179,7 @@ def _root(
         # at least halve (kinks or many small jumps in between, where the local slope misses
         # the jumps), take an Illinois false-position step, which uses the bracket's secant
         # slope; bisect if that is degenerate.
-        if not lo < step < hi or abs(g) > 0.5 * last_g:
+        if not lo < step < hi or abs(g) > 0.9 * last_g:
             wl = g_lo * (0.5 ** max(kept - 1, 0)) if kept > 1 else g_lo
             wh = g_hi * (0.5 ** max(-kept - 1, 0)) if kept < -1 else g_hi
             step = lo + wl * (hi - lo) / (wl - wh) if wl - wh > 0 else 0.5 * (lo + hi)
@@ -357,9 +377,14 @@ class _Largest:
         if active.size:
             seg[active] = self._largest_valid(agg, outs, active)
         self.last_seg = seg
-        rows = np.arange(m)
-        picked = [np.stack([o[q] for o in outs])[seg, rows] for q in range(3)]
-        x_min, x_max, dx = x_min.copy(), x_max.copy(), dx.copy()
+        picked = []
+        for q in range(3):
+            value = outs[0][q]
+            for j in range(1, len(outs)):
+                value = np.where(seg == j, outs[j][q], value)
+            picked.append(value)
+        if x_max is x_min:  # the base model's arrays are fresh; split the shared one only
+            x_max = x_min.copy()
         x_min[self.idx], x_max[self.idx], dx[self.idx] = picked[0], picked[1], picked[2]
         return x_min, x_max, dx
 
