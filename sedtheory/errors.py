@@ -24,6 +24,7 @@ __all__ = [
     "SolverError",
     "EquilibriumNotFoundError",
     "UnboundedBestResponseError",
+    "InfeasibleTargetError",
 ]
 
 
@@ -96,6 +97,20 @@ class EquilibriumNotFoundError(SolverError):
 
 class UnboundedBestResponseError(InvalidParameterError):
     """An agent's best response is unbounded because ``max_harvest`` is infinite."""
+
+
+class InfeasibleTargetError(InvalidParameterError):
+    """No admissible tax rates make the target profile an equilibrium.
+
+    Attributes
+    ----------
+    agents : list of int
+        Agents whose best-response condition cannot be met (as far as it could be located).
+    """
+
+    def __init__(self, field: str, value: Any, fix: str, agents: list[int] | None = None) -> None:
+        self.agents = list(agents or [])
+        super().__init__(field, value, fix)
 
 
 def _summary(value: Any) -> str:

@@ -12,13 +12,17 @@ Examples
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
 
-__all__ = ["pmean", "slide_pmean"]
+if TYPE_CHECKING:
+    from sedtheory.game import CommonsGame
+
+__all__ = ["pmean", "pmean_rows", "slide_pmean", "welfare"]
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
 
@@ -173,3 +177,89 @@ def slide_pmean(values: npt.ArrayLike, p: float) -> float:
         raise InvalidParameterError("p", p, "the slide form needs finite p != 0; use pmean")
     v = np.asarray(values, dtype=float)
     return float(v.size ** (1.0 / pf) * pmean(v, pf))
+
+
+def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
+    r"""``M_p`` of every row of ``values`` (equal weights), ``-inf`` where a row is outside the domain.
+
+    The vectorised form used by searches over many policies: a row with a value the p-mean
+    does not accept (negative for p > 0, non-positive for p <= 0, NaN) scores ``-inf`` so that
+    a maximisation never selects it. Use :func:`pmean` for one vector with domain errors.
+
+    Notes
+    -----
+    For finite :math:`p \neq 0`, :math:`\log M_p = \frac1p \log \frac1n \sum_i
+    e^{p \log v_i}` is evaluated with the row's largest exponent factored out (no overflow);
+    :math:`p = 0` is :math:`\exp(\text{mean} \log v)`.
+
+    Examples
+    --------
+    >>> pmean_rows([[1.0, 4.0], [2.0, 2.0], [-1.0, 3.0]], 0).tolist()
+    [2.0, 2.0, -inf]
+    """
+    pf = _check_p(p)
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    if v.ndim != 2 or v.shape[1] == 0:
+        raise ShapeError("values", values, "give a 2-D array with one row per policy")
+    bad = np.isnan(v).any(axis=1)
+    if pf == math.inf:
+        out = v.max(axis=1)
+    elif pf == -math.inf:
+        out = v.min(axis=1)
+    elif pf == 1.0:
+        out = v.mean(axis=1)
+    else:
+        bad |= (v < 0).any(axis=1) if pf > 0 else (v <= 0).any(axis=1)
+        safe = np.where(bad[:, None], 1.0, v)
+        with np.errstate(divide="ignore"):
+            logs = np.log(safe)
+        if pf == 0.0:
+            out = np.exp(logs.mean(axis=1))
+        else:
+            z = pf * logs
+            top = z.max(axis=1, keepdims=True)
+            top = np.where(np.isfinite(top), top, 0.0)
+            out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
+    return np.where(bad, -np.inf, out)
+
+
+def welfare(
+    game: CommonsGame,
+    actions: npt.ArrayLike,
+    p: float,
+    welfare_of: Literal["utility", "payoff"] = "utility",
+) -> float:
+    r"""The principal's objective :math:`M_p` of the agents' utilities (or own payoffs) at ``actions``.
+
+    Parameters
+    ----------
+    game : CommonsGame
+    actions : array_like, shape (n,)
+        An action profile (usually an equilibrium of ``game``).
+    p : float
+        The p of the p-mean, in ``[-inf, +inf]``.
+    welfare_of : {"utility", "payoff"}
+        ``"utility"`` (DESIGN.md section 5, the default) evaluates :math:`u_i = \sum_j W_{ij} r_j`;
+        ``"payoff"`` evaluates the own payoffs :math:`r_j`.
+
+    Raises
+    ------
+    DomainError
+        If ``p <= 0`` and some value is not positive (or ``p > 0`` not finite and one is
+        negative); the message names the agents and suggests a larger endowment ``omega``.
+
+    Examples
+    --------
+    >>> from sedtheory import scenarios, solve_equilibrium
+    >>> game = scenarios.apple_picking()
+    >>> eq = solve_equilibrium(game)
+    >>> round(welfare(game, eq.actions, 1), 4) == round(float(eq.utilities.mean()), 4)
+    True
+    """
+    if welfare_of == "utility":
+        values = game.utilities(actions)
+    elif welfare_of == "payoff":
+        values = game.payoffs(actions)
+    else:
+        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    return pmean(values, p)

@@ -124,7 +124,10 @@ class AggregateSolution:
 
 
 def _root(
-    model: _Restricted | _Largest, start: float | None = None, max_iter: int = 400
+    model: _Restricted | _Largest,
+    start: float | None = None,
+    max_iter: int = 400,
+    stop_width: float = 4 * _EPS,
 ) -> AggregateSolution:
     """Solve ``sum_i x_min_i(A) <= A <= sum_i x_max_i(A)`` and combine the two selections.
 
@@ -172,7 +175,7 @@ def _root(
                 mixed = np.minimum((1.0 - lam) * x_min + lam * x_max, x_max)
                 return AggregateSolution(agg, mixed, it)
             return AggregateSolution(agg, x_min, it)
-        if hi - lo <= 4 * _EPS * max(1.0, hi):
+        if hi - lo <= stop_width * max(1.0, hi):
             break
         step = agg - g / (slope - 1.0)
         # Newton is exact on a linear piece. When it leaves the bracket or the residual did not
@@ -402,7 +405,9 @@ def _initial_segments(
     equilibrium of the restricted game of those segments.
     """
     model = _Largest(game, seg_of_piece, n_segs, nonconcave, upper)
-    sol = _root(model)
+    # A root on a jump of the largest replies is only located to 1e-12: the segment search
+    # that follows ends on an exact root of a restricted (continuous) aggregate equation.
+    sol = _root(model, stop_width=1e-12)
     model.replies(sol.aggregate)
     seg = np.zeros(game.n, dtype=np.int64)
     seg[model.idx] = model.last_seg

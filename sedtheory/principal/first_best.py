@@ -1,0 +1,393 @@
+r"""The first best: the planner chooses actions and budget-balanced transfers directly.
+
+DESIGN.md section 6: the planner picks :math:`a \in [0, a_{\max}]^n` and transfers
+:math:`t` with :math:`\sum_j t_j = 0`; payoffs are
+:math:`r_j = \omega + a_j + t_j - C_j(a_j) - \mathrm{damage}_j(a)` and utilities
+:math:`u = W r`. Its welfare bounds every tax policy's from above.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sps
+import scipy.sparse.linalg as spla
+from scipy.optimize import linprog
+
+from sedtheory.errors import DomainError, InvalidParameterError, SolverError
+from sedtheory.game import CommonsGame
+from sedtheory.society import Society
+from sedtheory.principal._convex import as_array, concave_objective, solve
+from sedtheory.welfare import _check_p, pmean
+
+__all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS"]
+
+TRANSFER_MODELS = {
+    "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0 (DESIGN.md section 6)",
+    "tax-feasible": "sum_j t_j = 0 and -a_j <= t_j <= mean(a): the transfers a bracket tax with "
+    "rates in [0, 1] and equal redistribution can make (0 <= T(y) <= y), so the bound stays valid "
+    "for every such tax and is finite",
+}
+
+
+@dataclass(frozen=True)
+class FirstBest:
+    """Solution of the planner's problem for one p.
+
+    Attributes
+    ----------
+    p : float
+    actions, transfers, payoffs, utilities : numpy.ndarray or None
+        The planner's plan (``None`` when the problem is unbounded).
+    welfare : float
+        ``M_p`` of the plan's utilities (``+inf`` when unbounded).
+    upper_bound : float
+        A proven upper bound on the planner's optimum; equals ``welfare`` when
+        ``status == "optimal"``.
+    transfers_model : str
+        A key of :data:`TRANSFER_MODELS`.
+    method, status, solver, reason : str
+        How it was solved, ``"optimal"`` / ``"unbounded"`` / ``"bounded"`` (an upper bound
+        with a remaining gap), the cvxpy solver used, and why the method is exact.
+    """
+
+    p: float
+    actions: np.ndarray | None
+    transfers: np.ndarray | None
+    payoffs: np.ndarray | None
+    utilities: np.ndarray | None
+    welfare: float
+    upper_bound: float
+    transfers_model: str
+    method: str
+    status: str
+    solver: str
+    reason: str
+    details: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def gap(self) -> float:
+        """``upper_bound - welfare`` (0 when solved exactly)."""
+        return float(self.upper_bound - self.welfare)
+
+
+def planner_program(
+    game: CommonsGame, transfers: str = "lump-sum"
+) -> tuple[cp.Variable, cp.Variable, cp.Expression, cp.Expression, list[cp.Constraint]]:
+    """The planner's variables and expressions: ``(a, t, r, u, constraints)``.
+
+    ``r`` is concave in ``(a, t)`` (convex effort cost and damage) and ``u = W r`` with
+    ``W >= 0``, so every concave non-decreasing function of ``u`` gives a convex program.
+    """
+    if transfers not in TRANSFER_MODELS:
+        raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
+    n = game.n
+    soc = game.society
+    a = cp.Variable(n, name="a")
+    t = cp.Variable(n, name="t")
+    cons: list[cp.Constraint] = [a >= 0, cp.sum(t) == 0]
+    if math.isfinite(game.max_harvest):
+        cons.append(a <= game.max_harvest)
+    theta = soc.productivity
+    finite = np.isfinite(theta)
+    cost: cp.Expression | float = 0.0
+    if finite.any():
+        coef = np.where(finite, 0.5 / np.where(finite, theta, 1.0), 0.0)
+        cost = cp.multiply(coef, cp.square(a))
+    if game.uses_global_formulas:
+        damage: cp.Expression = game.damage / (2.0 * n) * cp.square(cp.sum(a)) * np.ones(n)
+    else:
+        _, q, d = game.local_operators()
+        damage = cp.multiply(game.damage / (2.0 * d), cp.square(q @ a))
+    r = game.endowment + a + t - cost - damage
+    if soc.is_complete:
+        u = _complete_weights(soc, r)
+    else:
+        u = soc.weights @ r
+    if transfers == "tax-feasible":
+        cons += [t >= -a, t <= cp.sum(a) / n]
+    return a, t, r, u, cons
+
+
+def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
+    """``W r`` on the complete graph without materialising ``W``: ``sigma r + w (sum r - r)``."""
+    sigma = soc.selfishness
+    w = (soc.weight_sums - sigma) / max(soc.n - 1, 1)
+    return cp.multiply(sigma - w, r) + cp.multiply(w, cp.sum(r))
+
+
+def _plan(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact payoffs and utilities of a plan (numpy, independent of the solver's values)."""
+    a = np.clip(a, 0.0, game.max_harvest)
+    t = t - t.mean()
+    cost = 0.5 * a * a / game.society.productivity
+    r = game.endowment + a + t - cost - game.damages(a)
+    return r, game.society.apply_weights(r)
+
+
+def first_best(
+    game: CommonsGame,
+    p: float,
+    transfers: Literal["lump-sum", "tax-feasible"] = "lump-sum",
+    welfare_of: Literal["utility", "payoff"] = "utility",
+) -> FirstBest:
+    r"""The planner's optimum for :math:`M_p`: an upper bound on every tax policy.
+
+    Parameters
+    ----------
+    game : CommonsGame
+        Its tax is ignored (the planner uses transfers).
+    p : float
+        In ``[-inf, +inf]``.
+    transfers : {"lump-sum", "tax-feasible"}
+        ``"lump-sum"`` is DESIGN.md's planner (any transfers summing to zero). With unequal
+        column sums of ``W`` it is unbounded for ``p = 1`` (transfers to the agents others care
+        about most raise the mean utility without limit): the result then has status
+        ``"unbounded"``. ``"tax-feasible"`` adds :math:`-a_j \le t_j \le \bar a`, which every
+        bracket tax with rates in [0, 1] and equal redistribution satisfies, so it is still an
+        upper bound on every such tax and is finite; :func:`optimal_tax` uses the tighter of
+        the two.
+    welfare_of : {"utility", "payoff"}
+        Evaluate ``M_p`` of utilities ``W r`` (default) or of own payoffs ``r``.
+
+    Returns
+    -------
+    FirstBest
+
+    Notes
+    -----
+    *p <= 1.* :math:`M_p` is concave and non-decreasing, ``u`` is concave in ``(a, t)``,
+    so the composition is concave: one convex program (objective per p range in
+    :mod:`sedtheory.principal._convex`), exact up to the solver's tolerance.
+
+    *p > 1, lump-sum transfers.* For fixed ``a`` the reachable utilities with
+    :math:`u \ge 0` (the domain of :math:`M_p`) are :math:`\{u \ge 0 : c^\top u = S(a)\}`
+    with :math:`c = W^{-\top}\mathbf 1` and :math:`S(a) = \sum_j r_j(a, 0)` the total surplus
+    (transfers cancel). If :math:`c > 0` this is a simplex whose vertices give everything to
+    one agent; :math:`M_p` is convex, so its maximum is at a vertex:
+    :math:`n^{-1/p} S(a) / \min_i c_i`. The planner therefore maximises the concave
+    :math:`S(a)` (a convex program) and hands the surplus to :math:`\arg\min_i c_i`: exact. If
+    some :math:`c_i \le 0` the problem is unbounded.
+
+    *p > 1, tax-feasible transfers.* Each :math:`U_i = \max u_i` is a convex program;
+    :math:`M_p(U)` is an upper bound (monotonicity) and the best of the ``n`` maximisers a
+    lower bound; for ``p = +inf`` they coincide (exact), otherwise the status is
+    ``"bounded"`` with the gap in ``upper_bound - welfare``.
+
+    Examples
+    --------
+    >>> from sedtheory import scenarios
+    >>> game = scenarios.apple_picking()
+    >>> fb = first_best(game, 0, transfers="tax-feasible")
+    >>> fb.status, abs(float(fb.transfers.sum())) < 1e-6
+    ('optimal', True)
+    >>> first_best(game, 1).status  # unequal column sums of W: lump sums are unbounded
+    'unbounded'
+    """
+    pf = _check_p(p)
+    if welfare_of not in ("utility", "payoff"):
+        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    if transfers not in TRANSFER_MODELS:
+        raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
+    if pf <= 1.0:
+        return _concave(game, pf, transfers, welfare_of)
+    if transfers == "lump-sum":
+        return _convex_lump_sum(game, pf, welfare_of)
+    return _convex_bounded(game, pf, welfare_of)
+
+
+def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expression:
+    return u if welfare_of == "utility" else r
+
+
+def _unbounded(pf: float, transfers: str, method: str, reason: str) -> FirstBest:
+    return FirstBest(pf, None, None, None, None, math.inf, math.inf, transfers, method, "unbounded", "", reason)
+
+
+def _column_sums(game: CommonsGame, welfare_of: str) -> np.ndarray:
+    if welfare_of == "payoff":
+        return np.ones(game.n)
+    soc = game.society
+    n = soc.n
+    if soc.is_complete:
+        sigma = soc.selfishness
+        w = (soc.weight_sums - sigma) / max(n - 1, 1)
+        return sigma - w + w.sum()
+    return np.asarray(soc.weights.sum(axis=0)).ravel()
+
+
+def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> FirstBest:
+    method = f"convex program (cvxpy), {'mean' if pf == 1 else 'concave p-mean surrogate'}"
+    if pf == 1.0 and transfers == "lump-sum":
+        col = _column_sums(game, welfare_of)
+        if np.ptp(col) > 1e-12 * max(1.0, float(np.abs(col).max())):
+            return _unbounded(
+                pf,
+                transfers,
+                "column sums of W",
+                f"mean utility = (1/n) sum_j colsum_j r_j with column sums from {col.min():.4g} to "
+                f"{col.max():.4g}: moving lump sums towards the largest column sum raises it without limit",
+            )
+    if transfers == "lump-sum":
+        direction = _recession(game, welfare_of, strict=pf <= 0)
+        if direction is not None:
+            return _unbounded(
+                pf,
+                transfers,
+                "recession direction (linear program)",
+                "budget-balanced transfers t with W t >= 0 "
+                + ("> 0 for every agent" if pf <= 0 else "and sum(W t) > 0")
+                + " exist, so scaling them up raises M_p without limit",
+            )
+    a, t, r, u, cons = planner_program(game, transfers)
+    values = _values(u, r, welfare_of)
+    problem = cp.Problem(concave_objective(values, pf), cons)
+    try:
+        solver = solve(problem, f"first best (p={pf})")
+    except SolverError as exc:
+        if exc.status == cp.UNBOUNDED:
+            return _unbounded(pf, transfers, method, "the solver reports the planner's problem unbounded")
+        if exc.status == cp.INFEASIBLE and pf <= 0:
+            raise DomainError(
+                "endowment",
+                game.endowment,
+                f"no plan gives every agent a positive {welfare_of}, which p={pf} needs; raise omega",
+            ) from exc
+        raise
+    pay, util = _plan(game, as_array(a), as_array(t))
+    vals = util if welfare_of == "utility" else pay
+    w = pmean(vals, pf)
+    return FirstBest(
+        pf,
+        np.clip(as_array(a), 0.0, game.max_harvest),
+        as_array(t) - as_array(t).mean(),
+        pay,
+        util,
+        w,
+        w,
+        transfers,
+        method,
+        "optimal",
+        solver,
+        "M_p is concave and non-decreasing for p <= 1 and u = W r is concave in (a, t): a convex program",
+        {"objective": float(problem.value)},
+    )
+
+
+def _recession(game: CommonsGame, welfare_of: str, strict: bool) -> np.ndarray | None:
+    """Budget-balanced transfers that raise utilities without limit, if any.
+
+    Solves ``max s`` s.t. ``sum t = 0``, ``|t| <= 1`` and ``W t >= s`` (``strict``: every
+    agent gains, what p <= 0 needs) or ``W t >= 0``, ``s = sum(W t)`` (some agent gains,
+    enough for 0 < p <= 1). A positive optimum is a direction of unboundedness.
+    """
+    n = game.n
+    if welfare_of == "payoff":
+        return None  # sum r = const along transfers: no direction raises every payoff
+    w = sps.csr_matrix(game.society.weights)
+    # variables (t, s): maximise s
+    c = np.zeros(n + 1)
+    c[-1] = -1.0
+    eq = sps.hstack([sps.csr_matrix(np.ones((1, n))), sps.csr_matrix((1, 1))])
+    if strict:
+        ub = sps.hstack([-w, sps.csr_matrix(np.ones((n, 1)))])  # s - (W t)_i <= 0
+        a_ub, b_ub = ub, np.zeros(n)
+        a_eq, b_eq = eq, np.zeros(1)
+    else:
+        ub = sps.hstack([-w, sps.csr_matrix((n, 1))])  # -(W t) <= 0
+        col = np.asarray(w.sum(axis=0)).ravel()
+        link = sps.hstack([sps.csr_matrix(-col[None, :]), sps.csr_matrix(np.ones((1, 1)))])  # s = 1'W t
+        a_ub, b_ub = ub, np.zeros(n)
+        a_eq, b_eq = sps.vstack([eq, link]), np.zeros(2)
+    bounds = [(-1.0, 1.0)] * n + [(None, 1.0)]
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if res.status != 0:
+        raise SolverError("recession check of the planner's problem failed", status=str(res.message))
+    if -res.fun > 1e-9:
+        return np.asarray(res.x[:n])
+    return None
+
+
+def _surplus(game: CommonsGame) -> tuple[np.ndarray, float, str]:
+    """``max_a sum_j r_j(a, 0)``: the utilitarian surplus (transfers cancel)."""
+    a, _, r, _, cons = planner_program(game, "lump-sum")
+    problem = cp.Problem(cp.Maximize(cp.sum(r)), cons)
+    solver = solve(problem, "total surplus")
+    return np.clip(as_array(a), 0.0, game.max_harvest), float(problem.value), solver
+
+
+def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
+    n = game.n
+    method = "surplus maximisation + vertex of the utility simplex"
+    if welfare_of == "payoff":
+        c = np.ones(n)
+    else:
+        if game.society.is_complete and n > 4000:
+            raise InvalidParameterError("game", n, "the exact p > 1 method factorises W; n <= 4000")
+        w = sps.csc_matrix(game.society.weights)
+        try:
+            c = spla.spsolve(w.T.tocsc(), np.ones(n))
+        except RuntimeError as exc:  # singular factor
+            raise SolverError("W is singular: the exact p > 1 first best needs an invertible W; "
+                              "use transfers='tax-feasible'", status="singular") from exc
+        c = np.asarray(c, dtype=float)
+        if not np.all(np.isfinite(c)):
+            raise SolverError("W is singular: use transfers='tax-feasible'", status="singular")
+    if np.any(c <= 1e-12):
+        return _unbounded(pf, "lump-sum", method, "c = W^-T 1 has a non-positive entry: the simplex is unbounded")
+    a, surplus, solver = _surplus(game)
+    if surplus <= 0:
+        raise DomainError("endowment", game.endowment, "the total surplus is not positive; raise omega")
+    star = int(np.argmin(c))
+    target = np.zeros(n)
+    target[star] = surplus / c[star]
+    r0, _ = _plan(game, a, np.zeros(n))
+    if welfare_of == "utility":
+        r_target = np.asarray(spla.spsolve(sps.csc_matrix(game.society.weights), target)).ravel()
+    else:
+        r_target = target
+    t = r_target - r0
+    pay, util = _plan(game, a, t)
+    vals = util if welfare_of == "utility" else pay
+    vals = np.maximum(vals, 0.0)  # rounding: the exact plan has zeros here
+    w = pmean(vals, pf)
+    bound = (n ** (-1.0 / pf) if math.isfinite(pf) else 1.0) * surplus / c[star]
+    return FirstBest(
+        pf, a, t, pay, util, w, max(w, bound), "lump-sum", method, "optimal", solver,
+        "for fixed a the utilities form the simplex {u >= 0, c.u = S(a)}, c = W^-T 1 > 0; the convex "
+        "M_p is maximal at its vertex giving S(a) to argmin c, and S is maximised by a convex program",
+        {"surplus": surplus, "recipient": star, "c": c},
+    )
+
+
+def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
+    a, t, r, u, cons = planner_program(game, "tax-feasible")
+    values = _values(u, r, welfare_of)
+    weight = cp.Parameter(game.n, nonneg=True)
+    problem = cp.Problem(cp.Maximize(weight @ values), cons + [values >= 0])
+    upper = np.zeros(game.n)
+    best = (-math.inf, None, None, "")
+    for i in range(game.n):
+        weight.value = np.eye(1, game.n, i)[0]
+        solver = solve(problem, f"max u_{i} (first best, p={pf})")
+        upper[i] = float(problem.value)
+        pay, util = _plan(game, as_array(a), as_array(t))
+        vals = np.maximum(util if welfare_of == "utility" else pay, 0.0)
+        w = pmean(vals, pf)
+        if w > best[0]:
+            best = (w, as_array(a), as_array(t), solver)
+    w, a_best, t_best, solver = best
+    assert a_best is not None and t_best is not None
+    pay, util = _plan(game, a_best, t_best)
+    bound = max(pmean(np.maximum(upper, 0.0), pf), w)
+    exact = pf == math.inf or bound - w <= 1e-9 * max(1.0, abs(bound))
+    return FirstBest(
+        pf, np.clip(a_best, 0.0, game.max_harvest), t_best - t_best.mean(), pay, util, w, bound,
+        "tax-feasible", "per-agent maxima (n convex programs)", "optimal" if exact else "bounded", solver,
+        "M_p <= M_p(U) with U_i = max u_i (monotone); the best maximiser is a feasible plan; equal for p = +inf",
+        {"agent_maxima": upper},
+    )
