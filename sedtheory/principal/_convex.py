@@ -71,8 +71,10 @@ def solve(problem: cp.Problem, what: str, **kwargs: Any) -> str:
         statuses.append(f"{name}: {status}")
         if status in (cp.INFEASIBLE, cp.UNBOUNDED):
             raise SolverError(f"{what} is {status}", status=status)
-    raise SolverError(f"{what}: no solver reached an accurate optimum [{'; '.join(statuses)}]",
-                      status=statuses[-1] if statuses else "no solver")
+    raise SolverError(
+        f"{what}: no solver reached an accurate optimum [{'; '.join(statuses)}]",
+        status=statuses[-1] if statuses else "no solver",
+    )
 
 
 def as_array(expr: cp.Expression | cp.Variable) -> np.ndarray:

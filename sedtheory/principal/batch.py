@@ -177,7 +177,9 @@ class _GlobalBatch:
         upper = np.full(game.n, game.max_harvest)
         pos = self.beta > 0
         with np.errstate(divide="ignore"):
-            upper[pos] = np.minimum(game.max_harvest, (self.sigma + np.abs(self.k) * cap)[pos] / self.beta[pos])
+            upper[pos] = np.minimum(
+                game.max_harvest, (self.sigma + np.abs(self.k) * cap)[pos] / self.beta[pos]
+            )
         upper[~pos] = np.minimum(upper[~pos], game.reply_upper_bounds[~pos])
         self.upper = np.where(indifferent, 0.0, upper)
         self.weight = np.divide(game.n, soc.weight_sums, out=np.zeros(game.n), where=~indifferent)
@@ -356,8 +358,12 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         keep = np.flatnonzero(bad)
         pending, seg_of, seg, sol, g = pending[keep], seg_of[keep], seg[keep], sol[keep], g[keep]
         target = _best_segments(game, model, sol, rates[pending], seg_of)
-        movers = g > tol * np.maximum(1.0, np.abs(game.society.apply_weights(
-            batch_payoffs(game, sol, rates[pending]))).max(axis=1, keepdims=True))
+        movers = g > tol * np.maximum(
+            1.0,
+            np.abs(game.society.apply_weights(batch_payoffs(game, sol, rates[pending]))).max(
+                axis=1, keepdims=True
+            ),
+        )
         joint = np.where(movers, target, seg)
         j_lo, j_hi = _segment_bounds(seg_of, joint, lo_p, hi_p, up)
         trial, _ = _root_batch(model.restricted(pending, j_lo, j_hi), pending.size, n, stop_width=4 * _EPS)
@@ -429,7 +435,9 @@ def _gains(game: CommonsGame, actions: np.ndarray, rates: np.ndarray, upper: np.
     return np.maximum(best - own, 0.0)
 
 
-def _too_large(gains: np.ndarray, game: CommonsGame, actions: np.ndarray, rates: np.ndarray, tol: float) -> np.ndarray:
+def _too_large(
+    gains: np.ndarray, game: CommonsGame, actions: np.ndarray, rates: np.ndarray, tol: float
+) -> np.ndarray:
     utilities = game.society.apply_weights(batch_payoffs(game, actions, rates))
     scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
     return gains.max(axis=1) / scale > tol

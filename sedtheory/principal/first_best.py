@@ -9,6 +9,7 @@ DESIGN.md section 6: the planner picks :math:`a \in [0, a_{\max}]^n` and transfe
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,8 +21,8 @@ from scipy.optimize import linprog
 
 from sedtheory.errors import DomainError, InvalidParameterError, SolverError
 from sedtheory.game import CommonsGame
-from sedtheory.society import Society
 from sedtheory.principal._convex import as_array, concave_objective, solve
+from sedtheory.society import Society
 from sedtheory.welfare import _check_p, pmean
 
 __all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS"]
@@ -205,7 +206,9 @@ def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expressio
 
 
 def _unbounded(pf: float, transfers: str, method: str, reason: str) -> FirstBest:
-    return FirstBest(pf, None, None, None, None, math.inf, math.inf, transfers, method, "unbounded", "", reason)
+    return FirstBest(
+        pf, None, None, None, None, math.inf, math.inf, transfers, method, "unbounded", "", reason
+    )
 
 
 def _column_sums(game: CommonsGame, welfare_of: str) -> np.ndarray:
@@ -329,16 +332,22 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
         if game.society.is_complete and n > 4000:
             raise InvalidParameterError("game", n, "the exact p > 1 method factorises W; n <= 4000")
         w = sps.csc_matrix(game.society.weights)
-        try:
-            c = spla.spsolve(w.T.tocsc(), np.ones(n))
-        except RuntimeError as exc:  # singular factor
-            raise SolverError("W is singular: the exact p > 1 first best needs an invertible W; "
-                              "use transfers='tax-feasible'", status="singular") from exc
-        c = np.asarray(c, dtype=float)
-        if not np.all(np.isfinite(c)):
-            raise SolverError("W is singular: use transfers='tax-feasible'", status="singular")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a singular W is detected below, not warned about
+            try:
+                c = np.asarray(spla.spsolve(w.T.tocsc(), np.ones(n)), dtype=float).ravel()
+            except RuntimeError:
+                c = np.full(n, np.nan)
+        if not np.all(np.isfinite(c)) or not np.allclose(w.T @ c, 1.0, atol=1e-8):
+            raise SolverError(
+                "W is singular: the exact p > 1 first best needs an invertible W; "
+                "use transfers='tax-feasible'",
+                status="singular",
+            )
     if np.any(c <= 1e-12):
-        return _unbounded(pf, "lump-sum", method, "c = W^-T 1 has a non-positive entry: the simplex is unbounded")
+        return _unbounded(
+            pf, "lump-sum", method, "c = W^-T 1 has a non-positive entry: the simplex is unbounded"
+        )
     a, surplus, solver = _surplus(game)
     if surplus <= 0:
         raise DomainError("endowment", game.endowment, "the total surplus is not positive; raise omega")
@@ -347,7 +356,9 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
     target[star] = surplus / c[star]
     r0, _ = _plan(game, a, np.zeros(n))
     if welfare_of == "utility":
-        r_target = np.asarray(spla.spsolve(sps.csc_matrix(game.society.weights), target)).ravel()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r_target = np.asarray(spla.spsolve(sps.csc_matrix(game.society.weights), target)).ravel()
     else:
         r_target = target
     t = r_target - r0
@@ -357,7 +368,17 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
     w = pmean(vals, pf)
     bound = (n ** (-1.0 / pf) if math.isfinite(pf) else 1.0) * surplus / c[star]
     return FirstBest(
-        pf, a, t, pay, util, w, max(w, bound), "lump-sum", method, "optimal", solver,
+        pf,
+        a,
+        t,
+        pay,
+        util,
+        w,
+        max(w, bound),
+        "lump-sum",
+        method,
+        "optimal",
+        solver,
         "for fixed a the utilities form the simplex {u >= 0, c.u = S(a)}, c = W^-T 1 > 0; the convex "
         "M_p is maximal at its vertex giving S(a) to argmin c, and S is maximised by a convex program",
         {"surplus": surplus, "recipient": star, "c": c},
@@ -370,7 +391,7 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
     weight = cp.Parameter(game.n, nonneg=True)
     problem = cp.Problem(cp.Maximize(weight @ values), cons + [values >= 0])
     upper = np.zeros(game.n)
-    best = (-math.inf, None, None, "")
+    best: tuple[float, np.ndarray | None, np.ndarray | None, str] = (-math.inf, None, None, "")
     for i in range(game.n):
         weight.value = np.eye(1, game.n, i)[0]
         solver = solve(problem, f"max u_{i} (first best, p={pf})")
@@ -386,8 +407,18 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
     bound = max(pmean(np.maximum(upper, 0.0), pf), w)
     exact = pf == math.inf or bound - w <= 1e-9 * max(1.0, abs(bound))
     return FirstBest(
-        pf, np.clip(a_best, 0.0, game.max_harvest), t_best - t_best.mean(), pay, util, w, bound,
-        "tax-feasible", "per-agent maxima (n convex programs)", "optimal" if exact else "bounded", solver,
-        "M_p <= M_p(U) with U_i = max u_i (monotone); the best maximiser is a feasible plan; equal for p = +inf",
+        pf,
+        np.clip(a_best, 0.0, game.max_harvest),
+        t_best - t_best.mean(),
+        pay,
+        util,
+        w,
+        bound,
+        "tax-feasible",
+        "per-agent maxima (n convex programs)",
+        "optimal" if exact else "bounded",
+        solver,
+        "M_p <= M_p(U) with U_i = max u_i (monotone); the best maximiser is a feasible plan; "
+        "equal for p = +inf",
         {"agent_maxima": upper},
     )

@@ -52,7 +52,9 @@ __all__ = [
 _SLACK = 1e-9  # relative slack of the best-response constraints inside the convex programs
 
 
-def check_bounds(game: CommonsGame, bounds: tuple[float, float] | npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def check_bounds(
+    game: CommonsGame, bounds: tuple[float, float] | npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-bracket lower and upper rate bounds, inside ``[0, 1]`` (typed error otherwise)."""
     b = game.tax.n_brackets
     arr = np.asarray(bounds, dtype=float)
@@ -61,12 +63,16 @@ def check_bounds(game: CommonsGame, bounds: tuple[float, float] | npt.ArrayLike)
     elif arr.shape == (2, b):
         lo, hi = arr[0].copy(), arr[1].copy()
     else:
-        raise InvalidParameterError("bounds", bounds, f"give (low, high) or a (2, {b}) array of per-bracket bounds")
+        raise InvalidParameterError(
+            "bounds", bounds, f"give (low, high) or a (2, {b}) array of per-bracket bounds"
+        )
     if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
         raise InvalidParameterError("bounds", bounds, "bounds must be finite numbers in [0, 1]")
     if np.any(lo < 0) or np.any(hi > 1):
         raise InvalidParameterError(
-            "bounds", bounds, "the principal's rates live in [0, 1] (DESIGN.md section 6); give bounds inside it"
+            "bounds",
+            bounds,
+            "the principal's rates live in [0, 1] (DESIGN.md section 6); give bounds inside it",
         )
     if np.any(lo > hi):
         raise InvalidParameterError("bounds", bounds, "each lower bound must be <= its upper bound")
@@ -80,7 +86,9 @@ def _shares(game: CommonsGame, actions: np.ndarray) -> np.ndarray:
     return np.clip(actions[:, None] - tau[None, :], 0.0, widths[None, :])
 
 
-def target_utilities(game: CommonsGame, target: np.ndarray, welfare_of: str = "utility") -> tuple[np.ndarray, np.ndarray]:
+def target_utilities(
+    game: CommonsGame, target: np.ndarray, welfare_of: str = "utility"
+) -> tuple[np.ndarray, np.ndarray]:
     """``(u0, G)`` with ``values(a; phi) = u0 + G @ phi`` at the fixed profile ``target``."""
     n = game.n
     zero = np.zeros((1, game.tax.n_brackets))
@@ -127,7 +135,7 @@ def regime(game: CommonsGame, target: np.ndarray) -> tuple[np.ndarray, np.ndarra
     if math.isfinite(game.max_harvest):
         top = target >= game.max_harvest - tol
         kind[top] = 3
-        piece[top] = np.clip(np.searchsorted(tau, game.max_harvest, side="left") - 1, 0, tau.size - 1)[()]
+        piece[top] = int(np.clip(np.searchsorted(tau, game.max_harvest, side="left") - 1, 0, tau.size - 1))
     kind[game.society.weight_sums == 0] = -1
     return kind, piece
 
@@ -220,9 +228,7 @@ class _Program:
         self.eps.value = 1e-12 * scale
 
 
-def _program(
-    game: CommonsGame, lower: np.ndarray, upper: np.ndarray, target: np.ndarray
-) -> _Program:
+def _program(game: CommonsGame, lower: np.ndarray, upper: np.ndarray, target: np.ndarray) -> _Program:
     kind, piece = regime(game, target)
     prog = _Program(game, lower, upper, kind, piece)
     prog.set_target(target)
@@ -308,7 +314,9 @@ def implementing_rates(
     a = _target(game, target_actions)
     prog = _program(game, lo, hi, a)
     box = np.vstack([lo, hi])
-    near = cp.Problem(cp.Minimize(cp.sum_squares(prog.phi - np.clip(game.tax.rates, lo, hi))), prog.constraints)
+    near = cp.Problem(
+        cp.Minimize(cp.sum_squares(prog.phi - np.clip(game.tax.rates, lo, hi))), prog.constraints
+    )
     try:
         solver = solve(near, "implementing rates")
     except SolverError as exc:
@@ -379,9 +387,13 @@ class ImplementationSolver:
             raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
         self.game, self.welfare_of = game, welfare_of
         self.lower, self.upper = check_bounds(game, bounds)
-        self._cache: dict[tuple[bytes, bytes], tuple[_Program, cp.Problem, cp.Parameter, cp.Parameter, cp.Parameter]] = {}
+        self._cache: dict[
+            tuple[bytes, bytes], tuple[_Program, cp.Problem, cp.Parameter, cp.Parameter, cp.Parameter]
+        ] = {}
 
-    def _problem(self, target: np.ndarray) -> tuple[_Program, cp.Problem, cp.Parameter, cp.Parameter, cp.Parameter]:
+    def _problem(
+        self, target: np.ndarray
+    ) -> tuple[_Program, cp.Problem, cp.Parameter, cp.Parameter, cp.Parameter]:
         kind, piece = regime(self.game, target)
         key = (kind.tobytes(), piece.tobytes())
         if key not in self._cache:
