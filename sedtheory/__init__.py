@@ -2,12 +2,11 @@
 
 Importing the package has no side effects.
 
-Note: ``sedtheory.welfare`` is the function :func:`sedtheory.welfare.welfare` (the principal's
-objective at a profile); the module of the same name stays importable with
-``from sedtheory.welfare import pmean``.
+``sedtheory.welfare`` is both the module of p-means and callable as the principal's objective
+at a profile: ``sedtheory.welfare(game, actions, p)`` is :func:`sedtheory.welfare.welfare`.
 """
 
-from sedtheory import errors, scenarios
+from sedtheory import errors, scenarios, welfare
 from sedtheory.equilibrium import Equilibrium, certify, nash_gap, solve_equilibrium
 from sedtheory.game import CommonsGame
 from sedtheory.principal import (
@@ -33,7 +32,7 @@ from sedtheory.society import Society
 from sedtheory.symbolic import NoClosedFormError, Position, SymbolicEquilibrium, symbolic_equilibrium
 from sedtheory.symbolic.symmetric import SymmetricClosedForms, symmetric_closed_forms
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import pmean, welfare
+from sedtheory.welfare import pmean
 
 __all__ = [
     "CommonsGame",

@@ -12,6 +12,8 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
+import types
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -263,3 +265,20 @@ def welfare(
     else:
         raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
     return pmean(values, p)
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`welfare`: ``sedtheory.welfare(game, actions, p)`` works and
+    ``sedtheory.welfare.pmean`` stays the module's attribute."""
+
+    def __call__(
+        self,
+        game: CommonsGame,
+        actions: npt.ArrayLike,
+        p: float,
+        welfare_of: Literal["utility", "payoff"] = "utility",
+    ) -> float:
+        return welfare(game, actions, p, welfare_of)
+
+
+sys.modules[__name__].__class__ = _CallableModule

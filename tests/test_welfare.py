@@ -3,12 +3,13 @@ import math
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+import sedtheory as sed
 from sedtheory import pmean
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
-from sedtheory.welfare import slide_pmean
+from sedtheory.welfare import pmean_rows, slide_pmean
 
 positive = st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12).map(np.array)
 ps = st.one_of(st.floats(-50, 50), st.sampled_from([0.0, 1.0, -1.0, 2.0, 0.5]))
@@ -97,3 +98,40 @@ def test_high_precision_reference(v, p):
         mean = mpmath.fsum(x ** mpmath.mpf(p) for x in vals) / len(vals)
         expected = float(mean ** (1 / mpmath.mpf(p)))
     assert pmean(v, p) == pytest.approx(expected, rel=1e-12)
+
+
+def test_welfare_of_a_profile() -> None:
+    game = sed.scenarios.apple_picking()
+    eq = sed.solve_equilibrium(game)
+    for p in (-np.inf, -1.0, 0.0, 0.5, 1.0, 2.0, np.inf):
+        assert sed.welfare(game, eq.actions, p) == pytest.approx(sed.pmean(eq.utilities, p), rel=1e-12)
+        assert sed.welfare(game, eq.actions, p, welfare_of="payoff") == pytest.approx(
+            sed.pmean(eq.payoffs, p), rel=1e-12
+        )
+    # The module stays a module: its functions are attributes of the callable.
+    assert sed.welfare.pmean is sed.pmean
+
+
+def test_welfare_bad_input() -> None:
+    game = sed.scenarios.apple_picking()
+    eq = sed.solve_equilibrium(game)
+    with pytest.raises(InvalidParameterError, match="welfare_of"):
+        sed.welfare(game, eq.actions, 1.0, welfare_of="income")
+    with pytest.raises(InvalidParameterError, match="p"):
+        sed.welfare(game, eq.actions, float("nan"))
+    poor = sed.CommonsGame(game.society, game.tax, damage=1.0, endowment=0.0, max_harvest=40.0)
+    actions = np.full(game.n, 40.0)  # heavy damage: utilities negative
+    with pytest.raises(DomainError, match="omega"):
+        sed.welfare(poor, actions, 0.0)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(0.01, 1e3), min_size=1, max_size=8),
+    st.sampled_from([-5.0, -1.0, -0.3, 0.0, 0.4, 1.0, 2.5, 7.0]),
+)
+def test_pmean_rows_matches_scipy(values: list[float], p: float) -> None:
+    rows = np.array([values, values[::-1]])
+    out = pmean_rows(rows, p)
+    ref = float(scipy.stats.pmean(np.array(values), p)) if p != 0 else float(scipy.stats.gmean(values))
+    assert out == pytest.approx([ref, ref], rel=1e-10)

@@ -30,8 +30,13 @@ def is_concave_p(p: float) -> bool:
     return p <= 1.0
 
 
-def concave_objective(u: cp.Expression, p: float) -> cp.Maximize:
-    """A DCP objective with the same maximiser as ``M_p(u)`` for ``p <= 1``."""
+def concave_objective(u: cp.Expression, p: float, scale: float = 1.0) -> cp.Maximize:
+    """A DCP objective with the same maximiser as ``M_p(u)`` for ``p <= 1``.
+
+    ``scale`` (the magnitude of the utilities) keeps the solver's absolute tolerances
+    meaningful: ``u^p`` with ``u ~ 50`` and ``p = -2`` is ~4e-4 otherwise.
+    """
+    u = u / scale
     if p == 1.0:
         return cp.Maximize(cp.sum(u) / u.size)
     if p == -math.inf:

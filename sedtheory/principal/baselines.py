@@ -301,6 +301,9 @@ def saez_tax(
             else:
                 tail = float(kde.integrate_box_1d(point, np.inf))
                 a_z = point * float(kde(point)[0]) / tail if tail > 1e-12 else 0.0
+            if abs(1.0 - g_z) <= 1e-12:
+                vals.append(0.0)  # the agents above z have average weight: no motive to tax
+                continue
             denom = 1.0 - g_z + a_z * elasticity
             vals.append(1.0 if denom <= 0 else (1.0 - g_z) / denom)
         rates[b] = float(np.clip(np.mean(vals), 0.0, 1.0)) if vals else (rates[b - 1] if b > 0 else 0.0)

@@ -173,7 +173,8 @@ class _GlobalBatch:
         self.beta = game.own_curvature
         indifferent = soc.weight_sums == 0
         # Reply bound valid for every row: the slope of f_i is at most sigma_i + |k_i| max|rate|.
-        cap = float(np.max(np.abs(rates))) if rates.size else 0.0
+        # (At least 1, so that a row's equilibrium does not depend on the other rows of the batch.)
+        cap = max(1.0, float(np.max(np.abs(rates)))) if rates.size else 1.0
         upper = np.full(game.n, game.max_harvest)
         pos = self.beta > 0
         with np.errstate(divide="ignore"):
@@ -245,7 +246,9 @@ class _GlobalBatch:
             lo = np.clip(pc.lo[None, None, :], low, high)
             hi = np.clip(pc.hi[None, None, :], low, high)
             x, slope = self._stationary(pc, agg, lo, hi)
-            return low[:, :, 0] + (x - lo).sum(axis=2), slope.sum(axis=2)
+            # The telescoping sum of piece widths can pass the segment's end by an ulp.
+            total = np.minimum(low[:, :, 0] + (x - lo).sum(axis=2), high[:, :, 0])
+            return total, slope.sum(axis=2)
 
         return replies
 
@@ -326,7 +329,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     """Equilibria per row; rows not certified here come back with a NaN in their profile."""
     model = _GlobalBatch(game, rates)
     m, n = rates.shape[0], game.n
-    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-12)
+    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-6)
     # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
     # segment search below, which ends on an exact root.

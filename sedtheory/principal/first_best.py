@@ -105,10 +105,12 @@ def planner_program(
         _, q, d = game.local_operators()
         damage = cp.multiply(game.damage / (2.0 * d), cp.square(q @ a))
     r = game.endowment + a + t - cost - damage
-    if soc.is_complete:
-        u = _complete_weights(soc, r)
-    else:
-        u = soc.weights @ r
+    # u = W r with W >= 0 is concave in (a, t), but a product with signed coefficients is not
+    # DCP; a hypograph variable y <= r keeps it affine (u is non-decreasing in every y_j, so the
+    # optimum has y = r wherever it matters; reported values are recomputed from (a, t)).
+    y = cp.Variable(n, name="r_hypo")
+    cons.append(y <= r)
+    u = _complete_weights(soc, y) if soc.is_complete else soc.weights @ y
     if transfers == "tax-feasible":
         cons += [t >= -a, t <= cp.sum(a) / n]
     return a, t, r, u, cons
@@ -201,6 +203,12 @@ def first_best(
     return _convex_bounded(game, pf, welfare_of)
 
 
+def _utility_scale(game: CommonsGame) -> float:
+    """Magnitude of utilities at the endowment (for the solver's tolerances)."""
+    ref = game.society.apply_weights(np.full(game.n, abs(game.endowment) + 1.0))
+    return max(1.0, float(np.abs(ref).mean()))
+
+
 def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expression:
     return u if welfare_of == "utility" else r
 
@@ -248,7 +256,7 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
             )
     a, t, r, u, cons = planner_program(game, transfers)
     values = _values(u, r, welfare_of)
-    problem = cp.Problem(concave_objective(values, pf), cons)
+    problem = cp.Problem(concave_objective(values, pf, _utility_scale(game)), cons)
     try:
         solver = solve(problem, f"first best (p={pf})")
     except SolverError as exc:

@@ -31,7 +31,7 @@ import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.errors import InfeasibleTargetError, InvalidParameterError, SolverError
+from sedtheory.errors import DomainError, InfeasibleTargetError, InvalidParameterError, SolverError
 from sedtheory.game import CommonsGame
 from sedtheory.principal._convex import as_array, concave_objective, solve
 from sedtheory.principal.batch import batch_payoffs
@@ -49,7 +49,11 @@ __all__ = [
     "target_utilities",
 ]
 
-_SLACK = 1e-9  # relative slack of the best-response constraints inside the convex programs
+# Slack of the global best-response constraints, relative to the squared scale of the
+# own-action problem. A tiny positive slack keeps exactly-implementable targets feasible; if
+# the solver's answer then has a Nash gap above tolerance (a binding comparison between two
+# pieces, met only to the solver's accuracy), the program is re-solved tightened.
+_MARGINS = (1e-12, -1e-9, -1e-7)
 
 
 def check_bounds(
@@ -161,7 +165,8 @@ class _Program:
         self.beta_a = cp.Parameter(n, name="beta_a")  # beta_i a_i
         self.own = cp.Parameter(n, name="own_value")  # alpha a - beta a^2 / 2
         self.ell = cp.Parameter((n, bk), name="ell")
-        self.slack = cp.Parameter(nonneg=True, name="slack")
+        self.slack = cp.Parameter(name="slack")
+        self.value_scale = 1.0
         self.eps = cp.Parameter(nonneg=True, name="eps")
         tau = game.tax.thresholds
         widths = np.diff(tau)
@@ -224,7 +229,8 @@ class _Program:
         self.own.value = alpha * target - 0.5 * game.own_curvature * target * target
         self.ell.value = _shares(game, target)
         scale = max(1.0, float(np.max(np.abs(alpha))), float(np.max(np.abs(target)))) if target.size else 1.0
-        self.slack.value = _SLACK * scale * scale
+        self.value_scale = scale * scale
+        self.slack.value = _MARGINS[0] * self.value_scale
         self.eps.value = 1e-12 * scale
 
 
@@ -406,7 +412,7 @@ class ImplementationSolver:
             if self.p <= 1:
                 problem = cp.Problem(concave_objective(values, self.p), prog.constraints)
             else:
-                problem = cp.Problem(cp.Maximize(weight @ values), [*prog.constraints, values >= 0])
+                problem = cp.Problem(cp.Maximize(weight @ values), prog.constraints)
             self._cache[key] = (prog, problem, u0, g, weight)
         return self._cache[key]
 
@@ -418,14 +424,21 @@ class ImplementationSolver:
         u0, g = target_utilities(game, a, self.welfare_of)
         scale = 1.0 / max(1.0, float(np.abs(u0).max()))
         u0p.value, gp.value = u0 * scale, g * scale
-        try:
-            if self.p <= 1:
-                solver = solve(problem, f"best implementation (p={self.p})")
-                rates = np.clip(as_array(prog.phi), self.lower, self.upper)
-                return self._result(a, rates, u0, g, None, solver, "convex program (cvxpy)")
-            return self._convex_objective(a, u0, g, prog, problem, weight, scale)
-        except SolverError as exc:
-            if exc.status == cp.INFEASIBLE:
+        result: Implementation | None = None
+        for margin in _MARGINS:
+            prog.slack.value = margin * prog.value_scale
+            try:
+                if self.p <= 1:
+                    solver = solve(problem, f"best implementation (p={self.p})")
+                    rates = np.clip(as_array(prog.phi), self.lower, self.upper)
+                    result = self._result(a, rates, u0, g, None, solver, "convex program (cvxpy)")
+                else:
+                    result = self._convex_objective(a, u0, g, prog, problem, weight, scale)
+            except SolverError as exc:
+                if exc.status != cp.INFEASIBLE:
+                    raise
+                if result is not None:  # tightening made it infeasible: keep the last answer
+                    break
                 raise InfeasibleTargetError(
                     "target_actions",
                     a,
@@ -433,7 +446,10 @@ class ImplementationSolver:
                     "response differs for every admissible rate vector); use implementing_rates to "
                     "inspect, or choose a target from an equilibrium",
                 ) from exc
-            raise
+            if result.nash_gap <= 1e-9 * max(1.0, float(np.abs(result.utilities).max())):
+                break
+        assert result is not None
+        return result
 
     def _convex_objective(
         self,
@@ -455,10 +471,14 @@ class ImplementationSolver:
             rates = np.clip(as_array(prog.phi), self.lower, self.upper)
             vals = u0 + g @ rates
             maxima[i] = float(problem.value) / scale
-            w = pmean(np.maximum(vals, 0.0), self.p)
+            if np.any(vals < 0):
+                continue  # outside the domain of M_p for p > 1
+            w = pmean(vals, self.p)
             if w > best_w:
                 best_w, best_rates = w, rates
-        assert best_rates is not None
+        if best_rates is None:
+            pmean(u0 + g @ np.clip(as_array(prog.phi), self.lower, self.upper), self.p)  # names the agents
+            raise DomainError("target_actions", a, "utilities are negative at every maximiser; raise omega")
         bound = pmean(np.maximum(maxima, 0.0), self.p)
         return self._result(a, best_rates, u0, g, bound, solver, "per-agent maxima (convex programs)")
 

@@ -98,7 +98,7 @@ def scan_points(bk: int, n: int, resolution: int | None = None) -> int:
         if int(resolution) < 2:
             raise InvalidParameterError("resolution", resolution, "give at least 2 points per bracket")
         return int(resolution)
-    default = {1: 101, 2: 21, 3: 11, 4: 11}.get(bk, 5)
+    default = {1: 1001, 2: 101, 3: 11, 4: 11}.get(bk, 5)
     budget = 2e6 if n <= 20 else 3e5  # agent-policy pairs in the scan
     fit = int(math.floor((budget / max(n, 1)) ** (1.0 / bk)))
     return max(3, min(default, fit))
@@ -124,25 +124,51 @@ def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tup
     return min(bounds, key=lambda b: b[0])
 
 
+def _starts(w: np.ndarray, lo: np.ndarray, hi: np.ndarray, points: int, count: int) -> np.ndarray:
+    """The best grid points that are local maxima of the scan (one per basin), best first.
+
+    Top-k points of a grid cluster in one basin; local maxima over the axis neighbours spread
+    the compass search over the basins the scan saw.
+    """
+    shape = tuple(points if b > a else 1 for a, b in zip(lo, hi, strict=True))
+    grid_w = np.where(np.isfinite(w), w, -np.inf).reshape(shape)
+    peak = np.isfinite(grid_w)
+    for axis in range(grid_w.ndim):
+        if grid_w.shape[axis] < 2:
+            continue
+        pad = [(0, 0)] * grid_w.ndim
+        pad[axis] = (1, 1)
+        padded = np.pad(grid_w, pad, constant_values=-np.inf)
+        before = np.take(padded, np.arange(0, grid_w.shape[axis]), axis=axis)
+        after = np.take(padded, np.arange(2, grid_w.shape[axis] + 2), axis=axis)
+        peak &= (grid_w >= before) & (grid_w >= after)
+    flat = np.flatnonzero(peak.ravel())
+    flat = flat[np.argsort(-w[flat])][:count]
+    if flat.size == 0:
+        flat = np.argsort(-w)[:1]
+    return flat
+
+
 def _compass(
     game: CommonsGame,
     p: float,
     welfare_of: str,
     starts: np.ndarray,
     values: np.ndarray,
+    actions: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
     step: float,
     min_step: float,
     max_rounds: int,
-) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Batched compass search from several starts; returns (points, values, evaluations, rounds)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Batched compass search from several starts: (points, values, equilibria, evaluations, rounds)."""
     bk = lo.size
     free = hi > lo
     dirs = np.concatenate([np.eye(bk)[free], -np.eye(bk)[free]])
     if dirs.size == 0:
-        return starts, values, 0, 0
-    x, v = starts.copy(), values.copy()
+        return starts, values, actions, 0, 0
+    x, v, acts = starts.copy(), values.copy(), actions.copy()
     h = np.full(x.shape[0], step)
     evaluations = rounds = 0
     while rounds < max_rounds:
@@ -160,9 +186,10 @@ def _compass(
         better = gain > v[live] + 1e-13 * np.maximum(1.0, np.abs(v[live]))
         moved = live[better]
         x[moved] = trial.reshape(live.size, dirs.shape[0], bk)[better, best[better]]
+        acts[moved] = batch.actions.reshape(live.size, dirs.shape[0], -1)[better, best[better]]
         v[moved] = gain[better]
         h[live[~better]] *= 0.5
-    return x, v, evaluations, rounds
+    return x, v, acts, evaluations, rounds
 
 
 def optimal_tax(
@@ -172,8 +199,8 @@ def optimal_tax(
     bounds: tuple[float, float] | npt.ArrayLike = (0.0, 1.0),
     welfare_of: Literal["utility", "payoff"] = "utility",
     resolution: int | None = None,
-    starts: int = 3,
-    min_step: float = 1e-4,
+    starts: int = 16,
+    min_step: float = 1e-5,
     polish: bool = True,
     optimize_thresholds: bool = False,
     tol: float = 1e-9,
@@ -191,10 +218,10 @@ def optimal_tax(
         Box for the rates, inside [0, 1] (typed error otherwise).
     welfare_of : {"utility", "payoff"}
     resolution : int, optional
-        Grid points per bracket for the scan (default :func:`scan_points`: 101 / 21 / 11 / 11
-        for B = 1..4, fewer for large n).
+        Grid points per bracket for the scan (default :func:`scan_points`: 1001 / 101 / 11 / 11
+        for B = 1..4, fewer for large n; each contains the seed's 0.1 grid).
     starts : int
-        Best grid points the compass search starts from.
+        At most this many compass searches, from the best local maxima of the scan.
     min_step : float
         Smallest compass step.
     polish : bool
@@ -246,17 +273,20 @@ def optimal_tax(
         pmean(values, pf)  # raises the DomainError naming the agents
         raise DomainError("p", pf, "no scanned policy gives values inside the p-mean's domain")
     order = np.argsort(-w)
-    k = min(max(1, starts), grid.shape[0])
-    chosen = order[:k]
+    # Local maxima of the scan (one per basin it resolved) and the best points overall (a basin
+    # narrower than the grid spacing shows up as a high point that is not a grid peak).
+    peaks = _starts(w, lo, hi, points, max(1, starts))
+    top = order[: max(1, starts)]
+    chosen = np.unique(np.concatenate([peaks, top[np.isfinite(w[top])]]))
     spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
-    x, v, evals, rounds = _compass(
-        game, pf, welfare_of, grid[chosen], w[chosen], lo, hi, 0.5 * spacing, min_step, 200
+    x, v, acts, evals, rounds = _compass(
+        game, pf, welfare_of, grid[chosen], w[chosen], scan.actions[chosen], lo, hi,
+        0.5 * spacing, min_step, 200,
     )
     t_search = time.perf_counter() - t0
     best = int(np.argmax(v))
     rates, welfare_value = x[best], float(v[best])
-    final = policy_equilibria(game, rates[None, :], tol=tol)
-    target = final.actions[0]
+    target = acts[best]
     details: dict[str, Any] = {
         "scan_points_per_bracket": points,
         "scan_size": int(grid.shape[0]),
