@@ -169,8 +169,31 @@ def grid_search_tax(
 
 
 def _surplus_aggregate(game: CommonsGame) -> tuple[float, np.ndarray]:
-    """The efficient aggregate: actions maximising total payoffs (transfers cancel)."""
+    r"""The efficient aggregate: actions maximising total payoffs (transfers cancel).
+
+    Global commons: the first-order conditions :math:`1 - a_j/\theta_j - \kappa A = 0` give
+    :math:`a_j = \mathrm{clip}(\theta_j (1 - \kappa A), 0, a_{\max})`, and ``A`` is the root of
+    a decreasing 1-D equation (bisection to rounding). Local commons: a convex program.
+    """
     import cvxpy as cp
+
+    theta = game.society.productivity
+    if game.uses_global_formulas and np.all(np.isfinite(theta)) and game.damage > 0:
+
+        def actions(agg: float) -> np.ndarray:
+            return np.clip(theta * (1.0 - game.damage * agg), 0.0, game.max_harvest)
+
+        lo, hi = 0.0, float(actions(0.0).sum())
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if actions(mid).sum() > mid:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo <= 4 * np.finfo(float).eps * max(1.0, hi):
+                break
+        x = actions(0.5 * (lo + hi))
+        return float(x.sum()), x
 
     a, _, r, _, cons = planner_program(game, "lump-sum")
     problem = cp.Problem(cp.Maximize(cp.sum(r)), cons)

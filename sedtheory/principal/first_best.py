@@ -97,22 +97,32 @@ def planner_program(
     finite = np.isfinite(theta)
     cost: cp.Expression | float = 0.0
     if finite.any():
-        coef = np.where(finite, 0.5 / np.where(finite, theta, 1.0), 0.0)
-        cost = cp.multiply(coef, cp.square(a))
+        coef = np.where(finite, np.sqrt(0.5 / np.where(finite, theta, 1.0)), 0.0)
+        cost = cp.square(cp.multiply(coef, a))
     if game.uses_global_formulas:
-        damage: cp.Expression = game.damage / (2.0 * n) * cp.square(cp.sum(a)) * np.ones(n)
+        # One epigraph scalar for D(A)/n: broadcasting the square into n rows makes the cone
+        # program dense (n^2 entries) and ill-conditioned at n = 1000.
+        share = cp.Variable(name="damage_share")
+        total = cp.Variable(name="aggregate")
+        scale = math.sqrt(game.damage / (2.0 * n))  # square of an O(1) quantity: well conditioned
+        cons += [total == cp.sum(a), share >= cp.square(scale * total)]
+        damage = share * np.ones(n)
     else:
         _, q, d = game.local_operators()
-        damage = cp.multiply(game.damage / (2.0 * d), cp.square(q @ a))
+        damage = cp.square(cp.multiply(np.sqrt(game.damage / (2.0 * d)), q @ a))
     r = game.endowment + a + t - cost - damage
     # u = W r with W >= 0 is concave in (a, t), but a product with signed coefficients is not
     # DCP; a hypograph variable y <= r keeps it affine (u is non-decreasing in every y_j, so the
     # optimum has y = r wherever it matters; reported values are recomputed from (a, t)).
-    y = cp.Variable(n, name="r_hypo")
-    cons.append(y <= r)
-    u = _complete_weights(soc, y) if soc.is_complete else soc.weights @ y
+    if soc.is_complete:
+        y = cp.Variable(n, name="r_hypo")
+        cons.append(y <= r)
+        u = _complete_weights(soc, y)
+    else:
+        u = soc.weights @ r  # a non-negative matrix times a concave vector: DCP concave
     if transfers == "tax-feasible":
-        cons += [t >= -a, t <= cp.sum(a) / n]
+        mean_a = cp.Variable(name="mean_harvest")  # one scalar: no dense n x n constraint block
+        cons += [t >= -a, mean_a == cp.sum(a) / n, t <= mean_a]
     return a, t, r, u, cons
 
 

@@ -167,7 +167,8 @@ class _Program:
         self.ell = cp.Parameter((n, bk), name="ell")
         self.slack = cp.Parameter(name="slack")
         self.value_scale = 1.0
-        self.eps = cp.Parameter(nonneg=True, name="eps")
+        self.eps = cp.Parameter(n, nonneg=True, name="eps")  # one-sided conditions
+        self.eps_inner = cp.Parameter(nonneg=True, name="eps_inner")  # interior agents pin a rate
         tau = game.tax.thresholds
         widths = np.diff(tau)
         k = game.own_tax_weight
@@ -180,17 +181,17 @@ class _Program:
             inner = np.flatnonzero((kind == 1) & (piece == b))
             if inner.size:
                 d = slope[inner] - k[inner] * self.phi[b]
-                cons += [d <= self.eps, d >= -self.eps]
+                cons += [d <= self.eps_inner, d >= -self.eps_inner]
             at_zero = np.flatnonzero((kind == 0) & (piece == b))
             if at_zero.size:
-                cons.append(slope[at_zero] - k[at_zero] * self.phi[0] <= self.eps)
+                cons.append(slope[at_zero] - k[at_zero] * self.phi[0] <= self.eps[at_zero])
             top = np.flatnonzero((kind == 3) & (piece == b))
             if top.size:
-                cons.append(slope[top] - k[top] * self.phi[b] >= -self.eps)
+                cons.append(slope[top] - k[top] * self.phi[b] >= -self.eps[top])
             kink = np.flatnonzero((kind == 2) & (piece == b) & (b > 0))
             if kink.size:
-                cons.append(slope[kink] - k[kink] * self.phi[b - 1] >= -self.eps)
-                cons.append(slope[kink] - k[kink] * self.phi[b] <= self.eps)
+                cons.append(slope[kink] - k[kink] * self.phi[b - 1] >= -self.eps[kink])
+                cons.append(slope[kink] - k[kink] * self.phi[b] <= self.eps[kink])
         # Global optimality against every other piece (convex in phi).
         rhs_all = self.own - cp.multiply(k, self.ell @ self.phi)
         for b in range(bk):
@@ -213,7 +214,7 @@ class _Program:
                 vi = v[idx]
                 if quadratic:
                     z = cp.Variable(idx.size)
-                    g = cp.multiply(0.5 / beta[idx], cp.square(z)) + cp.maximum(
+                    g = cp.square(cp.multiply(np.sqrt(0.5 / beta[idx]), z)) + cp.maximum(
                         cp.multiply(l_i[idx], vi - z), cp.multiply(h_i[idx], vi - z)
                     )
                 else:
@@ -231,7 +232,11 @@ class _Program:
         scale = max(1.0, float(np.max(np.abs(alpha))), float(np.max(np.abs(target)))) if target.size else 1.0
         self.value_scale = scale * scale
         self.slack.value = _MARGINS[0] * self.value_scale
-        self.eps.value = 1e-12 * scale
+        # A slope residual r costs at most r^2 / (2 beta_i) in utility: the first-order conditions
+        # hold to what a deviation gain of 1e-12 scale^2 allows (the target's own accuracy).
+        allowed = 1e-12 * scale * scale
+        self.eps.value = 1e-12 * scale + np.sqrt(2.0 * game.own_curvature * allowed)
+        self.eps_inner.value = 1e-11 * scale
 
 
 def _program(game: CommonsGame, lower: np.ndarray, upper: np.ndarray, target: np.ndarray) -> _Program:
