@@ -14,3 +14,10 @@ def test_benchmark_script_quick():
     pytest.importorskip("pygambit")
     out = subprocess.run([sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, check=True)
     assert "Global commons" in out.stdout and "pygambit" in out.stdout
+
+
+@pytest.mark.slow
+def test_principal_benchmark_quick():
+    script = SCRIPT.parent / "bench_principal.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
+    assert "Default scenario" in out.stdout and "n = 100 agents" in out.stdout

@@ -188,7 +188,7 @@ def _compass(
         x[moved] = trial.reshape(live.size, dirs.shape[0], bk)[better, best[better]]
         acts[moved] = batch.actions.reshape(live.size, dirs.shape[0], -1)[better, best[better]]
         v[moved] = gain[better]
-        h[live[~better]] *= 0.5
+        h[live[~better]] *= 0.25
     return x, v, acts, evaluations, rounds
 
 

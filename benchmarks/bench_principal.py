@@ -1,0 +1,88 @@
+"""The principal's problem: optimal_tax against the seed's grid principal (same run).
+
+Run ``python benchmarks/bench_principal.py`` (about 2 minutes); ``--quick`` for a smoke test.
+Baseline: ``grid_search_tax`` with the seed's 1331 policies, each equilibrium solved and
+certified on its own (``engine="per-policy"``, how the seed's principal evaluates a policy),
+and the same grid vectorised (``engine="batched"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import networkx as nx
+import numpy as np
+
+import sedtheory as sed
+from sedtheory.principal import first_best, grid_search_tax, optimal_tax
+
+PS = (-math.inf, -2.0, -1.0, 0.0, 0.5, 1.0, 2.0, math.inf)
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return time.perf_counter() - t0, out
+
+
+def bench_default(ps: tuple[float, ...], step: float) -> None:
+    game = sed.scenarios.apple_picking()
+    print("\n### Default scenario (7 agents, B = 3)\n")
+    print(
+        "| p | optimal_tax s | welfare | rates | upper bound (first best) | grid per-policy s | "
+        "grid welfare | speed-up | grid batched s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for p in ps:
+        t_opt, design = timed(optimal_tax, game, p)
+        t_grid, grid = timed(grid_search_tax, game, p, step)
+        t_fast, _ = timed(grid_search_tax, game, p, step, engine="batched")
+        rates = ", ".join(f"{r:.3f}" for r in design.rates)
+        print(
+            f"| {p:g} | {t_opt:.2f} | {design.welfare:.4f} | ({rates}) | {design.upper_bound:.4f} | "
+            f"{t_grid:.2f} | {grid.welfare:.4f} | {t_grid / t_opt:.0f}x | {t_fast:.2f} |",
+            flush=True,
+        )
+
+
+def large_game(n: int) -> sed.CommonsGame:
+    rng = np.random.default_rng(0)
+    soc = sed.Society(
+        rng.uniform(0, 1, n), rng.uniform(20, 60, n), graph=nx.watts_strogatz_graph(n, 6, 0.1, seed=1)
+    )
+    tax = sed.PiecewiseLinearTax([0.0, 10.0, 20.0], [0.0, 0.0, 0.0])
+    return sed.CommonsGame(soc, tax, damage=0.14 / n, endowment=50.0, max_harvest=40.0)
+
+
+def bench_large(n: int, ps: tuple[float, ...]) -> None:
+    game = large_game(n)
+    print(f"\n### n = {n} agents (Watts-Strogatz, sigma ~ U[0, 1]), B = 3\n")
+    print("| p | optimal_tax s | scan | welfare | upper bound | status | first best s |")
+    print("|---|---|---|---|---|---|---|")
+    for p in ps:
+        t_opt, design = timed(optimal_tax, game, p)
+        t_fb, _ = timed(first_best, game, p, transfers="tax-feasible") if p <= 1 else (float("nan"), None)
+        pts = design.details["scan_points_per_bracket"]
+        print(
+            f"| {p:g} | {t_opt:.1f} | {pts}^3 | {design.welfare:.4f} | {design.upper_bound:.4f} | "
+            f"{design.status} | {t_fb:.2f} |",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args()
+    if args.quick:
+        bench_default((1.0,), 0.5)
+        bench_large(100, (1.0,))
+        return
+    bench_default(PS, 0.1)
+    bench_large(1000, (-math.inf, 0.0, 1.0, 2.0))
+
+
+if __name__ == "__main__":
+    main()
