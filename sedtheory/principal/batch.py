@@ -351,7 +351,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         if pending.size == 0:
             break
         seg_lo, seg_hi = _segment_bounds(seg_of, seg, lo_p, hi_p, up)
-        sol, _ = _root_batch(model.restricted(pending, seg_lo, seg_hi), pending.size, n, stop_width=4 * _EPS)
+        sol, _ = _root_batch(model.restricted(pending, seg_lo, seg_hi), pending.size, n, stop_width=1e-11)
         g = _gains(game, sol, rates[pending], model.upper)
         bad = _too_large(g, game, sol, rates[pending], tol)
         actions[pending[~bad]] = sol[~bad]
@@ -369,7 +369,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         )
         joint = np.where(movers, target, seg)
         j_lo, j_hi = _segment_bounds(seg_of, joint, lo_p, hi_p, up)
-        trial, _ = _root_batch(model.restricted(pending, j_lo, j_hi), pending.size, n, stop_width=4 * _EPS)
+        trial, _ = _root_batch(model.restricted(pending, j_lo, j_hi), pending.size, n, stop_width=1e-11)
         ok = model.potential_change(pending, sol, trial) > 0
         single = np.argmax(np.where(movers, g * model.weight[None, :], -1.0), axis=1)
         one = seg.copy()
