@@ -199,7 +199,7 @@ def optimal_tax(
     bounds: tuple[float, float] | npt.ArrayLike = (0.0, 1.0),
     welfare_of: Literal["utility", "payoff"] = "utility",
     resolution: int | None = None,
-    starts: int = 16,
+    starts: int = 8,
     min_step: float = 1e-5,
     polish: bool | None = None,
     optimize_thresholds: bool = False,
