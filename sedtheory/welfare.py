@@ -39,6 +39,13 @@ def _check_p(p: float) -> float:
     return pf
 
 
+def _check_welfare_of(welfare_of: str) -> str:
+    """``"utility"`` (utilities ``W r``) or ``"payoff"`` (own payoffs ``r``), else a typed error."""
+    if welfare_of not in ("utility", "payoff"):
+        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    return welfare_of
+
+
 def _weights(weights: npt.ArrayLike | None, n: int) -> np.ndarray:
     if weights is None:
         return np.full(n, 1.0 / n)
@@ -258,12 +265,8 @@ def welfare(
     >>> round(welfare(game, eq.actions, 1), 4) == round(float(eq.utilities.mean()), 4)
     True
     """
-    if welfare_of == "utility":
-        values = game.utilities(actions)
-    elif welfare_of == "payoff":
-        values = game.payoffs(actions)
-    else:
-        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    _check_welfare_of(welfare_of)
+    values = game.utilities(actions) if welfare_of == "utility" else game.payoffs(actions)
     return pmean(values, p)
 
 

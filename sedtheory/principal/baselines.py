@@ -22,7 +22,7 @@ from sedtheory.principal.batch import policy_equilibria
 from sedtheory.principal.first_best import planner_program
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import _check_p, pmean
+from sedtheory.welfare import _check_p, _check_welfare_of, pmean
 
 __all__ = [
     "PolicyOutcome",
@@ -61,12 +61,6 @@ class PolicyOutcome:
     details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-def _welfare_of(welfare_of: str) -> str:
-    if welfare_of not in ("utility", "payoff"):
-        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
-    return welfare_of
-
-
 def evaluate_policy(
     game: CommonsGame,
     rates: npt.ArrayLike,
@@ -84,7 +78,7 @@ def evaluate_policy(
     86.69
     """
     pf = _check_p(p)
-    _welfare_of(welfare_of)
+    _check_welfare_of(welfare_of)
     r = np.asarray(rates, dtype=float)
     g = game.with_tax(game.tax.with_rates(r))
     eq = solve_equilibrium(g)
@@ -123,7 +117,7 @@ def grid_search_tax(
     27
     """
     pf = _check_p(p)
-    _welfare_of(welfare_of)
+    _check_welfare_of(welfare_of)
     if not (isinstance(step, (int, float)) and 0 < step <= 1 and math.isfinite(step)):
         raise InvalidParameterError("step", step, "give a grid step in (0, 1]")
     lo, hi = check_bounds(game, bounds)
@@ -222,7 +216,7 @@ def pigouvian_tax(
     True
     """
     pf = _check_p(p)
-    _welfare_of(welfare_of)
+    _check_welfare_of(welfare_of)
     target, _ = _surplus_aggregate(game)
     bk = game.tax.n_brackets
     rates = np.linspace(0.0, 1.0, 201)
@@ -295,7 +289,7 @@ def saez_tax(
     True
     """
     pf = _check_p(p)
-    _welfare_of(welfare_of)
+    _check_welfare_of(welfare_of)
     if not (math.isfinite(elasticity) and elasticity > 0):
         raise InvalidParameterError("elasticity", elasticity, "give a positive finite elasticity")
     eq = solve_equilibrium(game)

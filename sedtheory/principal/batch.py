@@ -31,9 +31,16 @@ import numpy.typing as npt
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError
 from sedtheory.game import CommonsGame
-from sedtheory.welfare import pmean_rows
+from sedtheory.welfare import _check_welfare_of, pmean_rows
 
-__all__ = ["PolicyBatch", "batch_payoffs", "check_rates", "policy_equilibria"]
+__all__ = [
+    "PolicyBatch",
+    "batch_payoffs",
+    "check_rates",
+    "opponent_intercepts",
+    "policy_equilibria",
+    "reply_bound",
+]
 
 _EPS = float(np.finfo(float).eps)
 
@@ -65,8 +72,7 @@ class PolicyBatch:
 
     def welfare(self, p: float, welfare_of: str = "utility") -> np.ndarray:
         """``M_p`` per row; ``-inf`` where a row is outside the p-mean's domain."""
-        if welfare_of not in ("utility", "payoff"):
-            raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+        _check_welfare_of(welfare_of)
         return pmean_rows(self.utilities if welfare_of == "utility" else self.payoffs, p)
 
 
@@ -120,6 +126,41 @@ class _Pieces:
             [np.zeros((rates.shape[0], 1)), np.cumsum(self.rate[:, :-1] * widths[None, :], axis=1)], axis=1
         )
 
+    def subset(self, rows: np.ndarray) -> _Pieces:
+        """The same pieces for the policies ``rows`` only."""
+        out = _Pieces.__new__(_Pieces)
+        out.lo, out.hi, out.rate, out.base = self.lo, self.hi, self.rate[rows], self.base[rows]
+        return out
+
+
+def reply_bound(game: CommonsGame, cap: float = 1.0) -> np.ndarray:
+    """Per-agent bound on best responses under any rates with ``|rate| <= cap``.
+
+    The slope of ``f_i`` is at most ``sigma_i + |k_i| cap`` (its intercept ``alpha_i <= sigma_i``);
+    agents without curvature keep the game's own bound.
+    """
+    beta = game.own_curvature
+    upper = np.full(game.n, game.max_harvest)
+    pos = beta > 0
+    slope = game.society.selfishness + np.abs(game.own_tax_weight) * cap
+    upper[pos] = np.minimum(game.max_harvest, slope[pos] / beta[pos])
+    upper[~pos] = np.minimum(upper[~pos], game.reply_upper_bounds[~pos])
+    return upper
+
+
+def _rate_cap(rates: np.ndarray) -> float:
+    """At least 1, so that a row's equilibrium does not depend on the other rows of the batch."""
+    return max(1.0, float(np.max(np.abs(rates)))) if rates.size else 1.0
+
+
+def opponent_intercepts(game: CommonsGame, actions: np.ndarray) -> np.ndarray:
+    """``alpha_i(a_-i)`` of every row of ``actions`` (m, n)."""
+    if game.uses_global_formulas:
+        return game.society.selfishness[None, :] - game.own_damage_curvature[None, :] * (
+            actions.sum(axis=1, keepdims=True) - actions
+        )
+    return np.stack([game.reply_intercepts(a) for a in actions])
+
 
 def _piece_best(
     alpha: np.ndarray, beta: np.ndarray, k: np.ndarray, upper: np.ndarray, pieces: _Pieces
@@ -128,7 +169,20 @@ def _piece_best(
 
     ``alpha`` has shape (m, n, ...) with trailing axes broadcast against the pieces.
     """
+    return _piece_search(alpha, beta, k, upper, pieces)[0]
+
+
+def _piece_search(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    upper: np.ndarray,
+    pieces: _Pieces,
+    with_index: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`_piece_best` and, if asked, the piece of the maximiser (ties: the lower piece)."""
     best = np.full(alpha.shape, -np.inf)
+    index = np.zeros(alpha.shape, dtype=np.int64) if with_index else None
     extra = (None,) * (alpha.ndim - 2)
     bshape = (1, -1) + (1,) * (alpha.ndim - 2)
     beta_ = beta.reshape(bshape)
@@ -147,8 +201,10 @@ def _piece_best(
         v = alpha * x - k_ * (base + rate * (x - pieces.lo[b])) - 0.5 * beta_ * x * x
         if b > 0:
             v = np.where(pieces.lo[b] < up, v, -np.inf)
+        if index is not None:
+            index = np.where(v > best, b, index)
         best = np.maximum(best, v)
-    return best
+    return best, index
 
 
 def _value(
@@ -172,24 +228,8 @@ class _GlobalBatch:
         self.k = game.own_tax_weight
         self.beta = game.own_curvature
         indifferent = soc.weight_sums == 0
-        # Reply bound valid for every row: the slope of f_i is at most sigma_i + |k_i| max|rate|.
-        # (At least 1, so that a row's equilibrium does not depend on the other rows of the batch.)
-        cap = max(1.0, float(np.max(np.abs(rates)))) if rates.size else 1.0
-        upper = np.full(game.n, game.max_harvest)
-        pos = self.beta > 0
-        with np.errstate(divide="ignore"):
-            upper[pos] = np.minimum(
-                game.max_harvest, (self.sigma + np.abs(self.k) * cap)[pos] / self.beta[pos]
-            )
-        upper[~pos] = np.minimum(upper[~pos], game.reply_upper_bounds[~pos])
-        self.upper = np.where(indifferent, 0.0, upper)
+        self.upper = np.where(indifferent, 0.0, reply_bound(game, _rate_cap(rates)))
         self.weight = np.divide(game.n, soc.weight_sums, out=np.zeros(game.n), where=~indifferent)
-
-    def _sub(self, rows: np.ndarray) -> _Pieces:
-        pieces = _Pieces.__new__(_Pieces)
-        pieces.lo, pieces.hi = self.pieces.lo, self.pieces.hi
-        pieces.rate, pieces.base = self.pieces.rate[rows], self.pieces.base[rows]
-        return pieces
 
     def _stationary(
         self, pc: _Pieces, agg: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -208,7 +248,7 @@ class _GlobalBatch:
 
     def largest(self, rows: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Largest consistent reply of every agent (the Tarski fixed point) and its slope."""
-        pc = self._sub(rows)
+        pc = self.pieces.subset(rows)
         up = self.upper[None, :, None]
         lo = np.minimum(pc.lo[None, None, :], up)
         hi = np.minimum(pc.hi[None, None, :], up)
@@ -237,11 +277,10 @@ class _GlobalBatch:
         self, rows: np.ndarray, seg_lo: np.ndarray, seg_hi: np.ndarray
     ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
         """Backward replies of agents restricted to ``[seg_lo, seg_hi]`` (one concave segment each)."""
-        pc_all = self._sub(rows)
+        pc_all = self.pieces.subset(rows)
 
         def replies(sub: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            pc = _Pieces.__new__(_Pieces)
-            pc.lo, pc.hi, pc.rate, pc.base = pc_all.lo, pc_all.hi, pc_all.rate[sub], pc_all.base[sub]
+            pc = pc_all.subset(sub)
             low, high = seg_lo[sub][:, :, None], seg_hi[sub][:, :, None]
             lo = np.clip(pc.lo[None, None, :], low, high)
             hi = np.clip(pc.hi[None, None, :], low, high)
@@ -398,39 +437,18 @@ def _best_segments(
     game: CommonsGame, model: _GlobalBatch, actions: np.ndarray, rates: np.ndarray, seg_of: np.ndarray
 ) -> np.ndarray:
     """Segment of every agent's exact best response to the others' actions."""
-    pc = _Pieces(game, rates)
-    alpha = game.society.selfishness[None, :] - game.own_damage_curvature[None, :] * (
-        actions.sum(axis=1, keepdims=True) - actions
+    alpha = opponent_intercepts(game, actions)
+    _, piece = _piece_search(
+        alpha, game.own_curvature, game.own_tax_weight, model.upper, _Pieces(game, rates), with_index=True
     )
-    best_v = np.full(actions.shape, -np.inf)
-    best_b = np.zeros(actions.shape, dtype=np.int64)
-    beta, k, up = game.own_curvature[None, :], game.own_tax_weight[None, :], model.upper[None, :]
-    pos = beta > 0
-    for b in range(pc.lo.size):
-        rate, base = pc.rate[:, b : b + 1], pc.base[:, b : b + 1]
-        lo_b, hi_b = np.minimum(pc.lo[b], up), np.minimum(pc.hi[b], up)
-        lin = alpha - k * rate
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = np.where(pos, lin / np.where(pos, beta, 1.0), np.where(lin > 0, np.inf, -np.inf))
-        x = np.minimum(np.maximum(stat, lo_b), hi_b)
-        v = alpha * x - k * (base + rate * (x - pc.lo[b])) - 0.5 * beta * x * x
-        if b > 0:
-            v = np.where(pc.lo[b] < up, v, -np.inf)
-        better = v > best_v
-        best_v = np.where(better, v, best_v)
-        best_b = np.where(better, b, best_b)
-    return np.take_along_axis(seg_of, best_b[:, :, None], axis=2)[:, :, 0]
+    assert piece is not None
+    return np.take_along_axis(seg_of, piece[:, :, None], axis=2)[:, :, 0]
 
 
 def _gains(game: CommonsGame, actions: np.ndarray, rates: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Exact deviation gains (m, n) of profiles under per-row rates."""
     pieces = _Pieces(game, rates)
-    if game.uses_global_formulas:
-        alpha = game.society.selfishness[None, :] - game.own_damage_curvature[None, :] * (
-            actions.sum(axis=1, keepdims=True) - actions
-        )
-    else:
-        alpha = np.stack([game.reply_intercepts(a) for a in actions])
+    alpha = opponent_intercepts(game, actions)
     up = np.maximum(game.reply_upper_bounds, upper)
     best = _piece_best(alpha, game.own_curvature, game.own_tax_weight, up, pieces)
     taxes = _taxes(actions, game.tax.thresholds, rates)
@@ -495,7 +513,7 @@ def policy_equilibria(
     actions[unsolved] = 0.0
     payoffs = batch_payoffs(game, actions, r)
     utilities = game.society.apply_weights(payoffs)
-    gaps = _gains(game, actions, r, _GlobalBatch(game, r).upper).max(axis=1)
+    gaps = _gains(game, actions, r, reply_bound(game, _rate_cap(r))).max(axis=1)
     scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
     redo = fallback | unsolved | (gaps / scale > tol)
     for i in np.flatnonzero(redo):

@@ -23,7 +23,7 @@ from sedtheory.errors import DomainError, InvalidParameterError, SolverError
 from sedtheory.game import CommonsGame
 from sedtheory.principal._convex import as_array, concave_objective, solve
 from sedtheory.society import Society
-from sedtheory.welfare import _check_p, pmean
+from sedtheory.welfare import _check_p, _check_welfare_of, pmean
 
 __all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS"]
 
@@ -202,8 +202,7 @@ def first_best(
     'unbounded'
     """
     pf = _check_p(p)
-    if welfare_of not in ("utility", "payoff"):
-        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    _check_welfare_of(welfare_of)
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
     if pf <= 1.0:

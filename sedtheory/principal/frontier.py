@@ -29,7 +29,7 @@ from sedtheory.principal.baselines import laissez_faire
 from sedtheory.principal.batch import policy_equilibria
 from sedtheory.principal.first_best import _plan, first_best, planner_program
 from sedtheory.principal.optimal import _grid, optimal_tax, scan_points
-from sedtheory.welfare import _check_p
+from sedtheory.welfare import _check_p, _check_welfare_of
 
 __all__ = ["WelfareFrontier", "welfare_frontier", "pareto_front", "default_groups"]
 
@@ -150,6 +150,7 @@ def welfare_frontier(
     >>> front.first_best.shape, front.laissez_faire.shape
     ((5, 2), (2,))
     """
+    _check_welfare_of(welfare_of)
     if groups is None:
         (g1, g2), labels = default_groups(game)
     else:

@@ -34,9 +34,9 @@ import numpy.typing as npt
 from sedtheory.errors import DomainError, InfeasibleTargetError, InvalidParameterError, SolverError
 from sedtheory.game import CommonsGame
 from sedtheory.principal._convex import as_array, concave_objective, solve
-from sedtheory.principal.batch import batch_payoffs
+from sedtheory.principal.batch import batch_payoffs, reply_bound
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import _check_p, pmean
+from sedtheory.welfare import _check_p, _check_welfare_of, pmean
 
 __all__ = [
     "ImplementationSolver",
@@ -108,15 +108,7 @@ def target_utilities(
 
 def _reply_upper(game: CommonsGame) -> np.ndarray:
     """Best responses under any rates in [0, 1] stay below this (slope of f_i <= sigma + |k|)."""
-    soc = game.society
-    beta, k = game.own_curvature, game.own_tax_weight
-    upper = np.full(game.n, game.max_harvest)
-    pos = beta > 0
-    upper[pos] = np.minimum(game.max_harvest, (soc.selfishness + np.abs(k))[pos] / beta[pos])
-    flat = ~pos
-    if np.any(flat) and not math.isfinite(game.max_harvest):
-        upper[flat] = np.maximum(game.reply_upper_bounds[flat], game.tax.thresholds[-1])
-    return upper
+    return reply_bound(game, 1.0)
 
 
 def regime(game: CommonsGame, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -394,8 +386,7 @@ class ImplementationSolver:
         welfare_of: Literal["utility", "payoff"] = "utility",
     ) -> None:
         self.p = _check_p(p)
-        if welfare_of not in ("utility", "payoff"):
-            raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+        _check_welfare_of(welfare_of)
         self.game, self.welfare_of = game, welfare_of
         self.lower, self.upper = check_bounds(game, bounds)
         self._cache: dict[

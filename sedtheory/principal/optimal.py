@@ -39,7 +39,7 @@ from sedtheory.principal.batch import policy_equilibria
 from sedtheory.principal.first_best import first_best
 from sedtheory.principal.implementation import ImplementationSolver, check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import _check_p, pmean
+from sedtheory.welfare import _check_p, _check_welfare_of, pmean
 
 __all__ = ["TaxDesign", "optimal_tax", "scan_points", "upper_bound"]
 
@@ -259,8 +259,7 @@ def optimal_tax(
     """
     t0 = time.perf_counter()
     pf = _check_p(p)
-    if welfare_of not in ("utility", "payoff"):
-        raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
+    _check_welfare_of(welfare_of)
     lo, hi = check_bounds(game, bounds)
     if optimize_thresholds:
         return _with_thresholds(
