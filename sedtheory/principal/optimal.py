@@ -393,9 +393,9 @@ def _with_thresholds(
             bound=bound and final,
         )
 
-    best = design(tau)
-    if tau.size < 2:
+    if tau.size < 2:  # no interior threshold to move
         return design(tau, final=True)
+    best = design(tau)
     span = float(max(tau[-1], 1.0))
     step = 0.25 * span / tau.size
     current = tau.copy()
