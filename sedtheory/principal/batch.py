@@ -291,6 +291,33 @@ class _GlobalBatch:
 
         return replies
 
+    def jumps(
+        self, rows: np.ndarray, seg_lo: np.ndarray | None = None, seg_hi: np.ndarray | None = None
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Aggregates where a flat agent's backward reply jumps, per row (NaN-padded), or None.
+
+        An agent with ``sigma_i = 0`` has a linear own payoff on each piece: it takes the whole
+        piece while ``-c_i A - k_i r_b >= 0`` and none of it after, so its reply jumps at
+        ``A = -k_i r_b / c_i``; at that aggregate it is indifferent over the piece, which is
+        what lets a root sit exactly on the jump.
+        """
+        flat = np.flatnonzero((self.m == 0) & (self.c > 0))
+        if flat.size == 0:
+            return None
+        pc_all = self.pieces.subset(rows)
+
+        def points(sub: np.ndarray) -> np.ndarray:
+            pc = pc_all.subset(sub)
+            lo = np.broadcast_to(pc.lo[None, None, :], (sub.size, flat.size, pc.lo.size))
+            hi = np.minimum(pc.hi[None, None, :], self.upper[None, flat, None])
+            if seg_lo is not None and seg_hi is not None:
+                low, high = seg_lo[sub][:, flat, None], seg_hi[sub][:, flat, None]
+                lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
+            where = (self.sigma[flat, None] - self.k[flat, None] * pc.rate[:, None, :]) / self.c[flat, None]
+            return np.where(hi > lo, where, np.nan).reshape(sub.size, -1)
+
+        return points
+
     def potential_change(self, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """``Phi(b) - Phi(a)`` per row (factored, as in the scalar solver)."""
         thresholds = self.game.tax.thresholds
@@ -308,8 +335,12 @@ def _root_batch(
     n: int,
     stop_width: float,
     max_iter: int = 300,
+    jumps: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Solve ``sum_i x_i(A) = A`` for every row (``x`` non-increasing in A); returns (profiles, exact).
+
+    ``jumps(rows)``, if given, lists known aggregates where the replies jump; the bracket is
+    first narrowed to the jump-free interval (or the single jump) that holds the root.
 
     ``exact`` marks rows whose root was found with residual at rounding level; other rows
     ended on a jump (bracket narrower than ``stop_width`` relative) and their profile mixes
@@ -322,6 +353,9 @@ def _root_batch(
     hi = f0.copy()
     x_hi, _ = replies(rows, hi)
     agg = np.minimum(hi, f0 / (1.0 - d0.sum(axis=1)))
+    if jumps is not None:
+        _bracket_jumps(replies, jumps(rows), lo, hi, x_lo, x_hi)
+        agg = np.where((lo < agg) & (agg < hi), agg, 0.5 * (lo + hi))
     done = f0 <= 0
     exact = done.copy()
     result = np.where(done[:, None], x_lo, 0.0)
@@ -364,11 +398,46 @@ def _root_batch(
     return result, exact
 
 
+def _bracket_jumps(
+    replies: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    points: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    x_lo: np.ndarray,
+    x_hi: np.ndarray,
+) -> None:
+    """Evaluate just before and after every jump inside ``(lo, hi)`` and narrow the brackets in place.
+
+    The two points sit ``1e-13`` (relative) either side of the jump, so that rounding in the
+    jump's location cannot put both on one side.
+    """
+    with np.errstate(invalid="ignore"):
+        row, col = np.nonzero((points > lo[:, None]) & (points < hi[:, None]))
+    if row.size == 0:
+        return
+    at = points[row, col]
+    delta = 1e-13 * np.maximum(1.0, np.abs(at))
+    owner = np.concatenate([row, row])
+    where = np.clip(np.concatenate([at - delta, at + delta]), lo[owner], hi[owner])
+    xs, _ = replies(owner, where)
+    g = xs.sum(axis=1) - where
+    for side, bound, x_bound, better in ((g >= 0, lo, x_lo, np.greater), (g < 0, hi, x_hi, np.less)):
+        own, val, x = owner[side], where[side], xs[side]
+        if own.size == 0:
+            continue
+        order = np.lexsort((val if better is np.greater else -val, own))
+        last = np.r_[own[order][1:] != own[order][:-1], True]
+        pick = order[last]
+        move = better(val[pick], bound[own[pick]])
+        bound[own[pick][move]] = val[pick][move]
+        x_bound[own[pick][move]] = x[pick][move]
+
+
 def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_moves: int = 50) -> np.ndarray:
     """Equilibria per row; rows not certified here come back with a NaN in their profile."""
     model = _GlobalBatch(game, rates)
     m, n = rates.shape[0], game.n
-    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-6)
+    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-3)
     # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
     # segment search below, which ends on an exact root.
@@ -390,7 +459,13 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         if pending.size == 0:
             break
         seg_lo, seg_hi = _segment_bounds(seg_of, seg, lo_p, hi_p, up)
-        sol, _ = _root_batch(model.restricted(pending, seg_lo, seg_hi), pending.size, n, stop_width=1e-11)
+        sol, _ = _root_batch(
+            model.restricted(pending, seg_lo, seg_hi),
+            pending.size,
+            n,
+            stop_width=1e-11,
+            jumps=model.jumps(pending, seg_lo, seg_hi),
+        )
         g = _gains(game, sol, rates[pending], model.upper)
         bad = _too_large(g, game, sol, rates[pending], tol)
         actions[pending[~bad]] = sol[~bad]
@@ -408,7 +483,13 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         )
         joint = np.where(movers, target, seg)
         j_lo, j_hi = _segment_bounds(seg_of, joint, lo_p, hi_p, up)
-        trial, _ = _root_batch(model.restricted(pending, j_lo, j_hi), pending.size, n, stop_width=1e-11)
+        trial, _ = _root_batch(
+            model.restricted(pending, j_lo, j_hi),
+            pending.size,
+            n,
+            stop_width=1e-11,
+            jumps=model.jumps(pending, j_lo, j_hi),
+        )
         ok = model.potential_change(pending, sol, trial) > 0
         single = np.argmax(np.where(movers, g * model.weight[None, :], -1.0), axis=1)
         one = seg.copy()
