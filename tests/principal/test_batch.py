@@ -92,3 +92,22 @@ def test_bad_rates() -> None:
         policy_equilibria(game, [[0.1, 0.2]])
     with pytest.raises(InvalidParameterError, match="finite"):
         policy_equilibria(game, [[0.1, np.nan, 0.2]])
+
+
+def test_roots_on_the_jump_of_a_flat_agent_are_exact() -> None:
+    """Agent 0 of the seed scenario has sigma = 0: its reply is a whole piece or nothing, switching
+    at A = -k_0 r_b / c_0. Equilibria whose aggregate sits exactly on such a jump must come out
+    certified (the root finder places them on the jump instead of bisecting towards it)."""
+    game = sed.scenarios.apple_picking()
+    rates = _grid(3, 11)
+    batch = policy_equilibria(game, rates)
+    k0, c0 = game.own_tax_weight[0], game.own_damage_curvature[0]
+    assert game.society.selfishness[0] == 0 and k0 < 0
+    jumps = -k0 * rates / c0  # (m, B): the jump aggregate of each bracket's piece
+    agg = batch.actions.sum(axis=1)
+    on_jump = np.isclose(agg[:, None], jumps, rtol=1e-12, atol=1e-9).any(axis=1)
+    assert on_jump.sum() >= 10  # the case is exercised
+    assert batch.relative_nash_gaps[on_jump].max() <= 1e-12
+    for row in np.flatnonzero(on_jump)[:10]:
+        g = game.with_tax(game.tax.with_rates(rates[row]))
+        assert g.nash_gap(batch.actions[row]) <= 1e-12 * max(1.0, np.abs(batch.utilities[row]).max())
