@@ -6,9 +6,10 @@ Importing the package has no side effects.
 at a profile: ``sedtheory.welfare(game, actions, p)`` is :func:`sedtheory.welfare.welfare`.
 """
 
-from sedtheory import errors, scenarios, welfare
+from sedtheory import errors, scenarios, voting, welfare
 from sedtheory.equilibrium import Equilibrium, certify, nash_gap, solve_equilibrium
 from sedtheory.game import CommonsGame
+from sedtheory.loop import SEDRound, SEDRun, run_sed
 from sedtheory.principal import (
     FirstBest,
     Implementation,
@@ -32,6 +33,15 @@ from sedtheory.society import Society
 from sedtheory.symbolic import NoClosedFormError, Position, SymbolicEquilibrium, symbolic_equilibrium
 from sedtheory.symbolic.symmetric import SymmetricClosedForms, symmetric_closed_forms
 from sedtheory.taxes import PiecewiseLinearTax
+from sedtheory.voting import (
+    RULES,
+    PreferencesOverP,
+    find_manipulation,
+    preferences_over_p,
+    vote_report,
+    winner,
+    winners,
+)
 from sedtheory.welfare import pmean
 
 __all__ = [
@@ -44,6 +54,10 @@ __all__ = [
     "PiecewiseLinearTax",
     "PolicyBatch",
     "PolicyOutcome",
+    "PreferencesOverP",
+    "RULES",
+    "SEDRound",
+    "SEDRun",
     "Position",
     "Society",
     "SymbolicEquilibrium",
@@ -53,6 +67,7 @@ __all__ = [
     "best_implementation",
     "certify",
     "errors",
+    "find_manipulation",
     "first_best",
     "grid_search_tax",
     "implementing_rates",
@@ -62,13 +77,19 @@ __all__ = [
     "pigouvian_tax",
     "pmean",
     "policy_equilibria",
+    "preferences_over_p",
+    "run_sed",
     "saez_tax",
     "scenarios",
     "solve_equilibrium",
     "symbolic_equilibrium",
     "symmetric_closed_forms",
+    "vote_report",
+    "voting",
     "welfare",
     "welfare_frontier",
+    "winner",
+    "winners",
 ]
 
 __version__ = "0.1.0"

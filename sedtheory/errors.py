@@ -25,6 +25,7 @@ __all__ = [
     "EquilibriumNotFoundError",
     "UnboundedBestResponseError",
     "InfeasibleTargetError",
+    "ProfileError",
 ]
 
 
@@ -111,6 +112,11 @@ class InfeasibleTargetError(InvalidParameterError):
     def __init__(self, field: str, value: Any, fix: str, agents: list[int] | None = None) -> None:
         self.agents = list(agents or [])
         super().__init__(field, value, fix)
+
+
+class ProfileError(InvalidParameterError):
+    """A preference profile is malformed: empty, repeated candidates, or voters ranking
+    different candidate sets."""
 
 
 def _summary(value: Any) -> str:

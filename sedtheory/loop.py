@@ -1,0 +1,276 @@
+r"""The Social Environment Design loop: vote -> principal -> play -> record, repeated.
+
+One SED round (DESIGN.md section 7):
+
+1. every agent ranks the candidate objectives p by its own utility at the principal's
+   optimal policy for each (:func:`~sedtheory.voting.preferences_over_p`);
+2. the voting ``rule`` aggregates the rankings; the tie-broken winner p* becomes the
+   principal's objective;
+3. the principal sets the optimal rates for p* (:func:`~sedtheory.principal.optimal_tax`,
+   already computed in step 1);
+4. the agents play the induced game: by default the certified equilibrium the principal's
+   design predicts, or the actions returned by a user ``play(game, rng)`` (e.g. learners);
+5. utilities, welfare and the Nash gap of what was played are recorded.
+
+Between rounds a user ``hook(record, rng)`` may change the society (types, graph), the game,
+or the ``play`` function; it returns None (no change), a :class:`~sedtheory.game.CommonsGame`,
+or a mapping with the keys ``"game"`` and/or ``"play"``. Principal optima are cached while the
+game object is unchanged, so repeated rounds on one game cost one set of optima.
+
+Examples
+--------
+>>> import sedtheory as sed
+>>> run = sed.run_sed("apple-picking", rounds=2, rule="copeland", candidates=[float("-inf"), 0.0, 1.0])
+>>> run.history[["round", "p", "rates"]].to_string(index=False)
+' round   p           rates\n     0 0.0 (0.0, 0.8, 0.1)\n     1 0.0 (0.0, 0.8, 0.1)'
+>>> run.agents.shape
+(14, 8)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from sedtheory.errors import InvalidParameterError
+from sedtheory.game import CommonsGame
+from sedtheory.principal.optimal import TaxDesign
+from sedtheory.scenarios import apple_picking
+from sedtheory.voting.analysis import condorcet_winner
+from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
+from sedtheory.voting.report import default_rule_options
+from sedtheory.voting.rules import get_rule, winner, winners
+from sedtheory.welfare import pmean
+
+__all__ = ["SCENARIOS", "SEDRound", "SEDRun", "run_sed", "scenario"]
+
+#: Named scenarios accepted by :func:`run_sed` (and ``sedtheory run --scenario``).
+SCENARIOS: dict[str, Callable[[], CommonsGame]] = {"apple-picking": apple_picking}
+
+
+def scenario(name: str) -> CommonsGame:
+    """The game of a named scenario (``"apple-picking"``; underscores are accepted too)."""
+    key = name.replace("_", "-") if isinstance(name, str) else name
+    if key not in SCENARIOS:
+        raise InvalidParameterError("scenario", name, f"use one of {sorted(SCENARIOS)} or pass a CommonsGame")
+    return SCENARIOS[key]()
+
+
+@dataclass(frozen=True)
+class SEDRound:
+    """What happened in one SED round.
+
+    Attributes
+    ----------
+    index : int
+    game : CommonsGame
+        The game (society, graph, thresholds) of this round, before the winner's rates.
+    preferences : PreferencesOverP
+    winners : list
+        The rule's tied winners; ``p`` is the tie-broken one.
+    p : float
+    design : TaxDesign
+        The principal's optimum for ``p``.
+    actions, utilities, payoffs : numpy.ndarray
+        What the agents played and got under the design's rates.
+    nash_gap : float
+        Exact Nash gap of the played actions in the induced game.
+    welfare : float
+        ``M_p`` of the played utilities (payoffs if the principal maximises payoffs).
+    """
+
+    index: int
+    game: CommonsGame
+    preferences: PreferencesOverP
+    winners: list[Any]
+    p: float
+    design: TaxDesign
+    actions: np.ndarray
+    utilities: np.ndarray
+    payoffs: np.ndarray
+    nash_gap: float
+    welfare: float
+    seconds: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True)
+class SEDRun:
+    """A run of :func:`run_sed`.
+
+    Attributes
+    ----------
+    rounds : tuple of SEDRound
+    history : pandas.DataFrame
+        One row per round: round, rule, winners, p, rates, welfare (M_p of what was played),
+        utilitarian (mean utility), egalitarian (min utility), aggregate, nash_gap,
+        condorcet_winner, single_peaked, principal_status, upper_bound, seconds.
+    agents : pandas.DataFrame
+        One row per (round, agent): selfishness, peak, action, utility, payoff.
+    rule : str
+    """
+
+    rounds: tuple[SEDRound, ...]
+    history: Any
+    agents: Any
+    rule: str
+
+
+def _play_equilibrium(design: TaxDesign) -> np.ndarray:
+    return np.asarray(design.equilibrium.actions, dtype=float)
+
+
+def run_sed(
+    game_or_scenario: CommonsGame | str = "apple-picking",
+    rounds: int = 1,
+    rule: str = "copeland",
+    candidates: Sequence[float] = DEFAULT_CANDIDATES,
+    tie_break: Sequence[Any] | None = None,
+    rule_options: Mapping[str, Any] | None = None,
+    hook: Callable[[SEDRound, np.random.Generator], Any] | None = None,
+    play: Callable[[CommonsGame, np.random.Generator], Any] | None = None,
+    seed: int | np.random.Generator | None = None,
+    welfare_of: Literal["utility", "payoff"] = "utility",
+    **optimal_tax_options: Any,
+) -> SEDRun:
+    """Run ``rounds`` SED rounds and return the history.
+
+    Parameters
+    ----------
+    game_or_scenario : CommonsGame or str
+        A game, or a name in :data:`SCENARIOS`.
+    rounds : int
+        Number of rounds (at least 1).
+    rule : str
+        Voting rule (a name in :data:`~sedtheory.voting.RULES`).
+    candidates : sequence of float
+        Candidate p values.
+    tie_break : sequence, optional
+        Single-winner tie-break (default: the smallest p).
+    rule_options : mapping, optional
+        Options of ``rule``. ``score`` gets the agents' utilities and ``fork_weighted_median``
+        their selfishness as reported types unless given here.
+    hook : callable, optional
+        ``hook(record, rng)`` after each round: None, a new CommonsGame, or a mapping with
+        ``"game"`` and/or ``"play"``.
+    play : callable, optional
+        ``play(game, rng) -> actions`` in the game with the winner's rates; default: the
+        equilibrium of the principal's design.
+    seed : int or Generator, optional
+        Seeds the ``rng`` passed to ``play`` and ``hook``.
+    welfare_of : {"utility", "payoff"}
+        The principal's objective.
+    **optimal_tax_options
+        Passed to :func:`~sedtheory.principal.optimal_tax`.
+
+    Returns
+    -------
+    SEDRun
+    """
+    import pandas as pd
+
+    game = scenario(game_or_scenario) if isinstance(game_or_scenario, str) else game_or_scenario
+    if not isinstance(game, CommonsGame):
+        raise InvalidParameterError(
+            "game_or_scenario", game_or_scenario, "pass a CommonsGame or a scenario name"
+        )
+    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
+        raise InvalidParameterError("rounds", rounds, "use a positive integer")
+    get_rule(rule)
+    rng = np.random.default_rng(seed)
+    player = play
+    cache: dict[float, TaxDesign] = {}
+    cached_for: CommonsGame | None = None
+    records: list[SEDRound] = []
+    rows: list[dict[str, Any]] = []
+    agent_rows: list[dict[str, Any]] = []
+    for t in range(int(rounds)):
+        t0 = time.perf_counter()
+        if cached_for is not game:
+            cache, cached_for = {}, game
+        prefs = preferences_over_p(
+            game, candidates, welfare_of=welfare_of, designs=cache, **optimal_tax_options
+        )
+        cache.update({d.p: d for d in prefs.designs})
+        opts = dict(default_rule_options(prefs, game.society.selfishness).get(rule, {}))
+        opts.update(rule_options or {})
+        tied = winners(prefs.rankings, rule, **opts)
+        p_star = winner(prefs.rankings, rule, tie_break=tie_break, **opts)
+        design = prefs.designs[prefs.candidates.index(p_star)]
+        induced = game.with_tax(design.tax)
+        actions = (
+            _play_equilibrium(design) if player is None else np.asarray(player(induced, rng), dtype=float)
+        )
+        utilities, payoffs = induced.utilities(actions), induced.payoffs(actions)
+        values = utilities if welfare_of == "utility" else payoffs
+        record = SEDRound(
+            index=t,
+            game=game,
+            preferences=prefs,
+            winners=tied,
+            p=p_star,
+            design=design,
+            actions=actions,
+            utilities=utilities,
+            payoffs=payoffs,
+            nash_gap=induced.nash_gap(actions),
+            welfare=pmean(values, p_star),
+            seconds=time.perf_counter() - t0,
+        )
+        records.append(record)
+        rows.append(
+            {
+                "round": t,
+                "rule": rule,
+                "winners": tuple(tied),
+                "p": p_star,
+                "rates": tuple(round(float(r), 4) for r in design.rates),
+                "welfare": record.welfare,
+                "utilitarian": float(np.mean(utilities)),
+                "egalitarian": float(np.min(utilities)),
+                "aggregate": float(np.sum(actions)),
+                "nash_gap": record.nash_gap,
+                "condorcet_winner": condorcet_winner(prefs.rankings),
+                "single_peaked": prefs.single_peaked,
+                "principal_status": design.status,
+                "upper_bound": design.upper_bound,
+                "seconds": record.seconds,
+            }
+        )
+        for i in range(game.n):
+            agent_rows.append(
+                {
+                    "round": t,
+                    "agent": i,
+                    "selfishness": float(game.society.selfishness[i]),
+                    "peak": prefs.peaks[i],
+                    "action": float(actions[i]),
+                    "utility": float(utilities[i]),
+                    "payoff": float(payoffs[i]),
+                    "p": p_star,
+                }
+            )
+        if hook is not None and t + 1 < rounds:
+            update = hook(record, rng)
+            if isinstance(update, CommonsGame):
+                game = update
+            elif isinstance(update, Mapping):
+                unknown = sorted(set(update) - {"game", "play"})
+                if unknown:
+                    raise InvalidParameterError(
+                        "hook", update, "return None, a CommonsGame or {'game': ..., 'play': ...}"
+                    )
+                if update.get("game") is not None:
+                    if not isinstance(update["game"], CommonsGame):
+                        raise InvalidParameterError("hook", update, "'game' must be a CommonsGame")
+                    game = update["game"]
+                if "play" in update:
+                    player = update["play"]
+            elif update is not None:
+                raise InvalidParameterError(
+                    "hook", update, "return None, a CommonsGame or {'game': ..., 'play': ...}"
+                )
+    return SEDRun(tuple(records), pd.DataFrame(rows), pd.DataFrame(agent_rows), rule)

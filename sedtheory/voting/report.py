@@ -1,0 +1,209 @@
+r"""The vote over p on a game, summarised: who prefers what, who wins under each rule, and what it gives.
+
+:func:`vote_report` is the notebook-ready entry point: for a game (the seed's apple-picking
+scenario by default) it computes each agent's preferences over the candidate p (at the
+principal's optimum for each), the winner under every registered rule, the policy and welfare
+that winner brings, the Condorcet winner or cycles, single-peakedness and whether a single
+agent can manipulate each rule.
+
+Examples
+--------
+>>> import sedtheory as sed
+>>> report = sed.voting.vote_report(candidates=[-math.inf, 0.0, 1.0], manipulation=False)
+>>> float(report.winners.loc["condorcet", "winner"])
+0.0
+>>> sorted(report.winners.columns)[:3]
+['M_-inf', 'M_0', 'M_1']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sedtheory.game import CommonsGame
+from sedtheory.scenarios import apple_picking
+from sedtheory.voting.analysis import condorcet_winner, majority_cycles
+from sedtheory.voting.manipulation import Manipulation, find_manipulation
+from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, _fmt, preferences_over_p
+from sedtheory.voting.rules import RULES, get_rule, winner, winners
+from sedtheory.welfare import pmean
+
+__all__ = ["VotingReport", "vote_report", "winner_welfare", "default_rule_options"]
+
+
+def default_rule_options(
+    prefs: PreferencesOverP, types: npt.ArrayLike | None = None, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Options that make every registered rule runnable on ``prefs``' profile.
+
+    ``score`` gets the agents' utilities, ``fork_weighted_median`` the (sincerely) reported
+    ``types`` (by default, when known, each agent's selfishness), ``seed_threshold`` the seed.
+    """
+    opts: dict[str, dict[str, Any]] = {
+        "score": {"utilities": prefs.utilities},
+        "seed_threshold": {"seed": seed},
+    }
+    if types is not None:
+        opts["fork_weighted_median"] = {"types": np.asarray(types, dtype=float)}
+    return opts
+
+
+def winner_welfare(
+    prefs: PreferencesOverP,
+    rules: Sequence[str] | None = None,
+    tie_break: Sequence[Any] | None = None,
+    rule_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Any:
+    """Each rule's winner and the welfare of the policy it brings under every candidate p.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by rule: ``winners`` (tied), ``winner`` (tie-broken), ``rates`` of the
+        principal's optimum for the winner, and ``M_q`` for every candidate q: the q-mean of
+        the agents' utilities under that policy. Rules needing options missing from
+        ``rule_options`` are skipped.
+    """
+    import pandas as pd
+
+    opts = dict(rule_options or {})
+    names = list(rules) if rules is not None else [n for n, r in RULES.items() if not r.required or n in opts]
+    rows = []
+    for name in names:
+        get_rule(name)
+        o = dict(opts.get(name, {}))
+        tied = winners(prefs.rankings, name, **o)
+        w = winner(prefs.rankings, name, tie_break=tie_break, **o)
+        k = prefs.candidates.index(w)
+        row: dict[str, Any] = {
+            "rule": name,
+            "winners": ", ".join(_fmt(c) for c in tied),
+            "winner": w,
+            "rates": tuple(round(float(r), 4) for r in prefs.designs[k].rates),
+        }
+        for q in prefs.candidates:
+            row[f"M_{_fmt(q)}"] = pmean(prefs.utilities[:, k], q)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("rule")
+
+
+@dataclass(frozen=True)
+class VotingReport:
+    """The vote over p on one game (see :func:`vote_report`).
+
+    Attributes
+    ----------
+    preferences : PreferencesOverP
+    winners : pandas.DataFrame
+        :func:`winner_welfare` for every rule.
+    condorcet_winner : float or None
+    cycles : list of tuples
+        Cycles of the strict majority relation (empty when it is acyclic).
+    manipulations : dict
+        Rule name -> a single-agent :class:`Manipulation` witness or None (not searched: absent).
+    rule_options : dict
+        The options each rule was run with.
+    """
+
+    preferences: PreferencesOverP
+    winners: Any
+    condorcet_winner: Any
+    cycles: list[tuple[Any, ...]]
+    manipulations: dict[str, Manipulation | None] = field(default_factory=dict)
+    rule_options: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_markdown(self) -> str:
+        """The report as Markdown tables (agents' preferences; winners and their welfare)."""
+        prefs = self.preferences
+        frame = prefs.to_frame()
+        lines = ["### Preferences over p (utility at the principal's optimum for each p)", ""]
+        lines += _markdown(frame.reset_index(), floats="{:.4f}")
+        sp = "yes" if prefs.single_peaked else f"no (agents {list(prefs.violators)})"
+        lines += [
+            "",
+            f"Single-peaked on the p axis: {sp}. Condorcet winner: "
+            f"{'none' if self.condorcet_winner is None else _fmt(self.condorcet_winner)}"
+            + (f"; majority cycles: {self.cycles}" if self.cycles else "")
+            + ".",
+            "",
+            "### Winner under each rule and the welfare of the policy it brings",
+            "",
+        ]
+        table = self.winners.reset_index()
+        if self.manipulations:
+            table["manipulable"] = [
+                "-" if r not in self.manipulations else ("yes" if self.manipulations[r] else "no")
+                for r in table["rule"]
+            ]
+        lines += _markdown(table, floats="{:.4f}")
+        return "\n".join(lines) + "\n"
+
+
+def _markdown(frame: Any, floats: str) -> list[str]:
+    def cell(x: Any) -> str:
+        if isinstance(x, float | np.floating):
+            return _fmt(float(x)) if math.isinf(x) or float(x).is_integer() else floats.format(float(x))
+        return str(x)
+
+    cols = [str(c) for c in frame.columns]
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        out.append("| " + " | ".join(cell(x) for x in row) + " |")
+    return out
+
+
+def vote_report(
+    game: CommonsGame | None = None,
+    candidates: Sequence[float] = DEFAULT_CANDIDATES,
+    rules: Sequence[str] | None = None,
+    tie_break: Sequence[Any] | None = None,
+    types: Sequence[float] | None = None,
+    seed: int = 0,
+    manipulation: bool = True,
+    **optimal_tax_options: Any,
+) -> VotingReport:
+    """Preferences over p, each rule's winner and its welfare, Condorcet analysis, manipulability.
+
+    Parameters
+    ----------
+    game : CommonsGame, optional
+        Default: :func:`sedtheory.scenarios.apple_picking`.
+    candidates : sequence of float
+        Candidate p values.
+    rules : sequence of str, optional
+        Default: every registered rule.
+    tie_break : sequence, optional
+        Single-winner tie-break (default: the smallest p).
+    types : sequence of float, optional
+        Types reported to ``fork_weighted_median`` (default: the agents' selfishness).
+    seed : int
+        Seed of ``seed_threshold``'s random numbers.
+    manipulation : bool
+        Search single-agent manipulations of every rule (exhaustive; a few seconds).
+    **optimal_tax_options
+        Passed to :func:`~sedtheory.principal.optimal_tax`.
+    """
+    g = apple_picking() if game is None else game
+    prefs = preferences_over_p(g, candidates, **optimal_tax_options)
+    reported = g.society.selfishness if types is None else types
+    opts = default_rule_options(prefs, reported, seed)
+    names = list(rules) if rules is not None else list(RULES)
+    table = winner_welfare(prefs, names, tie_break, opts)
+    found: dict[str, Manipulation | None] = {}
+    if manipulation:
+        for name in names:
+            found[name] = find_manipulation(prefs.rankings, name, tie_break=tie_break, **opts.get(name, {}))
+    return VotingReport(
+        preferences=prefs,
+        winners=table,
+        condorcet_winner=condorcet_winner(prefs.rankings),
+        cycles=majority_cycles(prefs.rankings),
+        manipulations=found,
+        rule_options=opts,
+    )
