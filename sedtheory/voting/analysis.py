@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -221,7 +222,8 @@ def rule_agreement(
     ----------
     profiles : sequence of profiles (rankings or :class:`Profile`), all over the same candidates
     rules : sequence of str, optional
-        Default: every registered rule that needs no per-voter option.
+        Default: every registered rule that runs on these profiles without options given
+        (``seed_threshold`` only when its default choices 1 and -inf are candidates).
     tie_break : sequence, optional
         Single-winner tie-break order (default sorted candidates).
     rule_options : mapping, optional
@@ -235,11 +237,16 @@ def rule_agreement(
     import pandas as pd
 
     opts = dict(rule_options or {})
-    names = list(rules) if rules is not None else [n for n, r in RULES.items() if not r.required or n in opts]
     if not profiles:
         raise InvalidParameterError("profiles", profiles, "pass at least one profile")
     profs = [as_profile(p) for p in profiles]
     cands = profs[0].candidates
+    if rules is not None:
+        names = list(rules)
+    else:
+        names = [n for n, r in RULES.items() if not r.required or n in opts]
+        if "seed_threshold" not in opts and not {1.0, -math.inf} <= set(cands):
+            names.remove("seed_threshold")
     for i, p in enumerate(profs):
         if p.candidates != cands:
             raise InvalidParameterError(

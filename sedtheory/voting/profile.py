@@ -168,7 +168,8 @@ def as_profile(rankings: Any, candidates: Sequence[Hashable] | None = None) -> P
         raise ProfileError("candidates", list(base), "candidates must be hashable") from exc
     if len(cand_set) != len(base):
         field = "rankings[0]" if candidates is None else "candidates"
-        raise ProfileError(field, list(base), "a candidate appears twice; list every candidate exactly once")
+        seen = [c for i, c in enumerate(base) if c in base[:i]]
+        raise ProfileError(field, list(base), f"candidate {seen[0]!r} is repeated; list every candidate once")
     cands = sort_candidates(cand_set)
     index = {c: i for i, c in enumerate(cands)}
     order = np.empty((len(rows), len(cands)), dtype=np.int64)

@@ -43,11 +43,15 @@ def default_rule_options(
     """Options that make every registered rule runnable on ``prefs``' profile.
 
     ``score`` gets the agents' utilities, ``fork_weighted_median`` the (sincerely) reported
-    ``types`` (by default, when known, each agent's selfishness), ``seed_threshold`` the seed.
+    ``types`` (by default, when known, each agent's selfishness), ``seed_threshold`` the seed
+    and its two choices: p = 1 (or the candidate nearest to it) and the smallest candidate.
     """
+    cands = prefs.candidates
+    utilitarian = 1.0 if 1.0 in cands else min(cands, key=lambda c: abs(c - 1.0))
+    choices = (utilitarian, min(cands))  # the seed's utilitarian / egalitarian, or the nearest
     opts: dict[str, dict[str, Any]] = {
         "score": {"utilities": prefs.utilities},
-        "seed_threshold": {"seed": seed},
+        "seed_threshold": {"seed": seed, "choices": choices},
     }
     if types is not None:
         opts["fork_weighted_median"] = {"types": np.asarray(types, dtype=float)}
