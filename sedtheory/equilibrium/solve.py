@@ -174,6 +174,25 @@ def solve_equilibrium(
         actions, its, name, details = damped_best_response(game, tol, max_iter, init)
         why = "damped exact best-response iteration"
     eq = certify(game, actions, method=name, tol=tol, iterations=its, certificate=why, details=details)
+    if not eq.converged and method == "active-set":
+        # The regime iteration can cycle between regimes when an agent's reply sits on a kink.
+        # Damped best responses from its last profile move into the right regime; a second
+        # active-set pass from there solves the regime's linear system exactly.
+        br, br_its, _, _ = damped_best_response(game, tol * 1e-2, max_iter, actions)
+        again, its2, _, details2 = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=br)
+        for cand, extra in ((again, its2), (br, 0)):
+            retry = certify(
+                game,
+                cand,
+                method=f"{name}+best-response",
+                tol=tol,
+                iterations=its + br_its + extra,
+                certificate=why + " (after damped best responses from a cycling regime iteration)",
+                details={**details, **details2, "fallback": "damped-best-response"},
+            )
+            if retry.converged:
+                eq = retry
+                break
     if not eq.converged:
         status = "no-pure-equilibrium-found"
         eq = Equilibrium(**{**eq.__dict__, "status": status})

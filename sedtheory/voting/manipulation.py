@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.voting.profile import Profile, as_profile
@@ -82,6 +83,7 @@ class Manipulation:
     misreported_types: tuple[float, ...] | None = None
     misreported_utilities: tuple[tuple[float, ...], ...] | None = None
     options: dict[str, Any] = field(default_factory=dict, repr=False)
+    sincere_utilities: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def manipulated_profile(self, rankings: Any) -> tuple[list[tuple[Any, ...]], dict[str, Any]]:
         """The profile and rule options with the coalition's misreports substituted."""
@@ -108,9 +110,20 @@ class Manipulation:
         after = winner(ranks, self.rule, tie_break=self.tie_break, **opts)
         if before != self.sincere_winner or after != self.manipulated_winner:
             return False
+        return bool(
+            _strictly_better(prof, self.sincere_utilities)[list(self.coalition)][
+                :, [prof.index(before)], prof.index(after)
+            ].all()
+        )
+
+
+def _strictly_better(prof: Profile, values: np.ndarray | None) -> np.ndarray:
+    """``out[v, b, a]``: voter v strictly prefers a to b (by ranking, or by value when given)."""
+    if values is None:
         pos = prof.positions
-        a, b = prof.index(after), prof.index(before)
-        return bool(all(pos[v, a] < pos[v, b] for v in self.coalition))
+        return pos[:, None, :] < pos[:, :, None]
+    tol = 1e-9 * np.maximum(1.0, np.abs(values))
+    return values[:, None, :] > values[:, :, None] + tol[:, :, None]
 
 
 def _ballot_space(
@@ -140,6 +153,7 @@ def find_manipulation(
     type_grid: Sequence[float] | None = None,
     score_levels: Sequence[float] = (0.0, 0.5, 1.0),
     max_profiles: int = 2_000_000,
+    sincere_utilities: npt.ArrayLike | None = None,
     **options: Any,
 ) -> Manipulation | None:
     """Search for a voter or coalition (up to ``coalition_size``) that gains by misreporting.
@@ -159,6 +173,11 @@ def find_manipulation(
         Entries of the score vectors tried for ``score``.
     max_profiles : int
         Refuse (with an :class:`InvalidParameterError`) searches larger than this.
+    sincere_utilities : array_like (voters, candidates), optional
+        Cardinal sincere values (columns in sorted candidate order). When given, a voter
+        gains only if its value strictly increases (beyond a relative 1e-9), so that an
+        outcome tied with the sincere one in value (e.g. two p giving the same policy) is no
+        gain even when the ranking breaks the tie in its favour.
     **options
         The rule's options for the sincere profile (``types=``, ``utilities=``, ...).
 
@@ -198,8 +217,16 @@ def find_manipulation(
         rest,
     )
     w0 = int(tie_broken(base)[0])
-    pos = prof.positions
-    better = pos < pos[:, [w0]]  # better[v, c]: voter v strictly prefers c to the sincere winner
+    values = None
+    if sincere_utilities is not None:
+        values = np.asarray(sincere_utilities, dtype=float)
+        if values.shape != (n, k) or not np.all(np.isfinite(values)):
+            raise InvalidParameterError(
+                "sincere_utilities",
+                sincere_utilities,
+                f"pass finite values of shape ({n}, {k}), sorted columns",
+            )
+    better = _strictly_better(prof, values)[:, w0, :]  # better[v, c]: v strictly prefers c to w0
     spaces = [_ballot_space(prof, r.uses, grid, levels, prof.order[v]) for v in range(n)]
     size = spaces[0][0].shape[0]
     checked = 0
@@ -250,6 +277,7 @@ def find_manipulation(
                     if u_batch is None
                     else tuple(tuple(float(x) for x in u_batch[h, v]) for v in coalition),
                     options=dict(options),
+                    sincere_utilities=values,
                 )
                 if not witness.verify(prof):  # pragma: no cover - kernel and winner() disagree
                     raise SedtheoryError(f"internal error: unverifiable manipulation witness {witness}")

@@ -189,7 +189,9 @@ def vote_report(
     seed : int
         Seed of ``seed_threshold``'s random numbers.
     manipulation : bool
-        Search single-agent manipulations of every rule (exhaustive; a few seconds).
+        Search single-agent manipulations of every rule (exhaustive; a few seconds). A
+        manipulation must raise the agent's utility: outcomes tied in utility with the sincere
+        one (two p with the same optimal policy) do not count, whatever the ranking's tie-break.
     **optimal_tax_options
         Passed to :func:`~sedtheory.principal.optimal_tax`.
     """
@@ -202,7 +204,13 @@ def vote_report(
     found: dict[str, Manipulation | None] = {}
     if manipulation:
         for name in names:
-            found[name] = find_manipulation(prefs.rankings, name, tie_break=tie_break, **opts.get(name, {}))
+            found[name] = find_manipulation(
+                prefs.rankings,
+                name,
+                tie_break=tie_break,
+                sincere_utilities=prefs.utilities,
+                **opts.get(name, {}),
+            )
     return VotingReport(
         preferences=prefs,
         winners=table,

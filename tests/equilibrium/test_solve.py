@@ -183,3 +183,16 @@ def test_large_instances_certified():
     )
     eq = sed.solve_equilibrium(local)
     assert eq.converged and eq.relative_nash_gap <= 1e-9
+
+
+@pytest.mark.parametrize("seed", [35203, 2209])
+def test_local_regime_cycle_falls_back_to_best_responses(seed):
+    """Instances (found by hypothesis) where the regime iteration cycles with an agent on a bracket
+    threshold: the solver recovers through damped best responses and says so in its method."""
+    rng = np.random.default_rng(seed)
+    family = ["ring", "star", "erdos-renyi", "path", "directed", "empty"][int(rng.integers(6))]
+    game = random_game(rng, "local", family=family, progressive=True)
+    eq = sed.solve_equilibrium(game)
+    check(eq, game)
+    assert eq.method == "active-set-newton+best-response"
+    assert eq.details["fallback"] == "damped-best-response"

@@ -132,3 +132,21 @@ def test_vote_report_on_the_default_scenario() -> None:
     text = report.to_markdown()
     assert "| rule | winners | winner |" in text and "manipulable" in text
     assert "Condorcet winner" in text
+
+
+def test_manipulation_by_utility_ignores_tie_break_artefacts(prefs: sed.PreferencesOverP) -> None:
+    """p = -1, 0, 0.5 lead to the same policy on the seed scenario. Agent 0's ranking breaks that
+    tie (0.5 > 0 > -1), so by rankings it 'gains' by moving the Borda winner from -1 to 0; by its
+    utilities it gains nothing. The Condorcet rule is manipulable in utility (agent 6)."""
+    from sedtheory.voting import find_manipulation
+
+    by_rank = find_manipulation(prefs.rankings, "borda")
+    assert by_rank is not None and by_rank.coalition == (0,)
+    k = [prefs.candidates.index(c) for c in (by_rank.sincere_winner, by_rank.manipulated_winner)]
+    assert prefs.utilities[0, k[0]] == pytest.approx(prefs.utilities[0, k[1]], rel=1e-9)
+    assert find_manipulation(prefs.rankings, "borda", sincere_utilities=prefs.utilities) is None
+    witness = find_manipulation(prefs.rankings, "condorcet", sincere_utilities=prefs.utilities)
+    assert witness is not None and witness.coalition == (6,) and witness.manipulated_winner == -math.inf
+    assert witness.verify(prefs.rankings)
+    with pytest.raises(InvalidParameterError, match="sincere_utilities"):
+        find_manipulation(prefs.rankings, "borda", sincere_utilities=prefs.utilities[:, :2])
