@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.game import CommonsGame
@@ -97,26 +98,33 @@ class SEDRound:
     seconds: float = field(default=0.0, compare=False)
 
 
-@dataclass(frozen=True)
-class SEDRun:
-    """A run of :func:`run_sed`.
+class SEDRun(pd.DataFrame):  # type: ignore[misc]
+    """The history of :func:`run_sed`: a pandas DataFrame with one row per round, plus the records.
+
+    Columns: round, rule, winners, p, rates, welfare (M_p of what was played), utilitarian
+    (mean utility), egalitarian (min utility), aggregate, nash_gap, condorcet_winner,
+    single_peaked, principal_status, upper_bound, seconds.
 
     Attributes
     ----------
     rounds : tuple of SEDRound
-    history : pandas.DataFrame
-        One row per round: round, rule, winners, p, rates, welfare (M_p of what was played),
-        utilitarian (mean utility), egalitarian (min utility), aggregate, nash_gap,
-        condorcet_winner, single_peaked, principal_status, upper_bound, seconds.
+        The full record of every round (preferences, designs, actions).
     agents : pandas.DataFrame
-        One row per (round, agent): selfishness, peak, action, utility, payoff.
+        One row per (round, agent): selfishness, peak, action, utility, payoff, p.
     rule : str
+    history : pandas.DataFrame
+        The same table as a plain DataFrame.
     """
 
-    rounds: tuple[SEDRound, ...]
-    history: Any
-    agents: Any
-    rule: str
+    _metadata = ["rounds", "agents", "rule"]
+
+    @property
+    def _constructor(self) -> type[SEDRun]:
+        return SEDRun
+
+    @property
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self)
 
 
 def _play_equilibrium(design: TaxDesign) -> np.ndarray:
@@ -169,9 +177,9 @@ def run_sed(
     Returns
     -------
     SEDRun
+        A pandas DataFrame (one row per round) that also carries ``.rounds`` (the records),
+        ``.agents`` (one row per agent and round) and ``.history`` (itself as a plain DataFrame).
     """
-    import pandas as pd
-
     game = scenario(game_or_scenario) if isinstance(game_or_scenario, str) else game_or_scenario
     if not isinstance(game, CommonsGame):
         raise InvalidParameterError(
@@ -273,4 +281,6 @@ def run_sed(
                 raise InvalidParameterError(
                     "hook", update, "return None, a CommonsGame or {'game': ..., 'play': ...}"
                 )
-    return SEDRun(tuple(records), pd.DataFrame(rows), pd.DataFrame(agent_rows), rule)
+    out = SEDRun(rows)
+    out.rounds, out.agents, out.rule = tuple(records), pd.DataFrame(agent_rows), rule
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sedtheory as sed
@@ -17,7 +18,8 @@ CANDS = [-math.inf, 0.0, 1.0]
 def test_rounds_on_the_default_scenario() -> None:
     run = sed.run_sed("apple-picking", rounds=3, rule="copeland", candidates=CANDS, seed=0)
     h = run.history
-    assert list(h["round"]) == [0, 1, 2]
+    assert isinstance(run, pd.DataFrame) and len(run) == 3 and type(h) is pd.DataFrame
+    assert list(h["round"]) == [0, 1, 2] == list(run["round"])
     assert len(run.agents) == 3 * 7
     for rec in run.rounds:
         assert rec.p == winner(rec.preferences.rankings, "copeland")
