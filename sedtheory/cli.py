@@ -1,4 +1,4 @@
-"""Command line: ``sedtheory run``.
+"""Command line: ``sedtheory run`` and ``sedtheory sweep``.
 
 Until the full report exists (issue 8) ``run`` computes and prints the default scenario's
 equilibrium under laissez-faire and under a few bracket taxes, with certificates, and writes
@@ -86,10 +86,65 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run = sub.add_parser("run", help="solve the default scenario and write results/")
     p_run.add_argument("--scenario", default="apple-picking")
     p_run.add_argument("--out", default="results")
+    p_sweep = sub.add_parser("sweep", help="learned vs analytic over graphs, types, p, learners, seeds")
+    p_sweep.add_argument("--graphs", default=None, help="comma-separated graph families (default: all)")
+    p_sweep.add_argument("--selfishness", default=None, help="comma-separated profiles (default: all)")
+    p_sweep.add_argument("--ps", default=None, help="comma-separated p values, e.g. -inf,0,1")
+    p_sweep.add_argument("--learners", default=None, help="comma-separated agent learners")
+    p_sweep.add_argument("--principals", default=None, help="comma-separated principal learners")
+    p_sweep.add_argument("--seeds", default="0", help="comma-separated seeds")
+    p_sweep.add_argument("--n", type=int, default=12, help="agents per game")
+    p_sweep.add_argument("--rounds", type=int, default=2000, help="learning rounds")
+    p_sweep.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet")
+    p_sweep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p_sweep.add_argument("--processes", type=int, default=None, help="local worker processes")
+    p_sweep.add_argument("--no-resume", action="store_true", help="recompute cells already in --out")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.scenario, args.out)
+    elif args.command == "sweep":
+        return _sweep(args)
     return 0
+
+
+def _split(text: str | None, cast: type = str) -> list | None:
+    if text is None:
+        return None
+    return [cast(x.strip()) for x in text.split(",") if x.strip()]
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from sedtheory.errors import SedtheoryError
+    from sedtheory.learning.sweep import DEFAULT_GRID, sweep
+
+    grid: dict[str, list] = dict(DEFAULT_GRID)
+    for key, value in (
+        ("graph", _split(args.graphs)),
+        ("selfishness", _split(args.selfishness)),
+        ("p", _split(args.ps, float)),
+        ("learner", _split(args.learners)),
+        ("principal", _split(args.principals)),
+        ("seed", _split(args.seeds, int)),
+    ):
+        if value is not None:
+            grid[key] = value
+    try:
+        table = sweep(
+            grid,
+            out=args.out,
+            scheduler=args.scheduler,
+            processes=args.processes,
+            resume=not args.no_resume,
+            n=args.n,
+            rounds=args.rounds,
+        )
+    except SedtheoryError as exc:
+        print(f"sedtheory sweep: {exc}", file=sys.stderr)
+        return 2
+    cols = ["graph", "selfishness", "p", "learner", "distance", "ratio_second_best", "status"]
+    print(table[[c for c in cols if c in table]].to_string(index=False))
+    print(f"wrote {args.out} ({len(table)} cells)")
+    return 0 if (table["status"] == "ok").all() else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

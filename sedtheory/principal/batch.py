@@ -105,7 +105,7 @@ def batch_payoffs(game: CommonsGame, actions: np.ndarray, rates: np.ndarray) -> 
         agg = actions.sum(axis=1, keepdims=True)
         damage = game.damage * agg * agg / (2.0 * game.n)
     else:
-        damage = np.stack([game.damages(a) for a in actions])
+        damage = game.damages(actions)
     return game.endowment + actions - t + lump - cost - damage
 
 
@@ -159,7 +159,10 @@ def opponent_intercepts(game: CommonsGame, actions: np.ndarray) -> np.ndarray:
         return game.society.selfishness[None, :] - game.own_damage_curvature[None, :] * (
             actions.sum(axis=1, keepdims=True) - actions
         )
-    return np.stack([game.reply_intercepts(a) for a in actions])
+    w, q, d = game.local_operators()
+    pressure = np.asarray(w @ (np.asarray(q @ actions.T) / d[:, None])).T
+    own = game.own_damage_curvature[None, :] * actions
+    return game.society.selfishness[None, :] - game.damage * pressure + own
 
 
 def _piece_best(

@@ -1,0 +1,44 @@
+"""Learning agents and learning principals, compared with the analytic optimum."""
+
+from sedtheory.learning.agents import (
+    LEARNERS,
+    AgentLearner,
+    LearnerSpec,
+    LearningHistory,
+    LearningResult,
+    agent_learner,
+    learn,
+    make_learner,
+)
+from sedtheory.learning.compare import Comparison, compare
+from sedtheory.learning.model import StageModel, cce_gaps
+from sedtheory.learning.principal import (
+    PRINCIPAL_LEARNERS,
+    PrincipalLearnerSpec,
+    PrincipalLearningResult,
+    learn_principal,
+)
+from sedtheory.learning.sweep import DEFAULT_GRID, cells, run_cell, sweep
+
+__all__ = [
+    "AgentLearner",
+    "DEFAULT_GRID",
+    "Comparison",
+    "LEARNERS",
+    "LearnerSpec",
+    "LearningHistory",
+    "LearningResult",
+    "PRINCIPAL_LEARNERS",
+    "PrincipalLearnerSpec",
+    "PrincipalLearningResult",
+    "StageModel",
+    "agent_learner",
+    "cce_gaps",
+    "cells",
+    "compare",
+    "learn",
+    "learn_principal",
+    "make_learner",
+    "run_cell",
+    "sweep",
+]
