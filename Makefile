@@ -27,6 +27,8 @@ test: $(VENV)/.test lint
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/bench_equilibrium.py
+	$(PY) benchmarks/bench_principal.py
+	$(PY) benchmarks/bench_learning.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .mypy_cache .hypothesis

@@ -21,3 +21,10 @@ def test_principal_benchmark_quick():
     script = SCRIPT.parent / "bench_principal.py"
     out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
     assert "Default scenario" in out.stdout and "n = 100 agents" in out.stdout
+
+
+@pytest.mark.slow
+def test_learning_benchmark_quick():
+    script = SCRIPT.parent / "bench_learning.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
+    assert "Gradient play" in out.stdout and "policy_gradient" in out.stdout
