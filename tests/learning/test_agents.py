@@ -142,3 +142,13 @@ def test_bad_input() -> None:
         learn("apple-picking", "gradient", 10)  # type: ignore[arg-type]
     with pytest.raises(sed.errors.ActionError):
         learn(game, "gradient", 10, initial=np.full(game.n, 100.0))
+
+
+def test_aliases_and_history_mapping() -> None:
+    game = make_game(5, "ring", "uniform", seed=0)
+    res = learn(game, "reinforce", 20, seed=0)
+    assert res.learner == "policy_gradient"
+    np.testing.assert_array_equal(res.history["nash_gap"], res.history.nash_gap)
+    with pytest.raises(KeyError):
+        res.history["regret"]
+    assert learn(game, "projected_gradient", 5).learner == "gradient"
