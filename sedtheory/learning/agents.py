@@ -56,6 +56,7 @@ from sedtheory.learning.model import StageModel, cce_gaps
 from sedtheory.principal.batch import _gains, batch_payoffs
 
 __all__ = [
+    "ALIASES",
     "AgentLearner",
     "LEARNERS",
     "LearnerSpec",
@@ -394,12 +395,23 @@ def _nonneg(name: str, value: Any) -> None:
         raise InvalidParameterError(name, value, "use a non-negative finite number")
 
 
+#: Other names accepted for the registered learners (resolved by :func:`make_learner` and :func:`learn`).
+ALIASES: dict[str, str] = {
+    "projected_gradient": "gradient",
+    "gradient_ascent": "gradient",
+    "damped_best_response": "best_response",
+    "multiplicative_weights": "hedge",
+    "reinforce": "policy_gradient",
+}
+
+
 def _spec(learner: str) -> LearnerSpec:
-    if not isinstance(learner, str) or learner not in LEARNERS:
+    name = ALIASES.get(learner, learner) if isinstance(learner, str) else learner
+    if not isinstance(name, str) or name not in LEARNERS:
         raise InvalidParameterError(
             "learner", learner, f"use one of the registered learners {sorted(LEARNERS)}"
         )
-    return LEARNERS[learner]
+    return LEARNERS[name]
 
 
 def make_learner(
@@ -438,6 +450,12 @@ class LearningHistory:
     actions: np.ndarray
     utilities: np.ndarray
     nash_gap: np.ndarray
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        """``history["actions"]`` etc., as for a mapping of the four arrays."""
+        if key not in ("rounds", "actions", "utilities", "nash_gap"):
+            raise KeyError(key)
+        return np.asarray(getattr(self, key))
 
     def to_frame(self) -> Any:
         """Long format: one row per (round, agent) with action and utility, plus the round's gap."""
@@ -567,6 +585,7 @@ def learn(
             raise InvalidParameterError(name, val, "use a positive integer")
     rng = np.random.default_rng(seed)
     obj = make_learner(learner, game, int(rounds), rng, initial, **options)
+    learner = _spec(learner).name
     idx, rec, total = run_learner(obj, int(rounds), int(record_every))
     utilities, gaps = history_gaps(game, rec)
     final = np.clip(obj.final(), 0.0, game.max_harvest)
