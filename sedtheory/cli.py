@@ -1,4 +1,4 @@
-"""Command line: ``sedtheory run`` and ``sedtheory sweep``.
+"""Command line: ``sedtheory run``, ``sedtheory sweep`` and ``sedtheory verify``.
 
 Until the full report exists (issue 8) ``run`` computes and prints the default scenario's
 equilibrium under laissez-faire and under a few bracket taxes, with certificates, and writes
@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from sedtheory import scenarios
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.welfare import pmean
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "verify"]
 
 _POLICIES: dict[str, tuple[float, float, float]] = {
     "laissez-faire": (0.0, 0.0, 0.0),
@@ -99,12 +100,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_sweep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     p_sweep.add_argument("--processes", type=int, default=None, help="local worker processes")
     p_sweep.add_argument("--no-resume", action="store_true", help="recompute cells already in --out")
+    p_verify = sub.add_parser("verify", help="search every registered theorem for counterexamples")
+    p_verify.add_argument("--instances", type=int, default=None, help="random instances per statement")
+    p_verify.add_argument("--seed", type=int, default=0)
+    p_verify.add_argument("--only", default=None, help="comma-separated statement names")
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.scenario, args.out)
     elif args.command == "sweep":
         return _sweep(args)
+    elif args.command == "verify":
+        return verify(args.instances, args.seed, _split(args.only))
     return 0
+
+
+def verify(instances: int | None = None, seed: int = 0, only: list | None = None) -> int:
+    """Print the table of :func:`sedtheory.theory.verify_all`; 1 if a theorem has a counterexample."""
+    from sedtheory.errors import SedtheoryError
+    from sedtheory.theory import verify_all
+
+    header = f"{'statement':<44}{'kind':<12}{'result':<10}{'checked':>8}{'skipped':>8}{'seconds':>9}"
+    print(header)
+    print("-" * len(header))
+
+    def show(rep: Any) -> None:
+        if rep.kind == "theorem":
+            result = "holds" if rep.holds else "FAILS"
+        else:
+            result = "open" if rep.holds else "refuted"
+        print(
+            f"{rep.name:<44}{rep.kind:<12}{result:<10}{rep.instances:>8}{rep.skipped:>8}{rep.seconds:>9.2f}"
+        )
+        for ce in rep.counterexamples[:2]:
+            print(f"    counterexample: {str(ce)[:150]}")
+
+    try:
+        reports = verify_all(instances, seed, only, progress=show)
+    except SedtheoryError as exc:
+        print(f"sedtheory verify: {exc}", file=sys.stderr)
+        return 2
+    failed = [r.name for r in reports if r.kind == "theorem" and not r.holds]
+    theorems = sum(r.kind == "theorem" for r in reports)
+    print(
+        f"\n{theorems - len(failed)} of {theorems} theorems hold; "
+        f"{sum(r.kind == 'conjecture' and not r.holds for r in reports)} conjectures refuted (findings)."
+    )
+    if failed:
+        print(f"counterexamples to: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 def _split(text: str | None, cast: type = str) -> list | None:

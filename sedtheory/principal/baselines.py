@@ -203,10 +203,14 @@ def pigouvian_tax(
 
     The efficient harvest maximises total payoffs :math:`\sum_j r_j` (transfers cancel; a
     convex program). The flat rate is found by a batched scan of 201 rates and bisection
-    on the sign change of :math:`A^*(\phi) - A^{\mathrm{eff}}`. In a symmetric society
-    this is the rate of :func:`sedtheory.symmetric_closed_forms` and implements the first
-    best; with heterogeneous agents one rate cannot set every action, so only the aggregate is
-    matched. If no rate in [0, 1] reaches it, the closest end is returned (``details``).
+    on the sign change of :math:`A^*(\phi) - A^{\mathrm{eff}}`. In the global commons with
+    every :math:`\sigma_i > 0` the rate is :math:`\kappa A^{\mathrm{eff}}` and implements the
+    first best agent by agent, whatever the heterogeneity (each first-order condition becomes
+    :math:`\sigma_i(1 - a_i/\theta_i - \kappa A) = 0`; registered as the statement
+    ``pigouvian_rate_implements_first_best`` in :mod:`sedtheory.theory`); in the symmetric case
+    it is the rate of :func:`sedtheory.symmetric_closed_forms`. With agents of
+    :math:`\sigma_i = 0` or the local commons only the aggregate is matched. If no rate in
+    [0, 1] reaches it, the closest end is returned (``details``).
 
     Examples
     --------
