@@ -1,92 +1,39 @@
 """Command line: ``sedtheory run``, ``sedtheory sweep`` and ``sedtheory verify``.
 
-Until the full report exists (issue 8) ``run`` computes and prints the default scenario's
-equilibrium under laissez-faire and under a few bracket taxes, with certificates, and writes
-them to ``results/equilibrium.json``.
+``run`` is the main job (:mod:`sedtheory.report`): the full analysis of the seed scenario or a
+scenario file, written to ``results/`` as ``report.md``, ``results.json`` and PNG figures.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sedtheory import scenarios
-from sedtheory.equilibrium import solve_equilibrium
-from sedtheory.welfare import pmean
-
 __all__ = ["main", "run", "verify"]
 
-_POLICIES: dict[str, tuple[float, float, float]] = {
-    "laissez-faire": (0.0, 0.0, 0.0),
-    "flat 30%": (0.3, 0.3, 0.3),
-    "progressive 10/30/60%": (0.1, 0.3, 0.6),
-}
 
+def run(
+    scenario: str = "apple-picking", out: str | Path = "results", quick: bool = False
+) -> dict[str, object]:
+    """The main job (:func:`sedtheory.report.run_report`): report, JSON and figures in ``out``."""
+    from sedtheory.report import run_report
 
-def run(scenario: str = "apple-picking", out: str | Path = "results") -> dict[str, object]:
-    """Solve the scenario under a few policies, print a table and write JSON."""
-    if scenario != "apple-picking":
-        raise SystemExit(f"unknown scenario {scenario!r}; available: apple-picking")
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    print("sedtheory run: the apple-picking scenario (7 agents, ring, brackets 0/10/20)")
-    print(scenarios.APPLE_PICKING_PARAMETERS)
-    header = f"{'policy':<24}{'A':>9}{'nash gap':>11}  {'utilitarian':>11}{'nash':>9}{'min':>9}  actions"
-    print(header)
-    print("-" * len(header))
-    for name, rates in _POLICIES.items():
-        game = scenarios.apple_picking(rates)
-        t0 = time.perf_counter()
-        eq = solve_equilibrium(game)
-        elapsed = time.perf_counter() - t0
-        row = {
-            "policy": name,
-            "rates": list(rates),
-            "actions": eq.actions.tolist(),
-            "utilities": eq.utilities.tolist(),
-            "payoffs": eq.payoffs.tolist(),
-            "aggregate": eq.aggregate,
-            "nash_gap": eq.nash_gap,
-            "relative_nash_gap": eq.relative_nash_gap,
-            "method": eq.method,
-            "status": eq.status,
-            "certificate": eq.certificate,
-            "welfare": {str(p): pmean(eq.utilities, p) for p in (1.0, 0.0, -np.inf)},
-            "seconds": elapsed,
-        }
-        rows.append(row)
-        w = row["welfare"]
-        assert isinstance(w, dict)
-        print(
-            f"{name:<24}{eq.aggregate:>9.3f}{eq.nash_gap:>11.1e}  {w['1.0']:>11.3f}{w['0.0']:>9.3f}"
-            f"{w['-inf']:>9.3f}  {np.round(eq.actions, 2).tolist()}"
-        )
-    result: dict[str, object] = {
-        "scenario": scenario,
-        "parameters": scenarios.APPLE_PICKING_PARAMETERS,
-        "equilibria": rows,
-    }
-    path = out_dir / "equilibrium.json"
-    path.write_text(json.dumps(result, indent=2))
-    print(f"wrote {path}")
-    return result
+    return run_report(scenario, out, progress=True, quick=quick)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sedtheory`` command."""
     parser = argparse.ArgumentParser(prog="sedtheory", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="solve the default scenario and write results/")
-    p_run.add_argument("--scenario", default="apple-picking")
+    p_run = sub.add_parser(
+        "run", help="the full SED analysis of a scenario: report.md, results.json, figures"
+    )
+    p_run.add_argument("--scenario", default="apple-picking", help="apple-picking or a .yaml/.toml file")
     p_run.add_argument("--out", default="results")
+    p_run.add_argument("--quick", action="store_true", help="shorter learning runs and theorem checks")
     p_sweep = sub.add_parser("sweep", help="learned vs analytic over graphs, types, p, learners, seeds")
     p_sweep.add_argument("--graphs", default=None, help="comma-separated graph families (default: all)")
     p_sweep.add_argument("--selfishness", default=None, help="comma-separated profiles (default: all)")
@@ -106,7 +53,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_verify.add_argument("--only", default=None, help="comma-separated statement names")
     args = parser.parse_args(argv)
     if args.command == "run":
-        run(args.scenario, args.out)
+        from sedtheory.errors import SedtheoryError
+
+        try:
+            run(args.scenario, args.out, args.quick)
+        except SedtheoryError as exc:
+            print(f"sedtheory run: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "sweep":
         return _sweep(args)
     elif args.command == "verify":
