@@ -22,8 +22,11 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff check sedtheory tests benchmarks
 	$(VENV)/bin/mypy sedtheory
 
-test: $(VENV)/.test lint
+test: $(VENV)/.test lint docs
 	$(PY) -m pytest -n 2 -p no:cacheprovider
+
+docs: $(VENV)/.test
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/bench_equilibrium.py
@@ -31,4 +34,4 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/bench_learning.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) results site .pytest_cache .mypy_cache .hypothesis
