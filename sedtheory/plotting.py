@@ -174,7 +174,7 @@ def plot_tax_schedule(
         raise InvalidParameterError("tax", tax, "pass a PiecewiseLinearTax or a mapping name -> tax")
     top = upper or 1.5 * max(float(t.thresholds[-1]) for t in taxes.values()) + 5.0
     y = np.linspace(1e-6, top, 600)
-    fig, ax = _figure((7.0, 4.2))
+    fig, ax = _figure((9.0, 4.2))
     for name, t in taxes.items():
         line = ax.step(y, t.marginal_rate(y), where="post", lw=2, label=f"{name}: marginal rate")[0]
         ax.plot(y, t.average_rate(y), ls="--", color=line.get_color(), label=f"{name}: average rate")
@@ -184,7 +184,7 @@ def plot_tax_schedule(
     ax.set_ylabel("tax rate")
     ax.set_ylim(-0.02, 1.05)
     ax.set_title("Tax schedule (grey lines: bracket thresholds)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
     return fig
 
@@ -224,7 +224,7 @@ def plot_actions_vs_rate(
     )
     ax.set_ylabel("equilibrium harvest")
     ax.set_title(
-        "Equilibrium actions against a bracket rate (dotted: thresholds; flat on a threshold = bunching)"
+        "Equilibrium actions against one bracket's rate\n(dotted: thresholds; flat on a threshold = bunching)"
     )
     if game.n <= 12:
         ax.legend(fontsize=7, ncol=2)
@@ -275,6 +275,7 @@ def plot_learning_curves(
     log: bool = False,
     title: str | None = None,
     logx: bool = False,
+    xlabel: str = "round",
 ) -> Any:
     """Learning curves (x, y) per learner against an analytic reference line (log axes optional)."""
     if not curves:
@@ -288,7 +289,7 @@ def plot_learning_curves(
         ax.set_yscale("log")
     if logx:
         ax.set_xscale("log")
-    ax.set_xlabel("round")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Learning against the analytic value")
     ax.legend(fontsize=8)

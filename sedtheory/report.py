@@ -385,13 +385,7 @@ def run_report(
     )
     figure(
         "tax_schedules",
-        plotting.plot_tax_schedule(
-            {
-                plotting.p_label(p): d.tax
-                for p, d in zip(prefs.candidates, prefs.designs, strict=True)
-                if p in (-math.inf, 0.0, 1.0, p_star)
-            }
-        ),
+        plotting.plot_tax_schedule(_distinct_taxes(prefs, (-math.inf, 0.0, 1.0, p_star))),
     )
     top = int(np.argmax(design.rates)) if game.tax.n_brackets > 1 else 0
     figure("actions_vs_rate", plotting.plot_actions_vs_rate(game.with_tax(design.tax), top))
@@ -421,6 +415,7 @@ def run_report(
             regret_curves,
             reference=None,
             ylabel="average regret against optimal_tax",
+            xlabel="epoch (agents learn 30 rounds under the posted rates)",
             log=True,
             title="Learning principals (agents: damped best responses)",
         ),
@@ -432,6 +427,21 @@ def run_report(
     if progress:
         _print_summary(results, candidates)
     return results
+
+
+def _distinct_taxes(prefs: Any, ps: Sequence[float]) -> dict[str, PiecewiseLinearTax]:
+    """The optimal taxes of ``ps``, one entry per distinct schedule, labelled with all its p."""
+    groups: list[tuple[list[float], PiecewiseLinearTax]] = []
+    for p, d in zip(prefs.candidates, prefs.designs, strict=True):
+        if p not in ps:
+            continue
+        for members, tax in groups:
+            if np.allclose(tax.rates, d.tax.rates, atol=1e-9):
+                members.append(p)
+                break
+        else:
+            groups.append(([p], d.tax))
+    return {"optimal for p = " + ", ".join(_fmt(p) for p in members): tax for members, tax in groups}
 
 
 def _print_summary(results: Mapping[str, Any], candidates: Sequence[float]) -> None:

@@ -15,7 +15,7 @@ def test_run_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "laissez-faire equilibrium" in out and "optimal tax rates" in out and "theorems:" in out
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["laissez_faire"]["nash_gap"] <= 1e-9
-    for p, o in data["principal"].items():
+    for o in data["principal"].values():
         assert o["nash_gap"] <= 1e-8
         assert o["welfare"] >= o["grid_welfare"] - 1e-9  # at least the seed's grid
         bound = o["first_best_bound"]
@@ -31,7 +31,9 @@ def test_run_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_scenario_files(tmp_path: Path) -> None:
     yml = tmp_path / "s.yaml"
-    yml.write_text("selfishness: [0.2, 0.8, 1.0]\ngraph: complete\nrates: [0.1, 0.3, 0.6]\ncandidates: [-inf, 0, 1]\n")
+    yml.write_text(
+        "selfishness: [0.2, 0.8, 1.0]\ngraph: complete\nrates: [0.1, 0.3, 0.6]\ncandidates: [-inf, 0, 1]\n"
+    )
     game, spec = load_scenario(yml)
     assert game.n == 3 and game.society.graph is None and spec["candidates"][0] == float("-inf")
     toml = tmp_path / "s.toml"

@@ -14,8 +14,12 @@ def test_notebook_executes_and_is_stored_clean(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            assert cell.get("outputs") == [] and cell.get("execution_count") is None, "store notebooks without outputs"
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+            assert cell.get("outputs") == [] and cell.get("execution_count") is None, (
+                "store notebooks without outputs"
+            )
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()  # raises CellExecutionError on any error
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors

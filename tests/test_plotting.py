@@ -1,0 +1,64 @@
+"""Every plotting function returns a labelled matplotlib Figure; bad input gets typed errors."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import sedtheory as sed  # noqa: E402
+from sedtheory import plotting  # noqa: E402
+from sedtheory.errors import InvalidParameterError  # noqa: E402
+
+
+def _labelled(fig: Figure) -> None:
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert ax.get_title()
+    if ax.axison:
+        assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_every_plot() -> None:
+    game = sed.scenarios.apple_picking()
+    lf = sed.solve_equilibrium(game)
+    opt = sed.optimal_tax(game, 0.0, bound=False)
+    frontier = sed.welfare_frontier(game, ps=(-math.inf, 1.0), points=5, resolution=6)
+    figs = [
+        plotting.plot_welfare_frontier(frontier),
+        plotting.plot_welfare_vs_p(
+            {"laissez-faire": lf.utilities, "p = 0": opt.equilibrium.utilities}, bound={0.0: 80.0}
+        ),
+        plotting.plot_tax_schedule(opt.tax),
+        plotting.plot_actions_vs_rate(game.with_tax(opt.tax), 1, points=21),
+        plotting.plot_social_graph(game, lf.utilities),
+        plotting.plot_learning_curves(
+            {"x": (np.arange(5), np.arange(5.0))}, reference=2.0, log=True, logx=True
+        ),
+    ]
+    for fig in figs:
+        _labelled(fig)
+    # The frontier plot marks each p's optimum and the laissez-faire point.
+    labels = figs[0].axes[0].get_legend_handles_labels()[1]
+    assert "laissez-faire" in labels and any("egalitarian" in t for t in labels)
+    assert plotting.p_label(0.0) == "p = 0 (Nash)"
+
+
+def test_bad_input() -> None:
+    game = sed.scenarios.apple_picking()
+    with pytest.raises(InvalidParameterError, match="frontier"):
+        plotting.plot_welfare_frontier("frontier")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="policies"):
+        plotting.plot_welfare_vs_p({})
+    with pytest.raises(InvalidParameterError, match="tax"):
+        plotting.plot_tax_schedule({"x": 3})  # type: ignore[dict-item]
+    with pytest.raises(InvalidParameterError, match="bracket"):
+        plotting.plot_actions_vs_rate(game, 5)
+    with pytest.raises(InvalidParameterError, match="curves"):
+        plotting.plot_learning_curves({})
