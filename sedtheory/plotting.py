@@ -101,7 +101,7 @@ def plot_welfare_frontier(frontier: WelfareFrontier, title: str | None = None) -
         title
         or "Utility-possibility frontier\n(filled: optimal tax for each p; open: first best for the same p)"
     )
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="lower left")
     ax.grid(alpha=0.3)
     return fig
 
