@@ -129,8 +129,7 @@ class _Gradient(AgentLearner):
 
     def set_model(self, model: StageModel) -> None:
         self.model = model
-        _, neg = coupling(model.game)
-        pos, _ = coupling(model.game)
+        pos, neg = coupling(model.game)
         base = 1.0 / np.maximum(model.beta + pos - neg, 1e-12)
         self.eta = base if self.lr is None else np.full(model.n, float(self.lr))
 
