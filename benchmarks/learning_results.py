@@ -20,12 +20,9 @@ import pandas as pd  # noqa: E402
 
 import sedtheory as sed  # noqa: E402
 from sedtheory.learning import DEFAULT_GRID, learn_principal, sweep  # noqa: E402
+from sedtheory.welfare import format_p  # noqa: E402
 
 FIG = Path(__file__).resolve().parent.parent / "docs" / "figures"
-
-
-def fmt_p(p: float) -> str:
-    return "-inf" if p == -math.inf else "inf" if p == math.inf else f"{p:g}"
 
 
 def main() -> None:
@@ -37,7 +34,7 @@ def main() -> None:
     table = sweep(DEFAULT_GRID, out=args.out, n=args.n, rounds=args.rounds, processes=2)
     ok = table[table["status"] == "ok"].copy()
     print(f"\n{len(table)} cells, {len(ok)} ok, n = {args.n}, {args.rounds} rounds\n")
-    ok["p_label"] = ok["p"].map(fmt_p)
+    ok["p_label"] = ok["p"].map(format_p)
 
     print("### Welfare of the learned profile / second best (mean over selfishness profiles)\n")
     pivot = ok.pivot_table(
@@ -80,7 +77,7 @@ def main() -> None:
             ]
             ax.bar(np.arange(len(graphs)) + (j - (len(learners) - 1) / 2) * width, vals, width, label=learner)
         ax.axhline(1.0, color="black", lw=0.8)
-        ax.set_title(f"p = {fmt_p(p)}")
+        ax.set_title(f"p = {format_p(p)}")
         ax.set_xticks(np.arange(len(graphs)), graphs, rotation=35, ha="right")
         ax.set_ylim(0.9, 1.01)
     axes[0].set_ylabel("learned welfare / second best")
@@ -124,7 +121,7 @@ def main() -> None:
             ar = res.average_regret
             rates = tuple(round(float(r), 3) for r in res.final_rates)
             print(
-                f"| {fmt_p(p)} | {name} | {epochs} | {rates} | {res.final_welfare:.4f} | "
+                f"| {format_p(p)} | {name} | {epochs} | {rates} | {res.final_welfare:.4f} | "
                 f"{ref.welfare:.4f} | {ar[epochs // 10 - 1]:.3f}, {ar[-1]:.3f} |"
             )
             if p == 1.0:

@@ -38,7 +38,7 @@ from sedtheory.game import CommonsGame
 from sedtheory.principal.batch import policy_equilibria
 from sedtheory.principal.frontier import WelfareFrontier
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import pmean
+from sedtheory.welfare import format_p, pmean
 
 __all__ = [
     "plot_welfare_frontier",
@@ -61,8 +61,7 @@ def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
 def p_label(p: float) -> str:
     """``p = -inf``, ``p = 0`` (Nash), ... for legends."""
     names = {-math.inf: " (egalitarian)", 0.0: " (Nash)", 1.0: " (utilitarian)", math.inf: " (elitist)"}
-    text = "-inf" if p == -math.inf else "inf" if p == math.inf else f"{p:g}"
-    return f"p = {text}{names.get(p, '')}"
+    return f"p = {format_p(p)}{names.get(p, '')}"
 
 
 def plot_welfare_frontier(frontier: WelfareFrontier, title: str | None = None) -> Any:

@@ -49,7 +49,7 @@ from sedtheory.game import CommonsGame
 from sedtheory.scenarios import APPLE_PICKING_PARAMETERS, apple_picking
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import pmean
+from sedtheory.welfare import format_p, pmean
 
 __all__ = ["load_scenario", "run_report", "MAIN_RULES"]
 
@@ -179,13 +179,9 @@ class _Steps:
             print(f"[{time.perf_counter() - self.t0:6.1f} s] {text}", flush=True)
 
 
-def _fmt(p: float) -> str:
-    return "-inf" if p == -math.inf else "inf" if p == math.inf else f"{p:g}"
-
-
 def _json(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {str(_fmt(k) if isinstance(k, float) else k): _json(v) for k, v in obj.items()}
+        return {str(format_p(k) if isinstance(k, float) else k): _json(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_json(v) for v in obj]
     if isinstance(obj, np.ndarray):
@@ -193,7 +189,7 @@ def _json(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return _json(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else _fmt(obj)
+        return "nan" if math.isnan(obj) else format_p(obj)
     return obj
 
 
@@ -202,7 +198,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
         if isinstance(x, float | np.floating):
             v = float(x)
             if not math.isfinite(v):
-                return _fmt(v)
+                return format_p(v)
             return f"{v:.4g}" if abs(v) < 1e-3 and v != 0 else f"{v:.4f}"
         return str(x)
 
@@ -295,7 +291,7 @@ def run_report(
         "manipulable": {r: w is not None for r, w in vr.manipulations.items()},
         "objective_used": p_star,
     }
-    step(f"votes: winner under Copeland p = {_fmt(p_star)}; Condorcet winner {vr.condorcet_winner}")
+    step(f"votes: winner under Copeland p = {format_p(p_star)}; Condorcet winner {vr.condorcet_winner}")
 
     step("first best and the seed's grid principal for every p ...")
     optimum: dict[float, Any] = {}
@@ -441,7 +437,7 @@ def _distinct_taxes(prefs: Any, ps: Sequence[float]) -> dict[str, PiecewiseLinea
                 break
         else:
             groups.append(([p], d.tax))
-    return {"optimal for p = " + ", ".join(_fmt(p) for p in members): tax for members, tax in groups}
+    return {"optimal for p = " + ", ".join(format_p(p) for p in members): tax for members, tax in groups}
 
 
 def _print_summary(results: Mapping[str, Any], candidates: Sequence[float]) -> None:
@@ -454,11 +450,11 @@ def _print_summary(results: Mapping[str, Any], candidates: Sequence[float]) -> N
         o = results["principal"][p]
         rates = "(" + ", ".join(f"{r:.3f}" for r in o["rates"]) + ")"
         print(
-            f"{_fmt(p):>6} {rates:<26}{o['welfare']:>10.3f}{o['grid_welfare']:>13.3f}"
+            f"{format_p(p):>6} {rates:<26}{o['welfare']:>10.3f}{o['grid_welfare']:>13.3f}"
             f"{o['laissez_faire_welfare']:>12.3f}{o['first_best_bound']:>13.3f}  {o['status']}"
         )
     v = results["voting"]
-    print(f"\nvote: winners {{{', '.join(f'{r}: {_fmt(float(w))}' for r, w in v['winners'].items())}}}")
+    print(f"\nvote: winners {{{', '.join(f'{r}: {format_p(float(w))}' for r, w in v['winners'].items())}}}")
     held = sum(t["holds"] for t in results["theorems"] if t["kind"] == "theorem")
     total = sum(t["kind"] == "theorem" for t in results["theorems"])
     print(f"theorems: {held} of {total} hold on random instances")
@@ -505,7 +501,7 @@ def _markdown(
         o = results["principal"][p]
         rows.append(
             [
-                _fmt(p),
+                format_p(p),
                 "(" + ", ".join(f"{r:.3f}" for r in o["rates"]) + ")",
                 o["welfare"],
                 o["grid_welfare"],
@@ -552,12 +548,12 @@ def _markdown(
     lines += vr.to_markdown().splitlines()
     lines += [
         "",
-        f"The report continues with the Copeland winner, p = {_fmt(p_star)}.",
+        f"The report continues with the Copeland winner, p = {format_p(p_star)}.",
         "",
         "## Learning agents and learning principals",
         "",
         f"Agents learning for {results['learning']['rounds']} rounds under the optimal tax for "
-        f"p = {_fmt(p_star)}:",
+        f"p = {format_p(p_star)}:",
         "",
     ]
     rows = [

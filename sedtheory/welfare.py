@@ -24,9 +24,18 @@ from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
 if TYPE_CHECKING:
     from sedtheory.game import CommonsGame
 
-__all__ = ["pmean", "pmean_rows", "slide_pmean", "welfare"]
+__all__ = ["format_p", "pmean", "pmean_rows", "slide_pmean", "welfare"]
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
+
+
+def format_p(p: float) -> str:
+    """``p`` for tables and labels: ``-inf``, ``inf``, or the shortest ``%g`` form.
+
+    >>> format_p(float("-inf")), format_p(0.5), format_p(1.0)
+    ('-inf', '0.5', '1')
+    """
+    return "-inf" if p == -math.inf else "inf" if p == math.inf else f"{p:g}"
 
 
 def _check_p(p: float) -> float:

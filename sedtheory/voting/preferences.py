@@ -40,7 +40,7 @@ from sedtheory.game import CommonsGame
 from sedtheory.principal.optimal import TaxDesign, optimal_tax
 from sedtheory.voting.analysis import _single_peaked_voters, single_peaked_axis
 from sedtheory.voting.profile import Profile, as_profile
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean
+from sedtheory.welfare import _check_p, _check_welfare_of, format_p, pmean
 
 __all__ = ["DEFAULT_CANDIDATES", "PreferencesOverP", "preferences_over_p", "rank_by_utility"]
 
@@ -101,16 +101,12 @@ class PreferencesOverP:
         """One row per agent: utility at each candidate's policy, peak, ranking (pandas)."""
         import pandas as pd
 
-        frame = pd.DataFrame(self.utilities, columns=[f"u(p={_fmt(c)})" for c in self.candidates])
+        frame = pd.DataFrame(self.utilities, columns=[f"u(p={format_p(c)})" for c in self.candidates])
         frame.index.name = "agent"
         frame["peak"] = self.peaks
-        frame["ranking"] = [" > ".join(_fmt(c) for c in r) for r in self.rankings]
+        frame["ranking"] = [" > ".join(format_p(c) for c in r) for r in self.rankings]
         frame["single_peaked"] = [i not in self.violators for i in range(self.utilities.shape[0])]
         return frame
-
-
-def _fmt(p: float) -> str:
-    return "inf" if p == math.inf else "-inf" if p == -math.inf else f"{p:g}"
 
 
 def rank_by_utility(utilities: np.ndarray, tie_tolerance: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:

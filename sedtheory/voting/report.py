@@ -30,9 +30,9 @@ from sedtheory.game import CommonsGame
 from sedtheory.scenarios import apple_picking
 from sedtheory.voting.analysis import condorcet_winner, majority_cycles
 from sedtheory.voting.manipulation import Manipulation, find_manipulation
-from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, _fmt, preferences_over_p
+from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
 from sedtheory.voting.rules import RULES, get_rule, winner, winners
-from sedtheory.welfare import pmean
+from sedtheory.welfare import format_p, pmean
 
 __all__ = ["VotingReport", "vote_report", "winner_welfare", "default_rule_options"]
 
@@ -87,12 +87,12 @@ def winner_welfare(
         k = prefs.candidates.index(w)
         row: dict[str, Any] = {
             "rule": name,
-            "winners": ", ".join(_fmt(c) for c in tied),
+            "winners": ", ".join(format_p(c) for c in tied),
             "winner": w,
             "rates": tuple(round(float(r), 4) for r in prefs.designs[k].rates),
         }
         for q in prefs.candidates:
-            row[f"M_{_fmt(q)}"] = pmean(prefs.utilities[:, k], q)
+            row[f"M_{format_p(q)}"] = pmean(prefs.utilities[:, k], q)
         rows.append(row)
     return pd.DataFrame(rows).set_index("rule")
 
@@ -132,7 +132,7 @@ class VotingReport:
         lines += [
             "",
             f"Single-peaked on the p axis: {sp}. Condorcet winner: "
-            f"{'none' if self.condorcet_winner is None else _fmt(self.condorcet_winner)}"
+            f"{'none' if self.condorcet_winner is None else format_p(self.condorcet_winner)}"
             + (f"; majority cycles: {self.cycles}" if self.cycles else "")
             + ".",
             "",
@@ -152,7 +152,7 @@ class VotingReport:
 def _markdown(frame: Any, floats: str) -> list[str]:
     def cell(x: Any) -> str:
         if isinstance(x, float | np.floating):
-            return _fmt(float(x)) if math.isinf(x) or float(x).is_integer() else floats.format(float(x))
+            return format_p(float(x)) if math.isinf(x) or float(x).is_integer() else floats.format(float(x))
         return str(x)
 
     cols = [str(c) for c in frame.columns]
