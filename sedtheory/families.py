@@ -39,6 +39,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
 from sedtheory.game import CommonsGame
 from sedtheory.society import Society
@@ -143,18 +144,15 @@ SELFISHNESS_PROFILES: dict[str, Callable[[int, np.ndarray, np.random.Generator],
 
 
 def _check_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise InvalidParameterError("n", n, "use an integer number of agents >= 2")
-    return int(n)
+    return count("n", n, 2, "use an integer number of agents >= 2")
 
 
 def make_graph(family: str, n: int, degree: int = 4, seed: int = 0) -> tuple[nx.Graph | None, np.ndarray]:
     """A graph of ``family`` on ``n`` nodes and its two-community split."""
     if family not in GRAPH_FAMILIES:
         raise InvalidParameterError("graph", family, f"use one of {sorted(GRAPH_FAMILIES)}")
-    if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 1:
-        raise InvalidParameterError("degree", degree, "use a positive integer mean degree")
-    return GRAPH_FAMILIES[family].build(_check_n(n), int(degree), int(seed))
+    degree = count("degree", degree, 1, "use a positive integer mean degree")
+    return GRAPH_FAMILIES[family].build(_check_n(n), degree, int(seed))
 
 
 def make_society(

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
 from sedtheory.game import CommonsGame
 from sedtheory.principal.optimal import TaxDesign
@@ -185,8 +186,7 @@ def run_sed(
         raise InvalidParameterError(
             "game_or_scenario", game_or_scenario, "pass a CommonsGame or a scenario name"
         )
-    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
-        raise InvalidParameterError("rounds", rounds, "use a positive integer")
+    count("rounds", rounds)
     get_rule(rule)
     rng = np.random.default_rng(seed)
     player = play

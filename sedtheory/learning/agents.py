@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sps
 
+from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
 from sedtheory.game import CommonsGame
 from sedtheory.learning.model import StageModel, cce_gaps
@@ -175,8 +176,7 @@ class _Hedge(AgentLearner):
         lr: float | None = None,
     ) -> None:
         super().__init__(model, rng, initial, rounds)
-        if isinstance(grid, bool) or not isinstance(grid, int | np.integer) or grid < 2:
-            raise InvalidParameterError("grid", grid, "use an integer number of grid points >= 2")
+        grid = count("grid", grid, 2, "use an integer number of grid points >= 2")
         if lr is not None:
             _positive("lr", lr)
         self.g = np.linspace(0.0, model.amax, int(grid))
@@ -579,9 +579,7 @@ def learn(
     """
     if not isinstance(game, CommonsGame):
         raise InvalidParameterError("game", game, "pass a CommonsGame")
-    for name, val in (("rounds", rounds), ("record_every", record_every)):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
-            raise InvalidParameterError(name, val, "use a positive integer")
+    rounds, record_every = count("rounds", rounds), count("record_every", record_every)
     rng = np.random.default_rng(seed)
     obj = make_learner(learner, game, int(rounds), rng, initial, **options)
     learner = _spec(learner).name

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
 from sedtheory.game import CommonsGame
 from sedtheory.learning.agents import AgentLearner, make_learner, run_learner
@@ -288,9 +289,7 @@ def learn_principal(
         raise InvalidParameterError(
             unknown[0], options[unknown[0]], f"{learner!r} accepts {sorted(spec.options)}"
         )
-    for name, val in (("epochs", epochs), ("inner_rounds", inner_rounds)):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
-            raise InvalidParameterError(name, val, "use a positive integer")
+    epochs, inner_rounds = count("epochs", epochs), count("inner_rounds", inner_rounds)
     lo, hi = check_bounds(game, bounds)
     rng = np.random.default_rng(seed)
     agents = make_learner(

@@ -36,6 +36,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from sedtheory._validate import count as check_count
 from sedtheory.errors import InvalidParameterError
 from sedtheory.voting.profile import Profile, as_profile
 from sedtheory.voting.rules import RULES, get_rule, prepare, tie_break_order, winner_masks
@@ -182,8 +183,7 @@ def random_profiles(
     of the remaining interval with probability 1/2).
     """
     for name, val in (("n_voters", n_voters), ("count", count)):
-        if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
-            raise InvalidParameterError(name, val, "use a positive integer")
+        check_count(name, val)
     prof0 = as_profile([list(candidates)])
     k = prof0.n_candidates
     rng = np.random.default_rng(seed)
