@@ -43,6 +43,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from sedtheory._markdown import table
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.game import CommonsGame
@@ -191,20 +192,6 @@ def _json(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return "nan" if math.isnan(obj) else format_p(obj)
     return obj
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    def cell(x: Any) -> str:
-        if isinstance(x, float | np.floating):
-            v = float(x)
-            if not math.isfinite(v):
-                return format_p(v)
-            return f"{v:.4g}" if abs(v) < 1e-3 and v != 0 else f"{v:.4f}"
-        return str(x)
-
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(x) for x in r) + " |" for r in rows]
-    return out
 
 
 def run_report(
@@ -512,7 +499,7 @@ def _markdown(
                 o["status"],
             ]
         )
-    lines += _table(
+    lines += table(
         [
             "p",
             "optimal rates",
@@ -560,7 +547,7 @@ def _markdown(
         [k, v["distance"], v["nash_gap"], v["welfare"], v["ratio_second_best"], v["ratio_first_best"]]
         for k, v in results["learning"]["agents"].items()
     ]
-    lines += _table(
+    lines += table(
         ["learner", "distance to equilibrium", "Nash gap", "welfare", "/ second best", "/ first best"], rows
     )
     lines += ["", f"![learning curves]({fig['learning_curves']})", ""]
@@ -575,7 +562,7 @@ def _markdown(
         ]
         for k, v in results["learning"]["principals"].items()
     ]
-    lines += _table(
+    lines += table(
         ["principal", "final rates", "final welfare", "second best", "average regret", "epochs"], rows
     )
     lines += [
@@ -598,6 +585,6 @@ def _markdown(
         ]
         for t in results["theorems"]
     ]
-    lines += _table(["statement", "kind", "result", "checked", "skipped", "counterexample"], rows)
+    lines += table(["statement", "kind", "result", "checked", "skipped", "counterexample"], rows)
     lines += ["", "All numbers are in `results.json`."]
     return "\n".join(lines) + "\n"

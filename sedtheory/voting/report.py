@@ -9,7 +9,7 @@ agent can manipulate each rule.
 Examples
 --------
 >>> import sedtheory as sed
->>> report = sed.voting.vote_report(candidates=[-math.inf, 0.0, 1.0], manipulation=False)
+>>> report = sed.voting.vote_report(candidates=[float("-inf"), 0.0, 1.0], manipulation=False)
 >>> float(report.winners.loc["condorcet", "winner"])
 0.0
 >>> sorted(report.winners.columns)[:3]
@@ -18,7 +18,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory._markdown import table
 from sedtheory.game import CommonsGame
 from sedtheory.scenarios import apple_picking
 from sedtheory.voting.analysis import condorcet_winner, majority_cycles
@@ -127,7 +127,8 @@ class VotingReport:
         prefs = self.preferences
         frame = prefs.to_frame()
         lines = ["### Preferences over p (utility at the principal's optimum for each p)", ""]
-        lines += _markdown(frame.reset_index(), floats="{:.4f}")
+        flat = frame.reset_index()
+        lines += table(flat.columns, flat.itertuples(index=False))
         sp = "yes" if prefs.single_peaked else f"no (agents {list(prefs.violators)})"
         lines += [
             "",
@@ -139,27 +140,14 @@ class VotingReport:
             "### Winner under each rule and the welfare of the policy it brings",
             "",
         ]
-        table = self.winners.reset_index()
+        winners = self.winners.reset_index()
         if self.manipulations:
-            table["manipulable"] = [
+            winners["manipulable"] = [
                 "-" if r not in self.manipulations else ("yes" if self.manipulations[r] else "no")
-                for r in table["rule"]
+                for r in winners["rule"]
             ]
-        lines += _markdown(table, floats="{:.4f}")
+        lines += table(winners.columns, winners.itertuples(index=False))
         return "\n".join(lines) + "\n"
-
-
-def _markdown(frame: Any, floats: str) -> list[str]:
-    def cell(x: Any) -> str:
-        if isinstance(x, float | np.floating):
-            return format_p(float(x)) if math.isinf(x) or float(x).is_integer() else floats.format(float(x))
-        return str(x)
-
-    cols = [str(c) for c in frame.columns]
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in frame.itertuples(index=False):
-        out.append("| " + " | ".join(cell(x) for x in row) + " |")
-    return out
 
 
 def vote_report(
