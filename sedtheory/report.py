@@ -225,7 +225,6 @@ def run_report(
     from sedtheory import plotting
     from sedtheory.learning import compare, learn_principal
     from sedtheory.principal import first_best, grid_search_tax, welfare_frontier
-    from sedtheory.principal.optimal import upper_bound
     from sedtheory.theory import verify_all
     from sedtheory.voting import DEFAULT_CANDIDATES, vote_report
 
@@ -284,7 +283,7 @@ def run_report(
     optimum: dict[float, Any] = {}
     for p, d in zip(prefs.candidates, prefs.designs, strict=True):
         grid = grid_search_tax(game, p, 0.1, engine="batched")
-        bound, source = upper_bound(game, p)
+        bound, source = d.upper_bound, d.details["bound_source"]  # computed by optimal_tax
         try:
             fb_ls = first_best(game, p)
             ls = {"status": fb_ls.status, "welfare": fb_ls.welfare, "upper_bound": fb_ls.upper_bound}

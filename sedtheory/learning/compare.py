@@ -158,7 +158,11 @@ def compare(
     if not isinstance(game, CommonsGame):
         raise InvalidParameterError("game", game, "pass a CommonsGame")
     best = design if design is not None else optimal_tax(game, pf, welfare_of=welfare_of)
-    bound, source = upper_bound(game, pf, welfare_of)
+    source = best.details.get("bound_source", "not computed")
+    if source.startswith("not computed"):  # a design computed with bound=False
+        bound, source = upper_bound(game, pf, welfare_of)
+    else:  # optimal_tax already computed the bound: do not solve the planner's programs again
+        bound = best.upper_bound
     values_of = (lambda g, a: g.utilities(a)) if welfare_of == "utility" else (lambda g, a: g.payoffs(a))
     if principal is None:
         r = best.rates if rates is None else np.asarray(rates, dtype=float)
