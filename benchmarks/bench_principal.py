@@ -64,7 +64,7 @@ def bench_large(n: int, ps: tuple[float, ...]) -> None:
     for p in ps:
         t_opt, design = timed(optimal_tax, game, p)
         t_fb, _ = timed(first_best, game, p, transfers="tax-feasible") if p <= 1 else (float("nan"), None)
-        pts = design.details["scan_points_per_bracket"]
+        pts = design.details["scan_points_per_coordinate"]
         print(
             f"| {p:g} | {t_opt:.1f} | {pts}^3 | {design.welfare:.4f} | {design.upper_bound:.4f} | "
             f"{design.status} | {t_fb:.2f} |",

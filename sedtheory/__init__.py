@@ -6,16 +6,22 @@ Importing the package has no side effects.
 at a profile: ``sedtheory.welfare(game, actions, p)`` is :func:`sedtheory.welfare.welfare`.
 """
 
-from sedtheory import errors, scenarios, voting, welfare
-from sedtheory.equilibrium import Equilibrium, certify, nash_gap, solve_equilibrium
-from sedtheory.game import CommonsGame
+from sedtheory import errors, games, scenarios, voting, welfare
+from sedtheory.certificate import Certificate
+from sedtheory.equilibrium import SOLVERS, Equilibrium, certify, nash_gap, solve_equilibrium
+from sedtheory.games import CommonsGame, Game, PiecewiseQuadraticGame
 from sedtheory.loop import SEDRound, SEDRun, run_sed
+from sedtheory.objective import Objective
 from sedtheory.principal import (
+    BracketRates,
     FirstBest,
     Implementation,
     ImplementingRates,
+    ParametricPolicy,
     PolicyBatch,
+    PolicyDesign,
     PolicyOutcome,
+    PolicySpace,
     TaxDesign,
     WelfareFrontier,
     best_implementation,
@@ -23,12 +29,14 @@ from sedtheory.principal import (
     grid_search_tax,
     implementing_rates,
     laissez_faire,
+    optimal_policy,
     optimal_tax,
     pigouvian_tax,
     policy_equilibria,
     saez_tax,
     welfare_frontier,
 )
+from sedtheory.registry import Registry, register
 from sedtheory.society import Society
 from sedtheory.symbolic import NoClosedFormError, Position, SymbolicEquilibrium, symbolic_equilibrium
 from sedtheory.symbolic.symmetric import SymmetricClosedForms, symmetric_closed_forms
@@ -45,17 +53,27 @@ from sedtheory.voting import (
 from sedtheory.welfare import pmean
 
 __all__ = [
+    "BracketRates",
+    "Certificate",
     "CommonsGame",
     "Equilibrium",
     "FirstBest",
+    "Game",
     "Implementation",
     "ImplementingRates",
     "NoClosedFormError",
+    "Objective",
+    "ParametricPolicy",
+    "PiecewiseQuadraticGame",
     "PiecewiseLinearTax",
     "PolicyBatch",
+    "PolicyDesign",
     "PolicyOutcome",
+    "PolicySpace",
     "PreferencesOverP",
     "RULES",
+    "Registry",
+    "SOLVERS",
     "SEDRound",
     "SEDRun",
     "Position",
@@ -69,15 +87,18 @@ __all__ = [
     "errors",
     "find_manipulation",
     "first_best",
+    "games",
     "grid_search_tax",
     "implementing_rates",
     "laissez_faire",
     "nash_gap",
+    "optimal_policy",
     "optimal_tax",
     "pigouvian_tax",
     "pmean",
     "policy_equilibria",
     "preferences_over_p",
+    "register",
     "run_sed",
     "saez_tax",
     "scenarios",

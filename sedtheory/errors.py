@@ -26,6 +26,8 @@ __all__ = [
     "UnboundedBestResponseError",
     "InfeasibleTargetError",
     "ProfileError",
+    "UnknownNameError",
+    "CapabilityError",
 ]
 
 
@@ -117,6 +119,18 @@ class InfeasibleTargetError(InvalidParameterError):
 class ProfileError(InvalidParameterError):
     """A preference profile is malformed: empty, repeated candidates, or voters ranking
     different candidate sets."""
+
+
+class UnknownNameError(InvalidParameterError, KeyError):
+    """A name that no registry (rules, learners, theorems, solvers, scenarios) knows."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CapabilityError(InvalidParameterError, TypeError):
+    """A game lacks a capability that the requested method needs (e.g. a piecewise-quadratic
+    own-action problem for the aggregate solver); the message names the method to use instead."""
 
 
 def _summary(value: Any) -> str:

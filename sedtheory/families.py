@@ -39,11 +39,11 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
+from sedtheory.validate import count
 
 __all__ = ["GRAPH_FAMILIES", "SELFISHNESS_PROFILES", "GraphFamily", "make_graph", "make_society", "make_game"]
 

@@ -13,7 +13,7 @@ One SED round (DESIGN.md section 7):
 5. utilities, welfare and the Nash gap of what was played are recorded.
 
 Between rounds a user ``hook(record, rng)`` may change the society (types, graph), the game,
-or the ``play`` function; it returns None (no change), a :class:`~sedtheory.game.CommonsGame`,
+or the ``play`` function; it returns None (no change), a :class:`~sedtheory.games.Game`,
 or a mapping with the keys ``"game"`` and/or ``"play"``. Principal optima are cached while the
 game object is unchanged, so repeated rounds on one game cost one set of optima.
 
@@ -37,11 +37,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
-from sedtheory.principal.optimal import TaxDesign
+from sedtheory.games.protocol import Game, require_game
+from sedtheory.principal.policy import PolicyDesign
 from sedtheory.scenarios import apple_picking
+from sedtheory.validate import count
 from sedtheory.voting.analysis import condorcet_winner
 from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
 from sedtheory.voting.report import default_rule_options
@@ -51,14 +51,14 @@ from sedtheory.welfare import pmean
 __all__ = ["SCENARIOS", "SEDRound", "SEDRun", "run_sed", "scenario"]
 
 #: Named scenarios accepted by :func:`run_sed` (and ``sedtheory run --scenario``).
-SCENARIOS: dict[str, Callable[[], CommonsGame]] = {"apple-picking": apple_picking}
+SCENARIOS: dict[str, Callable[[], Game]] = {"apple-picking": apple_picking}
 
 
-def scenario(name: str) -> CommonsGame:
+def scenario(name: str) -> Game:
     """The game of a named scenario (``"apple-picking"``; underscores are accepted too)."""
     key = name.replace("_", "-") if isinstance(name, str) else name
     if key not in SCENARIOS:
-        raise InvalidParameterError("scenario", name, f"use one of {sorted(SCENARIOS)} or pass a CommonsGame")
+        raise InvalidParameterError("scenario", name, f"use one of {sorted(SCENARIOS)} or pass a Game")
     return SCENARIOS[key]()
 
 
@@ -69,13 +69,13 @@ class SEDRound:
     Attributes
     ----------
     index : int
-    game : CommonsGame
+    game : Game
         The game (society, graph, thresholds) of this round, before the winner's rates.
     preferences : PreferencesOverP
     winners : list
         The rule's tied winners; ``p`` is the tie-broken one.
     p : float
-    design : TaxDesign
+    design : PolicyDesign
         The principal's optimum for ``p``.
     actions, utilities, payoffs : numpy.ndarray
         What the agents played and got under the design's rates.
@@ -86,11 +86,11 @@ class SEDRound:
     """
 
     index: int
-    game: CommonsGame
+    game: Game
     preferences: PreferencesOverP
     winners: list[Any]
     p: float
-    design: TaxDesign
+    design: PolicyDesign
     actions: np.ndarray
     utilities: np.ndarray
     payoffs: np.ndarray
@@ -128,28 +128,29 @@ class SEDRun(pd.DataFrame):  # type: ignore[misc]
         return pd.DataFrame(self)
 
 
-def _play_equilibrium(design: TaxDesign) -> np.ndarray:
+def _play_equilibrium(design: PolicyDesign) -> np.ndarray:
     return np.asarray(design.equilibrium.actions, dtype=float)
 
 
 def run_sed(
-    game_or_scenario: CommonsGame | str = "apple-picking",
+    game_or_scenario: Game | str = "apple-picking",
     rounds: int = 1,
     rule: str = "copeland",
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
     tie_break: Sequence[Any] | None = None,
     rule_options: Mapping[str, Any] | None = None,
     hook: Callable[[SEDRound, np.random.Generator], Any] | None = None,
-    play: Callable[[CommonsGame, np.random.Generator], Any] | None = None,
+    play: Callable[[Game, np.random.Generator], Any] | None = None,
     seed: int | np.random.Generator | None = None,
     welfare_of: Literal["utility", "payoff"] = "utility",
+    space: Any = None,
     **optimal_tax_options: Any,
 ) -> SEDRun:
     """Run ``rounds`` SED rounds and return the history.
 
     Parameters
     ----------
-    game_or_scenario : CommonsGame or str
+    game_or_scenario : Game or str
         A game, or a name in :data:`SCENARIOS`.
     rounds : int
         Number of rounds (at least 1).
@@ -163,7 +164,7 @@ def run_sed(
         Options of ``rule``. ``score`` gets the agents' utilities and ``fork_weighted_median``
         their selfishness as reported types unless given here.
     hook : callable, optional
-        ``hook(record, rng)`` after each round: None, a new CommonsGame, or a mapping with
+        ``hook(record, rng)`` after each round: None, a new Game, or a mapping with
         ``"game"`` and/or ``"play"``.
     play : callable, optional
         ``play(game, rng) -> actions`` in the game with the winner's rates; default: the
@@ -172,6 +173,8 @@ def run_sed(
         Seeds the ``rng`` passed to ``play`` and ``hook``.
     welfare_of : {"utility", "payoff"}
         The principal's objective.
+    space : PolicySpace, optional
+        The principal's policy space (default: the bracket rates of a game with a bracket tax).
     **optimal_tax_options
         Passed to :func:`~sedtheory.principal.optimal_tax`.
 
@@ -182,105 +185,134 @@ def run_sed(
         ``.agents`` (one row per agent and round) and ``.history`` (itself as a plain DataFrame).
     """
     game = scenario(game_or_scenario) if isinstance(game_or_scenario, str) else game_or_scenario
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError(
-            "game_or_scenario", game_or_scenario, "pass a CommonsGame or a scenario name"
-        )
+    require_game(game, "game_or_scenario")
     count("rounds", rounds)
     get_rule(rule)
     rng = np.random.default_rng(seed)
     player = play
-    cache: dict[float, TaxDesign] = {}
-    cached_for: CommonsGame | None = None
+    cache: dict[float, PolicyDesign] = {}
+    cached_for: Game | None = None
     records: list[SEDRound] = []
-    rows: list[dict[str, Any]] = []
-    agent_rows: list[dict[str, Any]] = []
     for t in range(int(rounds)):
-        t0 = time.perf_counter()
         if cached_for is not game:
             cache, cached_for = {}, game
-        prefs = preferences_over_p(
-            game, candidates, welfare_of=welfare_of, designs=cache, **optimal_tax_options
+        record = _one_round(
+            t,
+            game,
+            player,
+            rng,
+            rule,
+            candidates,
+            tie_break,
+            rule_options,
+            welfare_of,
+            cache,
+            space,
+            optimal_tax_options,
         )
-        cache.update({d.p: d for d in prefs.designs})
-        opts = dict(default_rule_options(prefs, game.society.selfishness).get(rule, {}))
-        opts.update(rule_options or {})
-        tied = winners(prefs.rankings, rule, **opts)
-        p_star = winner(prefs.rankings, rule, tie_break=tie_break, **opts)
-        design = prefs.designs[prefs.candidates.index(p_star)]
-        induced = game.with_tax(design.tax)
-        actions = (
-            _play_equilibrium(design) if player is None else np.asarray(player(induced, rng), dtype=float)
-        )
-        utilities, payoffs = induced.utilities(actions), induced.payoffs(actions)
-        values = utilities if welfare_of == "utility" else payoffs
-        record = SEDRound(
-            index=t,
-            game=game,
-            preferences=prefs,
-            winners=tied,
-            p=p_star,
-            design=design,
-            actions=actions,
-            utilities=utilities,
-            payoffs=payoffs,
-            nash_gap=induced.nash_gap(actions),
-            welfare=pmean(values, p_star),
-            seconds=time.perf_counter() - t0,
-        )
+        cache.update({d.p: d for d in record.preferences.designs})
         records.append(record)
-        rows.append(
-            {
-                "round": t,
-                "rule": rule,
-                "winners": tuple(tied),
-                "p": p_star,
-                "rates": tuple(round(float(r), 4) for r in design.rates),
-                "welfare": record.welfare,
-                "utilitarian": float(np.mean(utilities)),
-                "egalitarian": float(np.min(utilities)),
-                "aggregate": float(np.sum(actions)),
-                "nash_gap": record.nash_gap,
-                "condorcet_winner": condorcet_winner(prefs.rankings),
-                "single_peaked": prefs.single_peaked,
-                "principal_status": design.status,
-                "upper_bound": design.upper_bound,
-                "seconds": record.seconds,
-            }
-        )
-        for i in range(game.n):
-            agent_rows.append(
-                {
-                    "round": t,
-                    "agent": i,
-                    "selfishness": float(game.society.selfishness[i]),
-                    "peak": prefs.peaks[i],
-                    "action": float(actions[i]),
-                    "utility": float(utilities[i]),
-                    "payoff": float(payoffs[i]),
-                    "p": p_star,
-                }
-            )
         if hook is not None and t + 1 < rounds:
-            update = hook(record, rng)
-            if isinstance(update, CommonsGame):
-                game = update
-            elif isinstance(update, Mapping):
-                unknown = sorted(set(update) - {"game", "play"})
-                if unknown:
-                    raise InvalidParameterError(
-                        "hook", update, "return None, a CommonsGame or {'game': ..., 'play': ...}"
-                    )
-                if update.get("game") is not None:
-                    if not isinstance(update["game"], CommonsGame):
-                        raise InvalidParameterError("hook", update, "'game' must be a CommonsGame")
-                    game = update["game"]
-                if "play" in update:
-                    player = update["play"]
-            elif update is not None:
-                raise InvalidParameterError(
-                    "hook", update, "return None, a CommonsGame or {'game': ..., 'play': ...}"
-                )
-    out = SEDRun(rows)
-    out.rounds, out.agents, out.rule = tuple(records), pd.DataFrame(agent_rows), rule
+            game, player = _apply_hook(hook(record, rng), game, player)
+    out = SEDRun([_round_row(r, rule) for r in records])
+    out.rounds, out.agents, out.rule = tuple(records), pd.DataFrame(_agent_rows(records)), rule
     return out
+
+
+def _one_round(
+    t: int,
+    game: Game,
+    player: Any,
+    rng: np.random.Generator,
+    rule: str,
+    candidates: Sequence[float],
+    tie_break: Sequence[Any] | None,
+    rule_options: Mapping[str, Any] | None,
+    welfare_of: Any,
+    cache: dict[float, PolicyDesign],
+    space: Any,
+    options: dict[str, Any],
+) -> SEDRound:
+    """Vote -> principal -> play -> record, once."""
+    t0 = time.perf_counter()
+    prefs = preferences_over_p(
+        game, candidates, welfare_of=welfare_of, designs=cache, space=space, **options
+    )
+    opts = dict(default_rule_options(prefs, game.society.selfishness).get(rule, {}))
+    opts.update(rule_options or {})
+    tied = winners(prefs.rankings, rule, **opts)
+    p_star = winner(prefs.rankings, rule, tie_break=tie_break, **opts)
+    design = prefs.designs[prefs.candidates.index(p_star)]
+    induced = game.with_policy(design.policy)
+    actions = _play_equilibrium(design) if player is None else np.asarray(player(induced, rng), dtype=float)
+    actions = induced.check_actions(actions, batch=False)
+    utilities, payoffs = induced.utilities(actions), induced.payoffs(actions)
+    values = utilities if welfare_of == "utility" else payoffs
+    return SEDRound(
+        index=t,
+        game=game,
+        preferences=prefs,
+        winners=tied,
+        p=p_star,
+        design=design,
+        actions=actions,
+        utilities=utilities,
+        payoffs=payoffs,
+        nash_gap=float(np.max(induced.deviation_gains(actions))),
+        welfare=pmean(values, p_star),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _round_row(record: SEDRound, rule: str) -> dict[str, Any]:
+    design, prefs = record.design, record.preferences
+    return {
+        "round": record.index,
+        "rule": rule,
+        "winners": tuple(record.winners),
+        "p": record.p,
+        "rates": tuple(round(float(r), 4) for r in design.x),
+        "welfare": record.welfare,
+        "utilitarian": float(np.mean(record.utilities)),
+        "egalitarian": float(np.min(record.utilities)),
+        "aggregate": float(np.sum(record.actions)),
+        "nash_gap": record.nash_gap,
+        "condorcet_winner": condorcet_winner(prefs.rankings),
+        "single_peaked": prefs.single_peaked,
+        "principal_status": design.status,
+        "upper_bound": design.upper_bound,
+        "seconds": record.seconds,
+    }
+
+
+def _agent_rows(records: Sequence[SEDRound]) -> list[dict[str, Any]]:
+    return [
+        {
+            "round": r.index,
+            "agent": i,
+            "selfishness": float(r.game.society.selfishness[i]),
+            "peak": r.preferences.peaks[i],
+            "action": float(r.actions[i]),
+            "utility": float(r.utilities[i]),
+            "payoff": float(r.payoffs[i]),
+            "p": r.p,
+        }
+        for r in records
+        for i in range(r.game.n)
+    ]
+
+
+def _apply_hook(update: Any, game: Game, player: Any) -> tuple[Game, Any]:
+    """The game and play function after a hook's answer (None, a Game, or a mapping)."""
+    usage = "return None, a Game or {'game': ..., 'play': ...}"
+    if update is None:
+        return game, player
+    if isinstance(update, Game):
+        return update, player
+    if not isinstance(update, Mapping) or set(update) - {"game", "play"}:
+        raise InvalidParameterError("hook", update, usage)
+    if update.get("game") is not None:
+        if not isinstance(update["game"], Game):
+            raise InvalidParameterError("hook", update, "'game' must be a Game")
+        game = update["game"]
+    return game, update.get("play", player)

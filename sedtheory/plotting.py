@@ -33,9 +33,9 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
-from sedtheory.principal.batch import policy_equilibria
+from sedtheory.games import CommonsGame
 from sedtheory.principal.frontier import WelfareFrontier
 from sedtheory.taxes import PiecewiseLinearTax
 from sedtheory.welfare import format_p, pmean

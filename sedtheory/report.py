@@ -43,10 +43,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from sedtheory._markdown import table
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
+from sedtheory.markdown import table
 from sedtheory.scenarios import APPLE_PICKING_PARAMETERS, apple_picking
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
@@ -283,20 +283,20 @@ def run_report(
     optimum: dict[float, Any] = {}
     for p, d in zip(prefs.candidates, prefs.designs, strict=True):
         grid = grid_search_tax(game, p, 0.1, engine="batched")
-        bound, source = d.upper_bound, d.details["bound_source"]  # computed by optimal_tax
+        bound, source = d.upper_bound, d.certificate.source  # computed by optimal_tax
         try:
             fb_ls = first_best(game, p)
             ls = {"status": fb_ls.status, "welfare": fb_ls.welfare, "upper_bound": fb_ls.upper_bound}
         except SedtheoryError as exc:
             ls = {"status": f"unavailable: {exc}"}
         optimum[p] = {
-            "rates": d.rates,
+            "rates": d.x,
             "welfare": d.welfare,
             "upper_bound": d.upper_bound,
             "gap": d.gap,
             "status": d.status,
             "method": d.method,
-            "certificate": d.certificate,
+            "certificate": str(d.certificate),
             "nash_gap": d.equilibrium.nash_gap,
             "grid_rates": grid.rates,
             "grid_welfare": grid.welfare,
@@ -369,8 +369,8 @@ def run_report(
         "tax_schedules",
         plotting.plot_tax_schedule(_distinct_taxes(prefs, (-math.inf, 0.0, 1.0, p_star))),
     )
-    top = int(np.argmax(design.rates)) if game.tax.n_brackets > 1 else 0
-    figure("actions_vs_rate", plotting.plot_actions_vs_rate(game.with_tax(design.tax), top))
+    top = int(np.argmax(design.x)) if game.tax.n_brackets > 1 else 0
+    figure("actions_vs_rate", plotting.plot_actions_vs_rate(game.with_policy(design.policy), top))
     figure(
         "social_graph",
         plotting.plot_social_graph(
@@ -418,11 +418,11 @@ def _distinct_taxes(prefs: Any, ps: Sequence[float]) -> dict[str, PiecewiseLinea
         if p not in ps:
             continue
         for members, tax in groups:
-            if np.allclose(tax.rates, d.tax.rates, atol=1e-9):
+            if np.allclose(tax.rates, d.policy.rates, atol=1e-9):
                 members.append(p)
                 break
         else:
-            groups.append(([p], d.tax))
+            groups.append(([p], d.policy))
     return {"optimal for p = " + ", ".join(format_p(p) for p in members): tax for members, tax in groups}
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
 

@@ -22,9 +22,9 @@ import numpy.typing as npt
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
 
 if TYPE_CHECKING:
-    from sedtheory.game import CommonsGame
+    from sedtheory.games import CommonsGame
 
-__all__ = ["format_p", "pmean", "pmean_rows", "slide_pmean", "welfare"]
+__all__ = ["check_p", "check_welfare_of", "format_p", "pmean", "pmean_rows", "slide_pmean", "welfare"]
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
 
@@ -38,7 +38,7 @@ def format_p(p: float) -> str:
     return "-inf" if p == -math.inf else "inf" if p == math.inf else f"{p:g}"
 
 
-def _check_p(p: float) -> float:
+def check_p(p: float) -> float:
     try:
         pf = float(p)
     except (TypeError, ValueError):
@@ -48,7 +48,7 @@ def _check_p(p: float) -> float:
     return pf
 
 
-def _check_welfare_of(welfare_of: str) -> str:
+def check_welfare_of(welfare_of: str) -> str:
     """``"utility"`` (utilities ``W r``) or ``"payoff"`` (own payoffs ``r``), else a typed error."""
     if welfare_of not in ("utility", "payoff"):
         raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
@@ -119,7 +119,7 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
     >>> pmean([2.0, 8.0], 0.0, weights=[0.5, 0.5])
     4.0
     """
-    pf = _check_p(p)
+    pf = check_p(p)
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size == 0:
         raise ShapeError("values", values, "give a non-empty 1-D array of values")
@@ -190,7 +190,7 @@ def slide_pmean(values: npt.ArrayLike, p: float) -> float:
     >>> slide_pmean([1.0, 2.0, 3.0], 1)
     6.0
     """
-    pf = _check_p(p)
+    pf = check_p(p)
     if pf == 0 or math.isinf(pf):
         raise InvalidParameterError("p", p, "the slide form needs finite p != 0; use pmean")
     v = np.asarray(values, dtype=float)
@@ -215,7 +215,7 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
     >>> pmean_rows([[1.0, 4.0], [2.0, 2.0], [-1.0, 3.0]], 0).tolist()
     [2.0, 2.0, -inf]
     """
-    pf = _check_p(p)
+    pf = check_p(p)
     v = np.atleast_2d(np.asarray(values, dtype=float))
     if v.ndim != 2 or v.shape[1] == 0:
         raise ShapeError("values", values, "give a 2-D array with one row per policy")
@@ -274,7 +274,7 @@ def welfare(
     >>> round(welfare(game, eq.actions, 1), 4) == round(float(eq.utilities.mean()), 4)
     True
     """
-    _check_welfare_of(welfare_of)
+    check_welfare_of(welfare_of)
     values = game.utilities(actions) if welfare_of == "utility" else game.payoffs(actions)
     return pmean(values, p)
 

@@ -1,6 +1,17 @@
-"""Equilibria of the commons game: exact best responses, solvers and certificates."""
+"""Equilibria of any game: the solver registry, certified results and the exact Nash gap."""
 
 from sedtheory.equilibrium.result import Equilibrium
 from sedtheory.equilibrium.solve import SELECTION_NOTE, certify, nash_gap, solve_equilibrium
+from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput, SolverSpec, applicable_solvers
 
-__all__ = ["Equilibrium", "SELECTION_NOTE", "certify", "nash_gap", "solve_equilibrium"]
+__all__ = [
+    "Equilibrium",
+    "SELECTION_NOTE",
+    "SOLVERS",
+    "SolverOutput",
+    "SolverSpec",
+    "applicable_solvers",
+    "certify",
+    "nash_gap",
+    "solve_equilibrium",
+]

@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 
 __all__ = ["action_grids", "payoff_tensors", "pure_equilibria_on_grid", "to_gambit", "gambit_pure_equilibria"]
 

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sedtheory._replies import best_replies, deviation_gain
-from sedtheory.game import CommonsGame
+from sedtheory.equilibrium.solvers import SolverOutput
+from sedtheory.games import CommonsGame
+from sedtheory.games.commons.replies import best_replies, deviation_gain
 
 __all__ = ["AggregateSolution", "solve_global"]
 
@@ -230,15 +231,8 @@ def _potential_change(game: CommonsGame, a: np.ndarray, b: np.ndarray) -> float:
     return float(np.dot(scale, own)) - 0.5 * game.damage * da * sa
 
 
-def solve_global(
-    game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_000
-) -> tuple[np.ndarray, int, str, dict[str, object]]:
-    """Exact pure equilibrium of a global-commons game (see the module docstring).
-
-    Returns
-    -------
-    actions, iterations, method, details
-    """
+def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_000) -> SolverOutput:
+    """Exact pure equilibrium of a global-commons game (see the module docstring)."""
     n = game.n
     seg_of_piece, n_segs, nonconcave = _segments(game)
     indifferent = game.society.weight_sums == 0
@@ -247,7 +241,7 @@ def solve_global(
     if not nonconcave.any():
         model = _Restricted(game, np.zeros(n), upper)
         sol = _root(model)
-        return sol.actions, sol.iterations, "aggregate-root", details
+        return SolverOutput(sol.actions, sol.iterations, "aggregate-root", _ROOT_ARGUMENT, details)
 
     seg, sol = _initial_segments(game, seg_of_piece, n_segs, nonconcave, upper)
     weight = np.divide(n, game.society.weight_sums, out=np.zeros(n), where=~indifferent)
@@ -258,6 +252,7 @@ def solve_global(
         return _root(_Restricted(game, lower_b, upper_b))
 
     iterations = sol.iterations
+    verified: tuple[float, np.ndarray] | None = None
     for _ in range(max_switches):
         a = sol.actions
         gains = game.deviation_gains(a)
@@ -266,7 +261,7 @@ def solve_global(
         movers = gains > tol * scale
         if not movers.any():
             # Hand the exact gap and utilities to the certificate instead of recomputing them.
-            details["verified"] = (a, float(gains.max()), utilities)
+            verified = (float(gains.max()), utilities)
             break
         alpha = game.reply_intercepts(a)
         _, piece = best_replies(alpha, game.own_curvature, game.own_tax_weight, *game.tax_pieces, upper)
@@ -287,7 +282,18 @@ def solve_global(
             count = max(1, count // 2)
         seg, sol = joint, trial
         details["segment_moves"] = int(details["segment_moves"]) + count  # type: ignore[call-overload]
-    return sol.actions, iterations, "aggregate-root+segment-search", details
+    return SolverOutput(
+        sol.actions,
+        iterations,
+        "aggregate-root+segment-search",
+        _ROOT_ARGUMENT + " and potential-increasing segment moves",
+        details,
+        verified_gap=None if verified is None else verified[0],
+        verified_utilities=None if verified is None else verified[1],
+    )
+
+
+_ROOT_ARGUMENT = "root of the aggregate equation for concave segments"
 
 
 class _Largest:

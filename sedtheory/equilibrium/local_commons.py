@@ -24,8 +24,10 @@ import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 
-from sedtheory._replies import best_replies
-from sedtheory.game import CommonsGame
+from sedtheory.equilibrium.result import relative_gap_scale
+from sedtheory.equilibrium.solvers import SolverOutput, damped_best_response
+from sedtheory.games import CommonsGame
+from sedtheory.games.commons.replies import best_replies
 
 __all__ = ["solve_local"]
 
@@ -142,3 +144,27 @@ def solve_local(
             if g < best_gap:
                 best, best_gap = a, g
     return best, it, "active-set-newton", details
+
+
+def solve_local_with_fallback(
+    game: CommonsGame, tol: float, max_iter: int, initial: np.ndarray | None
+) -> SolverOutput:
+    """:func:`solve_local`, and when it stalls above ``tol``: damped best responses from its last
+    profile, then a second active-set pass from there (the regime iteration can cycle between
+    regimes when an agent's reply sits on a kink)."""
+    why = "regime linear systems with exact best responses"
+    actions, its, name, details = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=initial)
+    if _relative_gap(game, actions) <= tol:
+        return SolverOutput(actions, its, name, why, details)
+    br = damped_best_response(game, tol * 1e-2, max_iter, actions)
+    again, its2, _, details2 = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=br.actions)
+    merged = {**details, **details2, "fallback": "damped-best-response"}
+    note = why + " (after damped best responses from a cycling regime iteration)"
+    for cand, extra in ((again, its2), (br.actions, 0)):
+        if _relative_gap(game, cand) <= tol:
+            return SolverOutput(cand, its + br.iterations + extra, f"{name}+best-response", note, merged)
+    return SolverOutput(actions, its, name, why, details)
+
+
+def _relative_gap(game: CommonsGame, a: np.ndarray) -> float:
+    return game.nash_gap(a) / relative_gap_scale(game.utilities(a))

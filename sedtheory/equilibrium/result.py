@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from sedtheory.game import CommonsGame
+    from sedtheory.games.protocol import Game
 
 __all__ = ["Equilibrium", "relative_gap_scale"]
 
@@ -58,7 +58,7 @@ class Equilibrium:
     selection: str
     certificate: str
     aggregate: float
-    game: CommonsGame | None = field(default=None, repr=False, compare=False)
+    game: Game | None = field(default=None, repr=False, compare=False)
     details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,17 +1,16 @@
-"""``solve_equilibrium`` and ``nash_gap``: certified pure equilibria of a CommonsGame."""
+"""``solve_equilibrium``, ``certify`` and ``nash_gap``: certified pure equilibria of any game."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.equilibrium.global_commons import solve_global
-from sedtheory.equilibrium.local_commons import solve_local
 from sedtheory.equilibrium.result import Equilibrium, relative_gap_scale
-from sedtheory.errors import EquilibriumNotFoundError, InvalidParameterError
-from sedtheory.game import CommonsGame
+from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput, applicable_solvers, damped_best_response
+from sedtheory.errors import CapabilityError, EquilibriumNotFoundError, InvalidParameterError
+from sedtheory.games.protocol import Game, require_game
 
 __all__ = ["solve_equilibrium", "nash_gap", "certify", "damped_best_response", "SELECTION_NOTE"]
 
@@ -27,11 +26,11 @@ SELECTION_NOTE = (
 )
 
 
-def nash_gap(game: CommonsGame, actions: npt.ArrayLike) -> float:
-    """Exact Nash gap ``max_i [max_x u_i(x, a_-i) - u_i(a)]`` of a profile.
+def nash_gap(game: Game, actions: npt.ArrayLike) -> float:
+    """Exact Nash gap ``max_i [max_x u_i(x, a_-i) - u_i(a)]`` of a profile of any game.
 
-    Best responses are exact (the best of the clipped stationary points on every bracket),
-    never taken on a grid.
+    Best responses are exact (for the commons: the best of the clipped stationary points on
+    every bracket), never taken on a grid.
 
     Examples
     --------
@@ -40,29 +39,33 @@ def nash_gap(game: CommonsGame, actions: npt.ArrayLike) -> float:
     >>> nash_gap(game, solve_equilibrium(game).actions) < 1e-9
     True
     """
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError("game", type(game).__name__, "pass a sedtheory.CommonsGame")
-    return game.nash_gap(actions)
+    require_game(game)
+    a = game.check_actions(actions, batch=False)
+    return float(np.max(game.deviation_gains(a)))
 
 
 def certify(
-    game: CommonsGame,
+    game: Game,
     actions: npt.ArrayLike,
     method: str = "given",
     tol: float = 1e-9,
     iterations: int = 0,
     certificate: str = "",
     details: dict[str, Any] | None = None,
+    verified: tuple[float, np.ndarray] | None = None,
 ) -> Equilibrium:
-    """Wrap a profile in an :class:`Equilibrium` with its exact Nash gap."""
+    """Wrap a profile of any game in an :class:`Equilibrium` with its exact Nash gap.
+
+    ``verified = (gap, utilities)`` may pass what a solver's last step computed for exactly
+    this profile, so that it is not recomputed.
+    """
+    require_game(game)
     a = game.check_actions(actions, batch=False)
-    verified = (details or {}).get("verified")
-    if verified is not None and verified[0] is actions:
-        # The solver's last step computed exactly these quantities for exactly this profile.
-        gap, u = verified[1], verified[2]
+    if verified is not None:
+        gap, u = verified
     else:
         u = game.utilities(a)
-        gap = game.nash_gap(a)
+        gap = float(np.max(game.deviation_gains(a)))
     rel = gap / relative_gap_scale(u)
     ok = rel <= tol
     text = certificate or "exact best responses of every agent"
@@ -80,36 +83,52 @@ def certify(
         certificate=f"{text}; measured exact Nash gap {gap:.3e} (relative {rel:.3e}, tol {tol:g})",
         aggregate=float(a.sum()),
         game=game,
-        details={k: v for k, v in (details or {}).items() if k != "verified"},
+        details=dict(details or {}),
     )
 
 
+def _pick_method(game: Game, method: str) -> str:
+    """The registered solver to use: the first that applies for ``"auto"``, else ``method`` checked."""
+    if method == "auto":
+        return applicable_solvers(game)[0]
+    name = SOLVERS.resolve(method)
+    if not SOLVERS[name].applies(game):
+        raise CapabilityError(
+            "method",
+            method,
+            f"the {name} solver needs the {SOLVERS[name].capability!r} capability, which this "
+            f"{type(game).__name__} lacks; use one of {applicable_solvers(game)} or method='auto'",
+        )
+    return name
+
+
 def solve_equilibrium(
-    game: CommonsGame,
-    method: Literal["auto", "aggregate", "active-set", "best-response"] = "auto",
+    game: Game,
+    method: str = "auto",
     tol: float = 1e-9,
     max_iter: int = 200,
     initial: npt.ArrayLike | None = None,
     raise_on_failure: bool = True,
 ) -> Equilibrium:
-    r"""A certified pure Nash equilibrium of ``game``.
+    r"""A certified pure Nash equilibrium of ``game`` (any :class:`~sedtheory.games.Game`).
 
     Parameters
     ----------
-    game : CommonsGame
-    method : {"auto", "aggregate", "active-set", "best-response"}
-        ``"aggregate"`` (global commons, also local commons on a complete graph): exact 1-D
-        search on the aggregate with segment moves for non-concave agents.
-        ``"active-set"``: active-set Newton with exact replies (local commons on a graph).
-        ``"best-response"``: damped simultaneous exact best responses (generic, any game;
-        may fail to converge, which is then reported). ``"auto"`` picks ``"aggregate"``
-        whenever the damage is global and ``"active-set"`` otherwise.
+    game : Game
+    method : str
+        A name in :data:`~sedtheory.equilibrium.SOLVERS`: ``"aggregate"`` (global commons, also
+        local commons on a complete graph: exact 1-D search on the aggregate with segment moves
+        for non-concave agents), ``"active-set"`` (active-set Newton with exact replies, local
+        commons on a graph), ``"best-response"`` (damped simultaneous exact best responses, any
+        game; may fail to converge, which is then reported). ``"auto"`` (default) takes the
+        first registered solver that applies to the game.
     tol : float
         Largest accepted relative Nash gap ``gap / max(1, max_i |u_i|)``.
     max_iter : int
-        Outer iterations of the active-set method.
+        Outer iterations of the iterative methods.
     initial : array_like, optional
-        Starting profile for the active-set method.
+        Starting profile of the iterative methods (validated for every method; the aggregate
+        method is exact and does not need one).
     raise_on_failure : bool
         If True (default) raise :class:`~sedtheory.errors.EquilibriumNotFoundError` when no
         profile with gap <= tol is found; otherwise return it with ``converged=False``.
@@ -121,19 +140,26 @@ def solve_equilibrium(
     Notes
     -----
     Global commons: the game is aggregative with strategic substitutes
-    (:math:`\partial^2 u_i/\partial a_i\partial A_{-i} = -s_i\kappa/n`) and has the weighted
-    potential :math:`\Phi` of DESIGN.md section 3. Each agent's backward reply on a concave
-    segment is piecewise linear and non-increasing in the aggregate, so
-    :math:`\sum_i x_i(A) = A` has one root, found exactly. Non-concave agents (convex kinks:
-    :math:`\sigma_i < s_i/n` with progressive rates, or regressive rates) are handled by
-    potential-increasing segment moves, which terminate at a pure equilibrium because the
-    potential strictly increases over finitely many segment assignments.
+    (:math:`\partial^2 u_i/\partial a_i\partial A_{-i} = -s_i\kappa/n`) and has a weighted
+    potential :math:`\Phi`. Each agent's backward reply on a concave segment is piecewise linear
+    and non-increasing in the aggregate, so :math:`\sum_i x_i(A) = A` has one root, found
+    exactly. Non-concave agents (convex kinks: :math:`\sigma_i < s_i/n` with progressive rates,
+    or regressive rates) are handled by potential-increasing segment moves, which terminate at a
+    pure equilibrium because the potential strictly increases over finitely many segment
+    assignments.
 
     Local commons: see :mod:`sedtheory.equilibrium.local_commons`.
 
     Every result carries its exact Nash gap; ``converged`` is true iff the relative gap is
     at most ``tol``. Which equilibrium is returned when several exist:
     :data:`SELECTION_NOTE`.
+
+    References
+    ----------
+    .. [1] D. Monderer, L. S. Shapley, "Potential games", *Games and Economic Behavior* 14 (1996)
+       124-143.
+    .. [2] M. K. Jensen, "Aggregative games and best-reply potentials", *Economic Theory* 43
+       (2010) 45-66.
 
     Examples
     --------
@@ -142,87 +168,32 @@ def solve_equilibrium(
     >>> eq.converged, eq.method
     (True, 'aggregate-root')
     """
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError("game", type(game).__name__, "pass a sedtheory.CommonsGame")
-    if method not in ("auto", "aggregate", "active-set", "best-response"):
-        raise InvalidParameterError(
-            "method", method, 'use "auto", "aggregate", "active-set" or "best-response"'
-        )
-    if not tol > 0:
-        raise InvalidParameterError("tol", tol, "tol must be > 0")
-    if method == "auto":
-        method = "aggregate" if game.uses_global_formulas else "active-set"
-    if method == "aggregate" and not game.uses_global_formulas:
-        raise InvalidParameterError(
-            "method", method, "the aggregate method needs the global commons; use 'active-set'"
-        )
-    if method == "active-set" and game.uses_global_formulas:
-        raise InvalidParameterError(
-            "method", method, "the active-set method is for the local commons; use 'aggregate'"
-        )
-    if method == "aggregate":
-        actions, its, name, details = solve_global(game, tol=min(tol, 1e-10) * 1e-2)
-        why = "root of the aggregate equation for concave segments" + (
-            " and potential-increasing segment moves" if details.get("nonconcave_agents") else ""
-        )
-    elif method == "active-set":
-        init = None if initial is None else game.check_actions(initial, batch=False)
-        actions, its, name, details = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=init)
-        why = "regime linear systems with exact best responses"
-    else:
-        init = None if initial is None else game.check_actions(initial, batch=False)
-        actions, its, name, details = damped_best_response(game, tol, max_iter, init)
-        why = "damped exact best-response iteration"
-    eq = certify(game, actions, method=name, tol=tol, iterations=its, certificate=why, details=details)
-    if not eq.converged and method == "active-set":
-        # The regime iteration can cycle between regimes when an agent's reply sits on a kink.
-        # Damped best responses from its last profile move into the right regime; a second
-        # active-set pass from there solves the regime's linear system exactly.
-        br, br_its, _, _ = damped_best_response(game, tol * 1e-2, max_iter, actions)
-        again, its2, _, details2 = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=br)
-        for cand, extra in ((again, its2), (br, 0)):
-            retry = certify(
-                game,
-                cand,
-                method=f"{name}+best-response",
-                tol=tol,
-                iterations=its + br_its + extra,
-                certificate=why + " (after damped best responses from a cycling regime iteration)",
-                details={**details, **details2, "fallback": "damped-best-response"},
-            )
-            if retry.converged:
-                eq = retry
-                break
+    require_game(game)
+    if not isinstance(method, str):
+        raise InvalidParameterError("method", method, f"use 'auto' or one of {sorted(SOLVERS)}")
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not (0 < tol < float("inf")):
+        raise InvalidParameterError("tol", tol, "tol must be a finite number > 0")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 0:
+        raise InvalidParameterError("max_iter", max_iter, "max_iter must be a non-negative integer")
+    name = _pick_method(game, method)
+    init = None if initial is None else game.check_actions(initial, batch=False)
+    out: SolverOutput = SOLVERS[name].solve(game, tol, int(max_iter), init)
+    verified = None
+    if out.verified_gap is not None and out.verified_utilities is not None:
+        verified = (out.verified_gap, out.verified_utilities)
+    eq = certify(
+        game, out.actions, method=out.method, tol=tol, iterations=out.iterations,
+        certificate=out.argument, details=out.details, verified=verified,
+    )
     if not eq.converged:
         status = "no-pure-equilibrium-found"
         eq = Equilibrium(**{**eq.__dict__, "status": status})
         if raise_on_failure:
             raise EquilibriumNotFoundError(
-                f"{name} reached relative Nash gap {eq.relative_nash_gap:.3e} > tol {tol:g} "
-                f"after {its} iterations; the profile is not certified",
+                f"{out.method} reached relative Nash gap {eq.relative_nash_gap:.3e} > tol {tol:g} "
+                f"after {out.iterations} iterations; the profile is not certified",
                 status,
                 best_actions=eq.actions,
                 best_gap=eq.nash_gap,
             )
     return eq
-
-
-def damped_best_response(
-    game: CommonsGame,
-    tol: float = 1e-9,
-    max_iter: int = 200,
-    initial: np.ndarray | None = None,
-    damping: float = 0.5,
-) -> tuple[np.ndarray, int, str, dict[str, object]]:
-    """Simultaneous damped exact best responses ``a <- a + damping (BR(a) - a)``.
-
-    The generic method that works on any commons game; it converges on contractive
-    instances and is reported as not converged otherwise.
-    """
-    a = np.zeros(game.n) if initial is None else np.asarray(initial, dtype=float).copy()
-    it = 0
-    for it in range(1, max_iter * 50 + 1):
-        a = a + damping * (game.best_responses(a) - a)
-        if it % 10 == 0 and game.nash_gap(a) / relative_gap_scale(game.utilities(a)) <= tol:
-            break
-    return a, it, "damped-best-response", {}

@@ -4,14 +4,13 @@ from sedtheory.learning.agents import (
     LEARNERS,
     AgentLearner,
     LearnerSpec,
-    LearningHistory,
-    LearningResult,
     agent_learner,
-    learn,
+    applicable_learners,
     make_learner,
 )
 from sedtheory.learning.compare import Comparison, compare
 from sedtheory.learning.model import StageModel, cce_gaps
+from sedtheory.learning.play import LearningHistory, LearningResult, learn
 from sedtheory.learning.principal import (
     PRINCIPAL_LEARNERS,
     PrincipalLearnerSpec,
@@ -33,6 +32,7 @@ __all__ = [
     "PrincipalLearningResult",
     "StageModel",
     "agent_learner",
+    "applicable_learners",
     "cce_gaps",
     "cells",
     "compare",

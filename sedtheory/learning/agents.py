@@ -50,21 +50,20 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sps
 
-from sedtheory._validate import count
-from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
-from sedtheory.learning.model import StageModel, cce_gaps
-from sedtheory.principal.batch import _gains, batch_payoffs
+from sedtheory.errors import CapabilityError, InvalidParameterError
+from sedtheory.games import CommonsGame
+from sedtheory.games.protocol import Game
+from sedtheory.learning.model import GameModel, StageModel, stage_model
+from sedtheory.registry import Registry
+from sedtheory.validate import count
 
 __all__ = [
     "ALIASES",
     "AgentLearner",
     "LEARNERS",
     "LearnerSpec",
-    "LearningHistory",
-    "LearningResult",
     "agent_learner",
-    "learn",
+    "applicable_learners",
     "make_learner",
 ]
 
@@ -91,8 +90,10 @@ class AgentLearner:
     keeping the learned state.
     """
 
-    def __init__(self, model: StageModel, rng: np.random.Generator, initial: np.ndarray, rounds: int) -> None:
-        self.model = model
+    def __init__(
+        self, model: StageModel | GameModel, rng: np.random.Generator, initial: np.ndarray, rounds: int
+    ) -> None:
+        self.model: Any = model  # StageModel for the piecewise-quadratic learners
         self.rng = rng
         self.rounds = rounds
         self.a = initial.copy()
@@ -161,7 +162,7 @@ class _BestResponse(AgentLearner):
 
     def step(self, t: int) -> np.ndarray:
         m = self.model
-        self.a = self.a + self.damping * (m.best_replies(m.intercepts(self.a)) - self.a)
+        self.a = self.a + self.damping * (m.responses(self.a) - self.a)
         return self.a
 
 
@@ -306,6 +307,9 @@ class LearnerSpec:
         ``"continuous"`` or ``"grid"``.
     options : dict
         Option names and defaults.
+    requires : str
+        ``"game"`` (any :class:`~sedtheory.games.Game`) or ``"piecewise-quadratic"`` (games with
+        the piecewise-quadratic own-action capability: gradients, grids of own payoffs).
     description, reference : str
     """
 
@@ -314,12 +318,27 @@ class LearnerSpec:
     feedback: str
     action_space: str
     options: dict[str, Any]
+    requires: str = "game"
     description: str = ""
     reference: str = ""
 
 
-#: The registered agent learners by name.
-LEARNERS: dict[str, LearnerSpec] = {}
+def _build(
+    name: str,
+    factory: Callable[..., AgentLearner],
+    *,
+    feedback: str,
+    action_space: str,
+    options: dict[str, Any],
+    requires: str = "game",
+    description: str = "",
+    reference: str = "",
+) -> LearnerSpec:
+    return LearnerSpec(name, factory, feedback, action_space, dict(options), requires, description, reference)
+
+
+#: The registered agent learners by name (aliases in ``LEARNERS.aliases``).
+LEARNERS: Registry[LearnerSpec] = Registry("learner", build=_build, kind="learners")
 
 
 def agent_learner(
@@ -328,22 +347,22 @@ def agent_learner(
     feedback: str,
     action_space: str,
     options: dict[str, Any],
+    requires: str = "game",
+    aliases: tuple[str, ...] = (),
     description: str = "",
     reference: str = "",
 ) -> Callable[[Callable[..., AgentLearner]], Callable[..., AgentLearner]]:
-    """Register an agent-learner factory in :data:`LEARNERS`."""
-
-    def register(factory: Callable[..., AgentLearner]) -> Callable[..., AgentLearner]:
-        LEARNERS[name] = LearnerSpec(
-            name, factory, feedback, action_space, dict(options), description, reference
-        )
-        return factory
-
-    return register
+    """Register an agent-learner factory in :data:`LEARNERS` (``LEARNERS.register`` with its fields)."""
+    return LEARNERS.register(
+        name, aliases=aliases, feedback=feedback, action_space=action_space, options=options,
+        requires=requires, description=description, reference=reference,
+    )
 
 
 agent_learner(
     "gradient",
+    requires="piecewise-quadratic",
+    aliases=("projected_gradient", "gradient_ascent"),
     feedback="gradient",
     action_space="continuous",
     options={"lr": None, "decay": 0.0, "prox": True},
@@ -352,6 +371,8 @@ agent_learner(
 )(_Gradient)
 agent_learner(
     "best_response",
+    requires="game",
+    aliases=("damped_best_response",),
     feedback="full-information",
     action_space="continuous",
     options={"damping": 0.5},
@@ -360,6 +381,8 @@ agent_learner(
 )(_BestResponse)
 agent_learner(
     "hedge",
+    requires="piecewise-quadratic",
+    aliases=("multiplicative_weights",),
     feedback="full-information",
     action_space="grid",
     options={"grid": 41, "lr": None},
@@ -368,6 +391,8 @@ agent_learner(
 )(_Hedge)
 agent_learner(
     "policy_gradient",
+    requires="game",
+    aliases=("reinforce",),
     feedback="bandit",
     action_space="continuous",
     options={"lr": 0.1, "std": 0.05, "baseline": 0.05},
@@ -395,27 +420,16 @@ def _nonneg(name: str, value: Any) -> None:
 
 
 #: Other names accepted for the registered learners (resolved by :func:`make_learner` and :func:`learn`).
-ALIASES: dict[str, str] = {
-    "projected_gradient": "gradient",
-    "gradient_ascent": "gradient",
-    "damped_best_response": "best_response",
-    "multiplicative_weights": "hedge",
-    "reinforce": "policy_gradient",
-}
+ALIASES: dict[str, str] = LEARNERS.aliases
 
 
 def _spec(learner: str) -> LearnerSpec:
-    name = ALIASES.get(learner, learner) if isinstance(learner, str) else learner
-    if not isinstance(name, str) or name not in LEARNERS:
-        raise InvalidParameterError(
-            "learner", learner, f"use one of the registered learners {sorted(LEARNERS)}"
-        )
-    return LEARNERS[name]
+    return LEARNERS.get(learner)
 
 
 def make_learner(
     learner: str,
-    game: CommonsGame,
+    game: Game,
     rounds: int,
     rng: np.random.Generator,
     initial: npt.ArrayLike | None = None,
@@ -423,181 +437,25 @@ def make_learner(
 ) -> AgentLearner:
     """Instantiate a registered learner on ``game`` (options checked against the registry)."""
     spec = _spec(learner)
+    model = stage_model(game)
+    if spec.requires == "piecewise-quadratic" and not isinstance(model, StageModel):
+        raise CapabilityError(
+            "learner", learner,
+            f"{spec.name!r} needs the piecewise-quadratic own-action capability, which this "
+            f"{type(game).__name__} lacks; use one of {applicable_learners(game)}",
+        )
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
         raise InvalidParameterError(
             unknown[0], options[unknown[0]], f"{learner!r} accepts {sorted(spec.options)}"
         )
     a0 = np.zeros(game.n) if initial is None else game.check_actions(initial, batch=False).copy()
-    return spec.factory(StageModel(game), rng, a0, rounds, **options)
+    return spec.factory(model, rng, a0, rounds, **options)
 
 
-@dataclass(frozen=True)
-class LearningHistory:
-    """Recorded rounds of a learning run.
-
-    Attributes
-    ----------
-    rounds : numpy.ndarray of int, shape (R,)
-    actions, utilities : numpy.ndarray, shape (R, n)
-        Played actions and the utilities they gave.
-    nash_gap : numpy.ndarray, shape (R,)
-        Exact Nash gap of each played profile (exact best responses).
-    """
-
-    rounds: np.ndarray
-    actions: np.ndarray
-    utilities: np.ndarray
-    nash_gap: np.ndarray
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        """``history["actions"]`` etc., as for a mapping of the four arrays."""
-        if key not in ("rounds", "actions", "utilities", "nash_gap"):
-            raise KeyError(key)
-        return np.asarray(getattr(self, key))
-
-    def to_frame(self) -> Any:
-        """Long format: one row per (round, agent) with action and utility, plus the round's gap."""
-        import pandas as pd
-
-        r, n = self.actions.shape
-        return pd.DataFrame(
-            {
-                "round": np.repeat(self.rounds, n),
-                "agent": np.tile(np.arange(n), r),
-                "action": self.actions.ravel(),
-                "utility": self.utilities.ravel(),
-                "nash_gap": np.repeat(self.nash_gap, n),
-            }
-        )
+def applicable_learners(game: Any) -> list[str]:
+    """Names of the registered learners that can play ``game``."""
+    generic = not isinstance(stage_model(game), StageModel)
+    return [name for name, spec in LEARNERS.items() if not (generic and spec.requires != "game")]
 
 
-@dataclass(frozen=True)
-class LearningResult:
-    """What a learner reached.
-
-    Attributes
-    ----------
-    learner : str
-    game : CommonsGame
-    rounds : int
-    seed : int or None
-    actions : numpy.ndarray
-        Final actions (the policy mean for ``policy_gradient``, the mean action of the final
-        weights for ``hedge``, the last iterate otherwise).
-    average_actions : numpy.ndarray
-        Time average of the played actions over all rounds.
-    history : LearningHistory
-    nash_gap, average_nash_gap : float
-        Exact Nash gaps of the final and of the time-averaged profile.
-    cce_gap : float
-        Exact coarse-correlated-equilibrium gap (largest over agents, continuous deviations)
-        of the empirical distribution of the recorded play.
-    options : dict
-    details : dict
-        Learner-specific (e.g. Hedge's regret and its bound).
-    """
-
-    learner: str
-    game: CommonsGame
-    rounds: int
-    seed: int | None
-    actions: np.ndarray
-    average_actions: np.ndarray
-    history: LearningHistory
-    nash_gap: float
-    average_nash_gap: float
-    cce_gap: float
-    options: dict[str, Any] = field(default_factory=dict)
-    details: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-def history_gaps(game: CommonsGame, actions: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Utilities (m, n) and exact Nash gaps (m,) of many profiles of one game, vectorised."""
-    m = actions.shape[0]
-    utilities = np.empty_like(actions)
-    gaps = np.empty(m)
-    rates = np.broadcast_to(game.tax.rates, (min(chunk, m), game.tax.n_brackets))
-    upper = game.reply_upper_bounds
-    for s in range(0, m, chunk):
-        block = actions[s : s + chunk]
-        r = rates[: block.shape[0]]
-        utilities[s : s + chunk] = game.society.apply_weights(batch_payoffs(game, block, r))
-        gaps[s : s + chunk] = _gains(game, block, r, upper).max(axis=1)
-    return utilities, gaps
-
-
-def run_learner(
-    learner_obj: AgentLearner, rounds: int, record_every: int = 1, start: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run ``rounds`` rounds: (recorded round indices, recorded actions, sum of played actions)."""
-    n = learner_obj.model.n
-    idx = np.arange(0, rounds, record_every)
-    rec = np.empty((idx.size, n))
-    total = np.zeros(n)
-    j = 0
-    for t in range(rounds):
-        a = learner_obj.step(start + t)
-        total += a
-        if t % record_every == 0:
-            rec[j] = a
-            j += 1
-    return idx + start, rec, total
-
-
-def learn(
-    game: CommonsGame,
-    learner: str,
-    rounds: int,
-    seed: int | np.random.Generator | None = None,
-    initial: npt.ArrayLike | None = None,
-    record_every: int = 1,
-    **options: Any,
-) -> LearningResult:
-    """Play ``rounds`` rounds of ``game`` with every agent running ``learner``.
-
-    Parameters
-    ----------
-    game : CommonsGame
-        The stage game (its tax fixed).
-    learner : str
-        A name in :data:`LEARNERS`.
-    rounds : int
-        Number of rounds.
-    seed : int or Generator, optional
-        Randomness of the sampling learners (``hedge``, ``policy_gradient``).
-    initial : array_like, optional
-        Initial actions (default: zeros).
-    record_every : int
-        Record every k-th round in the history (the averages use every round).
-    **options
-        Learner options (see ``LEARNERS[learner].options``).
-
-    Returns
-    -------
-    LearningResult
-    """
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError("game", game, "pass a CommonsGame")
-    rounds, record_every = count("rounds", rounds), count("record_every", record_every)
-    rng = np.random.default_rng(seed)
-    obj = make_learner(learner, game, int(rounds), rng, initial, **options)
-    learner = _spec(learner).name
-    idx, rec, total = run_learner(obj, int(rounds), int(record_every))
-    utilities, gaps = history_gaps(game, rec)
-    final = np.clip(obj.final(), 0.0, game.max_harvest)
-    average = np.clip(total / rounds, 0.0, game.max_harvest)
-    return LearningResult(
-        learner=learner,
-        game=game,
-        rounds=int(rounds),
-        seed=seed if isinstance(seed, int) else None,
-        actions=final,
-        average_actions=average,
-        history=LearningHistory(idx, rec, utilities, gaps),
-        nash_gap=game.nash_gap(final),
-        average_nash_gap=game.nash_gap(average),
-        cce_gap=float(cce_gaps(obj.model, rec).max()),
-        options=dict(options),
-        details=obj.details(),
-    )

@@ -27,11 +27,13 @@ import numpy.typing as npt
 
 from sedtheory.equilibrium import Equilibrium, solve_equilibrium
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
-from sedtheory.learning.agents import learn
+from sedtheory.games import CommonsGame
+from sedtheory.learning.play import learn
 from sedtheory.learning.principal import learn_principal
-from sedtheory.principal.optimal import TaxDesign, optimal_tax, upper_bound
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean, pmean_rows
+from sedtheory.principal.first_best import upper_bound
+from sedtheory.principal.optimal import optimal_tax
+from sedtheory.principal.policy import PolicyDesign
+from sedtheory.welfare import check_p, check_welfare_of, pmean, pmean_rows
 
 __all__ = ["Comparison", "compare"]
 
@@ -128,7 +130,7 @@ def compare(
     epochs: int = 300,
     inner_rounds: int = 30,
     welfare_of: Literal["utility", "payoff"] = "utility",
-    design: TaxDesign | None = None,
+    design: PolicyDesign | None = None,
     learner_options: dict[str, Any] | None = None,
     principal_options: dict[str, Any] | None = None,
 ) -> Comparison:
@@ -153,19 +155,19 @@ def compare(
         A precomputed ``optimal_tax(game, p)`` (saves its computation in sweeps).
     learner_options, principal_options : dict, optional
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     if not isinstance(game, CommonsGame):
         raise InvalidParameterError("game", game, "pass a CommonsGame")
     best = design if design is not None else optimal_tax(game, pf, welfare_of=welfare_of)
-    source = best.details.get("bound_source", "not computed")
-    if source.startswith("not computed"):  # a design computed with bound=False
-        bound, source = upper_bound(game, pf, welfare_of)
+    source = best.certificate.source
+    if not math.isfinite(best.certificate.upper):
+        bound, source = upper_bound(game, pf, welfare_of)  # a design computed with bound=False
     else:  # optimal_tax already computed the bound: do not solve the planner's programs again
         bound = best.upper_bound
     values_of = (lambda g, a: g.utilities(a)) if welfare_of == "utility" else (lambda g, a: g.payoffs(a))
     if principal is None:
-        r = best.rates if rates is None else np.asarray(rates, dtype=float)
+        r = best.x if rates is None else np.asarray(rates, dtype=float)
         g = game.with_tax(game.tax.with_rates(r))
         res = learn(g, learner, rounds, seed=seed, **(learner_options or {}))
         actions, average = res.actions, res.average_actions
@@ -202,7 +204,7 @@ def compare(
         principal=principal,
         p=pf,
         rates=np.asarray(r, dtype=float),
-        optimal_rates=best.rates,
+        optimal_rates=best.x,
         actions=actions,
         average_actions=average,
         equilibrium=eq,

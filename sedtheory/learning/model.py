@@ -6,7 +6,7 @@ For every agent the utility, as a function of its own action with the others' fi
           f_i(x; \alpha) = \alpha x - k_i T(x) - \tfrac12 \beta_i x^2,
 
 with the reply intercept :math:`\alpha_i` affine in the others' actions (global and local
-commons alike; :func:`~sedtheory.principal.batch.opponent_intercepts`). Learners only need
+commons alike; :meth:`~sedtheory.games.commons.CommonsKernel.intercepts`). Learners only need
 :math:`f_i` (the constant :math:`h_i` cancels from every comparison of own actions), so this
 module computes intercepts, :math:`f_i`, its (right) derivative, and exact maximisers of
 :math:`f_i` plus a proximal term, for a profile or a batch of profiles at once.
@@ -20,13 +20,39 @@ the coarse-correlated-equilibrium gap of a history exact over the continuous act
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from sedtheory._replies import best_replies
-from sedtheory.game import CommonsGame
-from sedtheory.principal.batch import opponent_intercepts
+from sedtheory.games import CommonsGame
+from sedtheory.games.commons.replies import best_replies
+from sedtheory.games.protocol import PiecewiseQuadraticGame, require_game
 
-__all__ = ["StageModel", "cce_gaps"]
+__all__ = ["GameModel", "StageModel", "cce_gaps", "stage_model"]
+
+
+class GameModel:
+    """What learners see of a game without the piecewise-quadratic capability: best responses,
+    utilities and the action bounds (``max_action`` / ``max_harvest`` when the game has one)."""
+
+    def __init__(self, game: Any) -> None:
+        self.game = game
+        self.n = game.n
+        amax = getattr(game, "max_action", getattr(game, "max_harvest", np.inf))
+        self.amax = float(amax)
+        self.upper = np.full(self.n, self.amax)
+
+    def responses(self, actions: np.ndarray) -> np.ndarray:
+        """Exact best responses to a profile (the game's own)."""
+        return np.asarray(self.game.best_responses(actions), dtype=float)
+
+
+def stage_model(game: Any) -> StageModel | GameModel:
+    """The fast kernel-backed model for piecewise-quadratic games, the generic one otherwise."""
+    require_game(game)
+    if isinstance(game, PiecewiseQuadraticGame) and hasattr(game, "tax_pieces"):
+        return StageModel(game)  # type: ignore[arg-type]
+    return GameModel(game)
 
 
 class StageModel:
@@ -42,21 +68,17 @@ class StageModel:
         self.c = game.own_damage_curvature
         self.upper = np.minimum(game.reply_upper_bounds, self.amax)
         self.cap = np.full(self.n, self.amax)
+        self.pieces = game.kernel.pieces(game.tax.rates)
         self.lo, self.hi, self.rate, self.base = game.tax_pieces
         self.global_ = game.uses_global_formulas
 
     def intercepts(self, actions: np.ndarray) -> np.ndarray:
         """``alpha_i(a_-i)`` for a profile (n,) or a batch (m, n)."""
-        if actions.ndim == 1:
-            if self.global_:
-                return self.sigma - self.c * (actions.sum() - actions)
-            return opponent_intercepts(self.game, actions[None, :])[0]
-        return opponent_intercepts(self.game, actions)
+        return self.game.kernel.intercepts(actions)
 
     def taxes(self, x: np.ndarray) -> np.ndarray:
         """``T(x)`` elementwise (x inside ``[0, max_harvest]``)."""
-        piece = np.clip(np.searchsorted(self.lo, x, side="right") - 1, 0, self.lo.size - 1)
-        return self.base[piece] + self.rate[piece] * (x - self.lo[piece])
+        return self.pieces.taxes(x)
 
     def marginal_rates(self, x: np.ndarray) -> np.ndarray:
         """``T'(x)`` from the right (the rate of the bracket ``x`` lies in)."""
@@ -75,6 +97,10 @@ class StageModel:
         """``df_i/dx`` at each agent's own action (right derivative at thresholds)."""
         al = self.intercepts(actions) if alpha is None else alpha
         return al - self.k * self.marginal_rates(actions) - self.beta * actions
+
+    def responses(self, actions: np.ndarray) -> np.ndarray:
+        """Exact best responses to a profile."""
+        return self.best_replies(self.intercepts(actions))
 
     def best_replies(self, alpha: np.ndarray) -> np.ndarray:
         """Exact maximisers of ``f_i(.; alpha_i)`` on ``[0, upper_i]``."""

@@ -42,14 +42,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sedtheory._validate import count
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
-from sedtheory.learning.agents import AgentLearner, make_learner, run_learner
+from sedtheory.games import CommonsGame
+from sedtheory.learning.agents import AgentLearner, make_learner
 from sedtheory.learning.model import StageModel
+from sedtheory.learning.play import run_learner
 from sedtheory.principal.implementation import check_bounds
-from sedtheory.principal.optimal import TaxDesign, optimal_tax
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean
+from sedtheory.principal.optimal import optimal_tax
+from sedtheory.principal.policy import PolicyDesign
+from sedtheory.validate import count
+from sedtheory.welfare import check_p, check_welfare_of, pmean
 
 __all__ = ["PRINCIPAL_LEARNERS", "PrincipalLearnerSpec", "PrincipalLearningResult", "learn_principal"]
 
@@ -234,7 +236,7 @@ class PrincipalLearningResult:
     rates: np.ndarray
     welfare: np.ndarray
     final_rates: np.ndarray
-    reference: TaxDesign
+    reference: PolicyDesign
     regret: np.ndarray
     average_regret: np.ndarray
     actions: np.ndarray
@@ -254,7 +256,7 @@ def learn_principal(
     bounds: tuple[float, float] = (0.0, 1.0),
     welfare_of: Literal["utility", "payoff"] = "utility",
     seed: int | np.random.Generator | None = None,
-    reference: TaxDesign | None = None,
+    reference: PolicyDesign | None = None,
     **options: Any,
 ) -> PrincipalLearningResult:
     """Run a learning principal for ``epochs`` epochs while agents learn ``inner_rounds`` rounds each.
@@ -279,8 +281,8 @@ def learn_principal(
     **options
         The principal learner's options.
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     if not isinstance(learner, str) or learner not in PRINCIPAL_LEARNERS:
         raise InvalidParameterError("learner", learner, f"use one of {sorted(PRINCIPAL_LEARNERS)}")
     spec = PRINCIPAL_LEARNERS[learner]

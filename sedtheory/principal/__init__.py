@@ -1,5 +1,11 @@
-"""The principal: optimal bracket taxes for every p, with certificates (DESIGN.md section 6)."""
+"""The principal: the best policy of any policy space for any objective, with certificates.
 
+``optimal_policy(game, objective, space)`` is generic over games and policy spaces;
+``optimal_tax`` is its front door for bracket rates. The first best, implementation programs
+and baselines are written for the commons game.
+"""
+
+from sedtheory.equilibrium.batch import PolicyBatch, policy_equilibria
 from sedtheory.principal.baselines import (
     PolicyOutcome,
     evaluate_policy,
@@ -8,8 +14,7 @@ from sedtheory.principal.baselines import (
     pigouvian_tax,
     saez_tax,
 )
-from sedtheory.principal.batch import PolicyBatch, policy_equilibria
-from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best
+from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best, upper_bound
 from sedtheory.principal.frontier import WelfareFrontier, pareto_front, welfare_frontier
 from sedtheory.principal.implementation import (
     Implementation,
@@ -18,31 +23,47 @@ from sedtheory.principal.implementation import (
     best_implementation,
     implementing_rates,
 )
-from sedtheory.principal.optimal import TaxDesign, optimal_tax, upper_bound
+from sedtheory.principal.optimal import TaxDesign, optimal_tax
+from sedtheory.principal.policy import PolicyDesign, Polished, optimal_policy
+from sedtheory.principal.spaces import (
+    BracketRates,
+    ParametricPolicy,
+    PolicyEvaluations,
+    PolicySpace,
+    default_space,
+)
 from sedtheory.welfare import welfare
 
 __all__ = [
-    "PolicyOutcome",
-    "TaxDesign",
-    "evaluate_policy",
-    "grid_search_tax",
-    "laissez_faire",
-    "optimal_tax",
-    "pigouvian_tax",
-    "saez_tax",
-    "upper_bound",
-    "WelfareFrontier",
-    "pareto_front",
-    "welfare",
-    "welfare_frontier",
-    "TRANSFER_MODELS",
+    "BracketRates",
     "FirstBest",
     "Implementation",
     "ImplementationSolver",
     "ImplementingRates",
+    "ParametricPolicy",
     "PolicyBatch",
+    "PolicyDesign",
+    "PolicyEvaluations",
+    "PolicyOutcome",
+    "PolicySpace",
+    "Polished",
+    "TRANSFER_MODELS",
+    "TaxDesign",
+    "WelfareFrontier",
     "best_implementation",
+    "default_space",
+    "evaluate_policy",
     "first_best",
+    "grid_search_tax",
     "implementing_rates",
+    "laissez_faire",
+    "optimal_policy",
+    "optimal_tax",
+    "pareto_front",
+    "pigouvian_tax",
     "policy_equilibria",
+    "saez_tax",
+    "upper_bound",
+    "welfare",
+    "welfare_frontier",
 ]

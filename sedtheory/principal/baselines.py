@@ -15,14 +15,14 @@ import numpy.typing as npt
 from scipy.stats import gaussian_kde
 
 from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
+from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
-from sedtheory.game import CommonsGame
-from sedtheory.principal._convex import as_array, solve
-from sedtheory.principal.batch import policy_equilibria
+from sedtheory.games import CommonsGame
+from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import planner_program
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean
+from sedtheory.welfare import check_p, check_welfare_of, pmean
 
 __all__ = [
     "PolicyOutcome",
@@ -77,8 +77,8 @@ def evaluate_policy(
     >>> round(float(out.equilibrium.actions.sum()), 2)
     86.69
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     r = np.asarray(rates, dtype=float)
     g = game.with_tax(game.tax.with_rates(r))
     eq = solve_equilibrium(g)
@@ -116,8 +116,8 @@ def grid_search_tax(
     >>> best.evaluations
     27
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     if not (isinstance(step, (int, float)) and 0 < step <= 1 and math.isfinite(step)):
         raise InvalidParameterError("step", step, "give a grid step in (0, 1]")
     lo, hi = check_bounds(game, bounds)
@@ -152,7 +152,7 @@ def grid_search_tax(
     assert eq is not None
     return PolicyOutcome(
         grid[best].copy(),
-        eq.game.tax if eq.game is not None else game.tax.with_rates(grid[best]),
+        eq.game.policy if eq.game is not None else game.tax.with_rates(grid[best]),
         eq,
         welfare,
         pf,
@@ -169,7 +169,6 @@ def _surplus_aggregate(game: CommonsGame) -> tuple[float, np.ndarray]:
     :math:`a_j = \mathrm{clip}(\theta_j (1 - \kappa A), 0, a_{\max})`, and ``A`` is the root of
     a decreasing 1-D equation (bisection to rounding). Local commons: a convex program.
     """
-    import cvxpy as cp
 
     theta = game.society.productivity
     if game.uses_global_formulas and np.all(np.isfinite(theta)) and game.damage > 0:
@@ -219,8 +218,8 @@ def pigouvian_tax(
     >>> abs(pig.details["aggregate"] - pig.details["efficient_aggregate"]) < 1e-6
     True
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     target, _ = _surplus_aggregate(game)
     bk = game.tax.n_brackets
     rates = np.linspace(0.0, 1.0, 201)
@@ -292,8 +291,8 @@ def saez_tax(
     >>> bool(((out.rates >= 0) & (out.rates <= 1)).all())
     True
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     if not (math.isfinite(elasticity) and elasticity > 0):
         raise InvalidParameterError("elasticity", elasticity, "give a positive finite elasticity")
     eq = solve_equilibrium(game)

@@ -13,19 +13,18 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
-import cvxpy as cp
 import numpy as np
 import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from scipy.optimize import linprog
 
-from sedtheory.errors import DomainError, InvalidParameterError, SolverError
-from sedtheory.game import CommonsGame
-from sedtheory.principal._convex import as_array, concave_objective, solve
+from sedtheory.errors import DomainError, InvalidParameterError, SedtheoryError, SolverError
+from sedtheory.games import CommonsGame
+from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.society import Society
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean
+from sedtheory.welfare import check_p, check_welfare_of, pmean
 
-__all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS"]
+__all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS", "upper_bound"]
 
 TRANSFER_MODELS = {
     "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0 (DESIGN.md section 6)",
@@ -175,7 +174,7 @@ def first_best(
     -----
     *p <= 1.* :math:`M_p` is concave and non-decreasing, ``u`` is concave in ``(a, t)``,
     so the composition is concave: one convex program (objective per p range in
-    :mod:`sedtheory.principal._convex`), exact up to the solver's tolerance.
+    :mod:`sedtheory.principal.convex`), exact up to the solver's tolerance.
 
     *p > 1, lump-sum transfers.* For fixed ``a`` the reachable utilities with
     :math:`u \ge 0` (the domain of :math:`M_p`) are :math:`\{u \ge 0 : c^\top u = S(a)\}`
@@ -201,8 +200,8 @@ def first_best(
     >>> first_best(game, 1).status  # unequal column sums of W: lump sums are unbounded
     'unbounded'
     """
-    pf = _check_p(p)
-    _check_welfare_of(welfare_of)
+    pf = check_p(p)
+    check_welfare_of(welfare_of)
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
     if pf <= 1.0:
@@ -439,3 +438,18 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
         "equal for p = +inf",
         {"agent_maxima": upper},
     )
+
+
+def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tuple[float, str]:
+    """The tightest available proven upper bound on every tax policy's ``M_p`` and its source."""
+    pf = check_p(p)
+    bounds: list[tuple[float, str]] = []
+    if pf <= 1 or pf == math.inf or game.n <= 50:
+        fb = first_best(game, pf, transfers="tax-feasible", welfare_of=welfare_of)  # type: ignore[arg-type]
+        bounds.append((fb.upper_bound, f"first best with tax-feasible transfers ({fb.status}, {fb.method})"))
+    try:
+        fb_ls = first_best(game, pf, transfers="lump-sum", welfare_of=welfare_of)  # type: ignore[arg-type]
+        bounds.append((fb_ls.upper_bound, f"first best with lump-sum transfers ({fb_ls.status})"))
+    except SedtheoryError as exc:  # singular W for the exact p > 1 method: the other bound stands
+        bounds.append((math.inf, f"lump-sum first best unavailable: {exc}"))
+    return min(bounds, key=lambda b: b[0])

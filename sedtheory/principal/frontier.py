@@ -19,17 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import cvxpy as cp
 import numpy as np
 
+from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
-from sedtheory.game import CommonsGame
-from sedtheory.principal._convex import as_array, solve
+from sedtheory.games import CommonsGame
 from sedtheory.principal.baselines import laissez_faire
-from sedtheory.principal.batch import policy_equilibria
+from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import _plan, first_best, planner_program
-from sedtheory.principal.optimal import _grid, optimal_tax, scan_points
-from sedtheory.welfare import _check_p, _check_welfare_of
+from sedtheory.principal.optimal import optimal_tax
+from sedtheory.principal.search import grid as rate_grid
+from sedtheory.principal.search import scan_points
+from sedtheory.welfare import check_p, check_welfare_of
 
 __all__ = ["WelfareFrontier", "welfare_frontier", "pareto_front", "default_groups"]
 
@@ -150,7 +151,7 @@ def welfare_frontier(
     >>> front.first_best.shape, front.laissez_faire.shape
     ((5, 2), (2,))
     """
-    _check_welfare_of(welfare_of)
+    check_welfare_of(welfare_of)
     if groups is None:
         (g1, g2), labels = default_groups(game)
     else:
@@ -158,7 +159,7 @@ def welfare_frontier(
         labels = (f"group {g1.tolist()}", f"group {g2.tolist()}")
     if int(points) < 2:
         raise InvalidParameterError("points", points, "give at least 2 frontier points")
-    pvals = [_check_p(p) for p in ps]
+    pvals = [check_p(p) for p in ps]
 
     def pair(values: np.ndarray) -> np.ndarray:
         return np.stack([values[..., g1].mean(axis=-1), values[..., g2].mean(axis=-1)], axis=-1)
@@ -180,7 +181,7 @@ def welfare_frontier(
     fb = fb[np.argsort(fb[:, 0], kind="stable")]
     # Second best: a grid of policies, each solved exactly.
     res = scan_points(game.tax.n_brackets, game.n, resolution)
-    grid = _grid(np.zeros(game.tax.n_brackets), np.ones(game.tax.n_brackets), res)
+    grid = rate_grid(np.zeros(game.tax.n_brackets), np.ones(game.tax.n_brackets), res)
     batch = policy_equilibria(game, grid)
     cloud = pair(batch.utilities if welfare_of == "utility" else batch.payoffs)
     lf = laissez_faire(game, 1.0, welfare_of)

@@ -27,16 +27,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-import cvxpy as cp
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.equilibrium.batch import batch_payoffs, reply_bound
 from sedtheory.errors import DomainError, InfeasibleTargetError, InvalidParameterError, SolverError
-from sedtheory.game import CommonsGame
-from sedtheory.principal._convex import as_array, concave_objective, solve
-from sedtheory.principal.batch import batch_payoffs, reply_bound
+from sedtheory.games import CommonsGame
+from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import _check_p, _check_welfare_of, pmean
+from sedtheory.welfare import check_p, check_welfare_of, pmean
 
 __all__ = [
     "ImplementationSolver",
@@ -385,8 +384,8 @@ class ImplementationSolver:
         bounds: tuple[float, float] | npt.ArrayLike = (0.0, 1.0),
         welfare_of: Literal["utility", "payoff"] = "utility",
     ) -> None:
-        self.p = _check_p(p)
-        _check_welfare_of(welfare_of)
+        self.p = check_p(p)
+        check_welfare_of(welfare_of)
         self.game, self.welfare_of = game, welfare_of
         self.lower, self.upper = check_bounds(game, bounds)
         self._cache: dict[

@@ -18,7 +18,7 @@ import sympy as sp
 
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 from sedtheory.symbolic.model import SymbolicModel
 from sedtheory.symbolic.regime import Position, parse_regime, regime_of
 

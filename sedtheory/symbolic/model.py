@@ -8,7 +8,7 @@ import numpy as np
 import sympy as sp
 
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax, to_rational
 

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
 
 __all__ = ["Position", "regime_of", "parse_regime"]
 

@@ -15,10 +15,10 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from sedtheory._replies import best_replies
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.equilibrium.solve import damped_best_response
-from sedtheory.game import CommonsGame
+from sedtheory.games import CommonsGame
+from sedtheory.games.commons.replies import best_replies
 from sedtheory.scenarios import apple_picking
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
@@ -541,7 +541,7 @@ def _uniqueness(inst: Instance) -> list[dict[str, Any]]:
     found = [policy_equilibria(game, game.tax.rates[None, :]).actions[0], *inst.get("known", [])]
     starts = [np.full(game.n, game.max_harvest), rng.uniform(0, game.max_harvest, game.n), np.zeros(game.n)]
     for start in starts:
-        a, _, _, _ = damped_best_response(game, 1e-13, 2000, start)
+        a = damped_best_response(game, 1e-13, 2000, start).actions
         found.append(a)
     for a in found:
         # Two certified equilibria further apart than their gaps allow are distinct.

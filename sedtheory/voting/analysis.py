@@ -36,8 +36,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from sedtheory._validate import count as check_count
 from sedtheory.errors import InvalidParameterError
+from sedtheory.validate import count as check_count
 from sedtheory.voting.profile import Profile, as_profile
 from sedtheory.voting.rules import RULES, get_rule, prepare, tie_break_order, winner_masks
 
@@ -48,6 +48,7 @@ __all__ = [
     "majority_cycles",
     "is_single_peaked",
     "single_peaked_axis",
+    "single_peaked_voters",
     "random_profiles",
     "rule_agreement",
 ]
@@ -114,7 +115,7 @@ def _places(prof: Profile, axis: Sequence[Any] | None) -> np.ndarray:
     return place
 
 
-def _single_peaked_voters(order: np.ndarray, place: np.ndarray) -> np.ndarray:
+def single_peaked_voters(order: np.ndarray, place: np.ndarray) -> np.ndarray:
     """Per voter: is its ranking single-peaked on the axis given by ``place``?"""
     x = place[order]
     if x.shape[1] < 3:
@@ -128,7 +129,7 @@ def _single_peaked_voters(order: np.ndarray, place: np.ndarray) -> np.ndarray:
 def is_single_peaked(rankings: Any, axis: Sequence[Any] | None = None) -> bool:
     """Whether every voter's ranking is single-peaked on ``axis`` (default: the sorted candidates)."""
     prof = as_profile(rankings)
-    return bool(_single_peaked_voters(prof.order, _places(prof, axis)).all())
+    return bool(single_peaked_voters(prof.order, _places(prof, axis)).all())
 
 
 def _axes(pos: np.ndarray, remaining: list[int], left: list[int], right: list[int]) -> Iterator[list[int]]:
@@ -156,13 +157,13 @@ def single_peaked_axis(rankings: Any) -> tuple[Any, ...] | None:
     """
     prof = as_profile(rankings)
     k = prof.n_candidates
-    if _single_peaked_voters(prof.order, np.arange(k)).all():
+    if single_peaked_voters(prof.order, np.arange(k)).all():
         return prof.candidates
     pos = prof.positions
     for axis in _axes(pos, list(range(k)), [], []):
         place = np.empty(k, dtype=np.int64)
         place[axis] = np.arange(k)
-        if _single_peaked_voters(prof.order, place).all():
+        if single_peaked_voters(prof.order, place).all():
             if axis[0] > axis[-1]:
                 axis = axis[::-1]
             return tuple(prof.candidates[c] for c in axis)

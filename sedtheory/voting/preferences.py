@@ -1,4 +1,4 @@
-r"""Agents' sincere preferences over the principal's objective p (DESIGN.md section 7).
+r"""Agents' sincere preferences over the principal's objective p.
 
 Agent i values a candidate p by its own utility :math:`u_i` at the principal's optimal policy
 for p (:func:`~sedtheory.principal.optimal_tax`) and the equilibrium it induces. Its ranking
@@ -36,11 +36,13 @@ from typing import Any, Literal
 import numpy as np
 
 from sedtheory.errors import InvalidParameterError, ProfileError
-from sedtheory.game import CommonsGame
-from sedtheory.principal.optimal import TaxDesign, optimal_tax
-from sedtheory.voting.analysis import _single_peaked_voters, single_peaked_axis
+from sedtheory.games.protocol import Game, require_game
+from sedtheory.objective import Objective
+from sedtheory.principal.optimal import optimal_design
+from sedtheory.principal.policy import PolicyDesign
+from sedtheory.voting.analysis import single_peaked_axis, single_peaked_voters
 from sedtheory.voting.profile import Profile, as_profile
-from sedtheory.welfare import _check_p, _check_welfare_of, format_p, pmean
+from sedtheory.welfare import check_p, check_welfare_of, format_p, pmean
 
 __all__ = ["DEFAULT_CANDIDATES", "PreferencesOverP", "preferences_over_p", "rank_by_utility"]
 
@@ -69,7 +71,7 @@ class PreferencesOverP:
     axis : tuple or None
         The p axis if the profile is single-peaked on it, else another axis it is
         single-peaked on, else None.
-    designs : tuple of TaxDesign
+    designs : tuple of PolicyDesign
         The principal's optimum for each candidate.
     tied : numpy.ndarray of bool, shape (n, K)
         Whether the candidate's utility ties (within the tolerance) with another candidate's.
@@ -84,7 +86,7 @@ class PreferencesOverP:
     single_peaked: bool
     violators: tuple[int, ...]
     axis: tuple[float, ...] | None
-    designs: tuple[TaxDesign, ...]
+    designs: tuple[PolicyDesign, ...]
     tied: np.ndarray
     welfare_of: str = "utility"
 
@@ -141,28 +143,33 @@ def rank_by_utility(utilities: np.ndarray, tie_tolerance: float = 1e-9) -> tuple
 
 
 def preferences_over_p(
-    game: CommonsGame,
+    game: Game,
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
     welfare_of: Literal["utility", "payoff"] = "utility",
     tie_tolerance: float = 1e-9,
-    designs: Mapping[float, TaxDesign] | None = None,
+    designs: Mapping[float, PolicyDesign] | None = None,
+    space: Any = None,
     **optimal_tax_options: Any,
 ) -> PreferencesOverP:
     r"""Each agent's utility at the principal's optimum per candidate p, its ranking, single-peakedness.
 
     Parameters
     ----------
-    game : CommonsGame
+    game : Game
+        Any game (the commons game, or any object satisfying :class:`~sedtheory.games.Game`).
     candidates : sequence of float
         Candidate p values (any order; they are sorted into the p axis).
     welfare_of : {"utility", "payoff"}
         The principal's objective (agents always rank by their own utility ``u_i``).
     tie_tolerance : float
         Relative tolerance under which two utilities tie (see the module notes).
-    designs : mapping p -> TaxDesign, optional
+    designs : mapping p -> PolicyDesign, optional
         Already computed optima to reuse (e.g. across SED rounds with the same game).
+    space : PolicySpace, optional
+        The principal's policy space (default: bracket rates for a game with a bracket tax,
+        else the game's ``default_policy_space()``).
     **optimal_tax_options
-        Passed to :func:`~sedtheory.principal.optimal_tax`.
+        Passed to :func:`~sedtheory.principal.optimal_tax` (or ``optimal_policy``).
 
     Returns
     -------
@@ -175,27 +182,24 @@ def preferences_over_p(
     InvalidParameterError
         A candidate is not a valid p (NaN).
     """
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError(
-            "game", game, "pass a CommonsGame (e.g. sedtheory.scenarios.apple_picking())"
-        )
-    _check_welfare_of(welfare_of)
-    cands = [_check_p(c) for c in candidates]
+    require_game(game)
+    check_welfare_of(welfare_of)
+    cands = [check_p(c) for c in candidates]
     if not cands:
         raise ProfileError("candidates", list(candidates), "give at least one candidate p")
     if len(set(cands)) != len(cands):
         raise ProfileError("candidates", list(candidates), "a candidate p is repeated; list each once")
     cands.sort()
     reuse = dict(designs or {})
-    found: list[TaxDesign] = []
+    found: list[PolicyDesign] = []
     for p in cands:
         d = reuse.get(p)
         if d is None or d.welfare_of != welfare_of:
-            d = optimal_tax(game, p, welfare_of=welfare_of, **optimal_tax_options)
+            d = optimal_design(game, Objective(p, welfare_of), space, **optimal_tax_options)
         found.append(d)
     utilities = np.stack([d.equilibrium.utilities for d in found], axis=1)
     order, tied = rank_by_utility(utilities, tie_tolerance)
-    sp = _single_peaked_voters(order, np.arange(len(cands)))
+    sp = single_peaked_voters(order, np.arange(len(cands)))
     rankings = tuple(tuple(cands[c] for c in row) for row in order)
     axis = tuple(cands) if sp.all() else single_peaked_axis(rankings)
     return PreferencesOverP(

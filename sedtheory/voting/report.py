@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory._markdown import table
-from sedtheory.game import CommonsGame
+from sedtheory.games.protocol import Game
+from sedtheory.markdown import table
 from sedtheory.scenarios import apple_picking
 from sedtheory.voting.analysis import condorcet_winner, majority_cycles
 from sedtheory.voting.manipulation import Manipulation, find_manipulation
@@ -89,7 +89,7 @@ def winner_welfare(
             "rule": name,
             "winners": ", ".join(format_p(c) for c in tied),
             "winner": w,
-            "rates": tuple(round(float(r), 4) for r in prefs.designs[k].rates),
+            "rates": tuple(round(float(r), 4) for r in prefs.designs[k].x),
         }
         for q in prefs.candidates:
             row[f"M_{format_p(q)}"] = pmean(prefs.utilities[:, k], q)
@@ -151,7 +151,7 @@ class VotingReport:
 
 
 def vote_report(
-    game: CommonsGame | None = None,
+    game: Game | None = None,
     candidates: Sequence[float] = DEFAULT_CANDIDATES,
     rules: Sequence[str] | None = None,
     tie_break: Sequence[Any] | None = None,
@@ -164,7 +164,7 @@ def vote_report(
 
     Parameters
     ----------
-    game : CommonsGame, optional
+    game : Game, optional
         Default: :func:`sedtheory.scenarios.apple_picking`.
     candidates : sequence of float
         Candidate p values.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from sedtheory.errors import InvalidParameterError
 
-__all__ = ["count"]
+__all__ = ["count", "positive_float"]
 
 
 def count(field: str, value: Any, minimum: int = 1, fix: str = "use a positive integer") -> int:
@@ -16,3 +17,13 @@ def count(field: str, value: Any, minimum: int = 1, fix: str = "use a positive i
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise InvalidParameterError(field, value, fix)
     return int(value)
+
+
+def positive_float(field: str, value: Any, allow_inf: bool = False) -> float:
+    """``value`` as a float if it is a real number > 0 (finite unless ``allow_inf``), else a typed error."""
+    ok = not isinstance(value, bool) and isinstance(value, int | float | np.integer | np.floating)
+    x = float(value) if ok else math.nan
+    if not (x > 0) or (math.isinf(x) and not allow_inf):
+        kind = "a number > 0" if allow_inf else "a finite number > 0"
+        raise InvalidParameterError(field, value, f"{field} must be {kind}")
+    return x

@@ -11,16 +11,31 @@ an exact method of their own.
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cvxpy as cp
 import numpy as np
 
 from sedtheory.errors import SolverError
 
-__all__ = ["concave_objective", "solve", "is_concave_p"]
+__all__ = ["concave_objective", "cp", "solve", "is_concave_p"]
+
+
+class _LazyCvxpy:
+    """``cvxpy``, imported on first use: importing sedtheory (or ``sedtheory.voting``) does not
+    load the convex-optimisation stack until a program is actually built."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module("cvxpy"), name)
+
+
+if TYPE_CHECKING:
+    import cvxpy as cp
+else:
+    #: cvxpy, loaded lazily.
+    cp = _LazyCvxpy()
 
 _SOLVER_ORDER = ("CLARABEL", "ECOS", "SCS")
 

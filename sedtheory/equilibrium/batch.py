@@ -1,0 +1,507 @@
+r"""Certified equilibria of one game under many rate vectors at once.
+
+The principal's searches evaluate the induced game for hundreds of rate vectors. For the
+global commons this module solves them together, vectorised over ``(policies, agents,
+pieces)``: for every policy the aggregate equation :math:`\sum_i x_i(A) = A` is solved
+with each agent's *largest consistent backward reply* (see Notes), the profile is checked
+with exact best responses, and any policy whose check fails is handed to
+:func:`sedtheory.solve_equilibrium` (so every returned row is certified). The local commons
+is solved policy by policy.
+
+Notes
+-----
+For an aggregate ``A`` agent i's consistent actions are the fixed points of
+:math:`x \mapsto BR_i(A - x)`. Restricted to tax piece ``b`` the backward reply is the
+clipped solution of :math:`\sigma_i - c_i A - (\sigma_i/\theta_i) x - k_i \phi_b = 0`;
+every fixed point is the restricted reply of the piece it lies in, so the fixed points are
+the restricted replies that pass the exact global best-response test. With strategic
+substitutes the map is non-decreasing, the largest fixed point exists (Tarski) and is
+non-increasing in ``A``; the aggregate equation built on it has a root bracketed by
+``[0, f(0)]``, found by safeguarded Newton steps (exact on linear pieces) with bisection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from sedtheory.equilibrium.solve import solve_equilibrium
+from sedtheory.errors import InvalidParameterError, ShapeError
+from sedtheory.games import CommonsGame
+from sedtheory.games.commons.kernel import RatePieces
+from sedtheory.welfare import check_welfare_of, pmean_rows
+
+__all__ = [
+    "PolicyBatch",
+    "batch_payoffs",
+    "check_rates",
+    "opponent_intercepts",
+    "policy_equilibria",
+    "reply_bound",
+]
+
+_EPS = float(np.finfo(float).eps)
+
+
+@dataclass(frozen=True)
+class PolicyBatch:
+    """Certified equilibria of ``game`` under each row of ``rates``.
+
+    Attributes
+    ----------
+    rates : numpy.ndarray, shape (m, B)
+    actions, utilities, payoffs : numpy.ndarray, shape (m, n)
+    nash_gaps, relative_nash_gaps : numpy.ndarray, shape (m,)
+        Exact Nash gaps of each row's profile (exact best responses).
+    fallback : numpy.ndarray of bool, shape (m,)
+        Rows solved by :func:`sedtheory.solve_equilibrium` one by one.
+    method : str
+    """
+
+    rates: np.ndarray
+    actions: np.ndarray
+    utilities: np.ndarray
+    payoffs: np.ndarray
+    nash_gaps: np.ndarray
+    relative_nash_gaps: np.ndarray
+    fallback: np.ndarray
+    method: str
+    game: CommonsGame | None = field(default=None, repr=False, compare=False)
+
+    def welfare(self, p: float, welfare_of: str = "utility") -> np.ndarray:
+        """``M_p`` per row; ``-inf`` where a row is outside the p-mean's domain."""
+        check_welfare_of(welfare_of)
+        return pmean_rows(self.utilities if welfare_of == "utility" else self.payoffs, p)
+
+
+def check_rates(game: CommonsGame, rates: npt.ArrayLike, field_name: str = "rates") -> np.ndarray:
+    """Rates as an ``(m, B)`` float array matching the game's brackets (one rate vector: m = 1)."""
+    r = np.asarray(rates, dtype=float)
+    if r.ndim == 1:
+        r = r[None, :]
+    b = game.tax.n_brackets
+    if r.ndim != 2 or r.shape[1] != b:
+        raise ShapeError(field_name, rates, f"give {b} rates per policy (one per bracket), shape (m, {b})")
+    if not np.all(np.isfinite(r)):
+        raise InvalidParameterError(field_name, rates, "rates must be finite")
+    return r
+
+
+def batch_payoffs(game: CommonsGame, actions: np.ndarray, rates: np.ndarray) -> np.ndarray:
+    """Own payoffs ``r_j`` of profiles ``actions`` (m, n) under per-row rates (m, B) (the kernel's)."""
+    return game.kernel.payoffs(actions, rates)
+
+
+def reply_bound(game: CommonsGame, cap: float = 1.0) -> np.ndarray:
+    """Per-agent bound on best responses under any rates with ``|rate| <= cap``.
+
+    The slope of ``f_i`` is at most ``sigma_i + |k_i| cap`` (its intercept ``alpha_i <= sigma_i``);
+    agents without curvature keep the game's own bound.
+    """
+    return game.kernel.reply_bound(cap, fallback=game.reply_upper_bounds)
+
+
+def _rate_cap(rates: np.ndarray) -> float:
+    """At least 1, so that a row's equilibrium does not depend on the other rows of the batch."""
+    return max(1.0, float(np.max(np.abs(rates)))) if rates.size else 1.0
+
+
+def opponent_intercepts(game: CommonsGame, actions: np.ndarray) -> np.ndarray:
+    """``alpha_i(a_-i)`` of every row of ``actions`` (m, n) (the kernel's)."""
+    return game.kernel.intercepts(actions)
+
+
+class _GlobalBatch:
+    """Backward replies of every agent for every policy (rows), vectorised over (rows, agents, pieces)."""
+
+    def __init__(self, game: CommonsGame, rates: np.ndarray) -> None:
+        soc = game.society
+        self.game = game
+        self.kernel = game.kernel
+        self.pieces = game.kernel.pieces(rates)
+        self.rates = rates
+        self.sigma = soc.selfishness
+        self.m = soc.selfishness / soc.productivity
+        self.c = game.own_damage_curvature
+        self.k = game.own_tax_weight
+        self.beta = game.own_curvature
+        indifferent = soc.weight_sums == 0
+        self.upper = np.where(indifferent, 0.0, reply_bound(game, _rate_cap(rates)))
+        self.weight = np.divide(game.n, soc.weight_sums, out=np.zeros(game.n), where=~indifferent)
+
+    def _stationary(
+        self, pc: RatePieces, agg: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per piece: the restricted backward reply clipped to ``[lo, hi]`` and its slope in A."""
+        h = self.sigma[None, :, None] - self.c[None, :, None] * agg[:, None, None]
+        g = h - self.k[None, :, None] * pc.rate[:, None, :]
+        m = self.m[None, :, None]
+        pos = m > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = np.where(pos, g / np.where(pos, m, 1.0), np.where(g >= 0, np.inf, -np.inf))
+        x = np.minimum(np.maximum(stat, lo), hi)
+        inside = pos & (stat > lo) & (stat < hi)
+        slope = np.where(inside, -(self.c[None, :, None] / np.where(pos, m, 1.0)), 0.0)
+        return x, slope
+
+    def largest(self, rows: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Largest consistent reply of every agent (the Tarski fixed point) and its slope."""
+        pc = self.pieces.subset(rows)
+        up = self.upper[None, :, None]
+        lo = np.minimum(pc.lo[None, None, :], up)
+        hi = np.minimum(pc.hi[None, None, :], up)
+        x, slope = self._stationary(pc, agg, lo, hi)
+        exists = (pc.lo[None, None, :] < up) | (np.arange(pc.lo.size)[None, None, :] == 0)
+        alpha = self.sigma[None, :, None] - self.c[None, :, None] * (agg[:, None, None] - x)
+        best = self.kernel.replies(alpha, pc, self.upper)[1]
+        t_x = pc.base[:, None, :] + pc.rate[:, None, :] * (x - pc.lo[None, None, :])
+        own = self.kernel.own(x, alpha, t_x)
+        scale = 1e-12 * np.maximum(1.0, np.abs(alpha)) * np.maximum(1.0, x)
+        valid = exists & (best - own <= scale)
+        pick = np.argmax(np.where(valid, x, -np.inf), axis=2)
+        pick = np.where(valid.any(axis=2), pick, 0)  # numerical corner: the first piece
+        xs = np.take_along_axis(x, pick[:, :, None], axis=2)[:, :, 0]
+        ds = np.take_along_axis(slope, pick[:, :, None], axis=2)[:, :, 0]
+        return xs, ds
+
+    def segments(self, rows: np.ndarray) -> np.ndarray:
+        """Segment id of every (row, agent, piece): runs of pieces joined by concave kinks."""
+        rate = self.pieces.rate[rows]
+        convex = self.k[None, :, None] * np.diff(rate, axis=1)[:, None, :] < 0
+        zero = np.zeros(convex.shape[:2] + (1,), dtype=np.int64)
+        return np.concatenate([zero, np.cumsum(convex, axis=2)], axis=2)
+
+    def restricted(
+        self, rows: np.ndarray, seg_lo: np.ndarray, seg_hi: np.ndarray
+    ) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Backward replies of agents restricted to ``[seg_lo, seg_hi]`` (one concave segment each)."""
+        pc_all = self.pieces.subset(rows)
+
+        def replies(sub: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            pc = pc_all.subset(sub)
+            low, high = seg_lo[sub][:, :, None], seg_hi[sub][:, :, None]
+            lo = np.clip(pc.lo[None, None, :], low, high)
+            hi = np.clip(pc.hi[None, None, :], low, high)
+            x, slope = self._stationary(pc, agg, lo, hi)
+            # The telescoping sum of piece widths can pass the segment's end by an ulp.
+            total = np.minimum(low[:, :, 0] + (x - lo).sum(axis=2), high[:, :, 0])
+            return total, slope.sum(axis=2)
+
+        return replies
+
+    def jumps(
+        self, rows: np.ndarray, seg_lo: np.ndarray | None = None, seg_hi: np.ndarray | None = None
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """Aggregates where a flat agent's backward reply jumps, per row (NaN-padded), or None.
+
+        An agent with ``sigma_i = 0`` has a linear own payoff on each piece: it takes the whole
+        piece while ``-c_i A - k_i r_b >= 0`` and none of it after, so its reply jumps at
+        ``A = -k_i r_b / c_i``; at that aggregate it is indifferent over the piece, which is
+        what lets a root sit exactly on the jump.
+        """
+        flat = np.flatnonzero((self.m == 0) & (self.c > 0))
+        if flat.size == 0:
+            return None
+        pc_all = self.pieces.subset(rows)
+
+        def points(sub: np.ndarray) -> np.ndarray:
+            pc = pc_all.subset(sub)
+            lo = np.broadcast_to(pc.lo[None, None, :], (sub.size, flat.size, pc.lo.size))
+            hi = np.minimum(pc.hi[None, None, :], self.upper[None, flat, None])
+            if seg_lo is not None and seg_hi is not None:
+                low, high = seg_lo[sub][:, flat, None], seg_hi[sub][:, flat, None]
+                lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
+            where = (self.sigma[flat, None] - self.k[flat, None] * pc.rate[:, None, :]) / self.c[flat, None]
+            return np.where(hi > lo, where, np.nan).reshape(sub.size, -1)
+
+        return points
+
+    def potential_change(self, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``Phi(b) - Phi(a)`` per row (factored, as in the scalar solver)."""
+        rates = self.rates[rows]
+        d = b - a
+        own = d * self.sigma * (1.0 - 0.5 * (a + b) / self.game.society.productivity) - self.k * (
+            self.kernel.taxes(b, rates) - self.kernel.taxes(a, rates)
+        )
+        return own @ self.weight - 0.5 * self.game.damage * d.sum(axis=1) * (a.sum(axis=1) + b.sum(axis=1))
+
+
+def _root_batch(
+    replies: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    m: int,
+    n: int,
+    stop_width: float,
+    max_iter: int = 300,
+    jumps: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``sum_i x_i(A) = A`` for every row (``x`` non-increasing in A); returns (profiles, exact).
+
+    ``jumps(rows)``, if given, lists known aggregates where the replies jump; the bracket is
+    first narrowed to the jump-free interval (or the single jump) that holds the root.
+
+    ``exact`` marks rows whose root was found with residual at rounding level; other rows
+    ended on a jump (bracket narrower than ``stop_width`` relative) and their profile mixes
+    the replies at the two ends of the bracket so that it sums to ``A``.
+    """
+    rows = np.arange(m)
+    lo = np.zeros(m)
+    x_lo, d0 = replies(rows, lo)
+    f0 = x_lo.sum(axis=1)
+    hi = f0.copy()
+    x_hi, _ = replies(rows, hi)
+    agg = np.minimum(hi, f0 / (1.0 - d0.sum(axis=1)))
+    if jumps is not None:
+        _bracket_jumps(replies, jumps(rows), lo, hi, x_lo, x_hi)
+        agg = np.where((lo < agg) & (agg < hi), agg, 0.5 * (lo + hi))
+    done = f0 <= 0
+    exact = done.copy()
+    result = np.where(done[:, None], x_lo, 0.0)
+    last = np.full(m, np.inf)
+    for _ in range(max_iter):
+        active = np.flatnonzero(~done)
+        if active.size == 0:
+            break
+        a = agg[active]
+        xs, ds = replies(active, a)
+        g = xs.sum(axis=1) - a
+        root = np.abs(g) <= 1e-13 * np.maximum(1.0, a)
+        up = (g > 0) & ~root
+        down = (g < 0) & ~root
+        lo[active] = np.where(up, a, lo[active])
+        hi[active] = np.where(down, a, hi[active])
+        x_lo[active] = np.where(up[:, None], xs, x_lo[active])
+        x_hi[active] = np.where(down[:, None], xs, x_hi[active])
+        lo_a, hi_a = lo[active], hi[active]
+        collapsed = ~root & (hi_a - lo_a <= stop_width * np.maximum(1.0, hi_a))
+        finished = root | collapsed
+        if collapsed.any():
+            f_lo, f_hi = x_lo[active].sum(axis=1), x_hi[active].sum(axis=1)
+            mid = 0.5 * (lo_a + hi_a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lam = np.clip(np.where(f_lo > f_hi, (mid - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
+            mixed = x_hi[active] + lam[:, None] * (x_lo[active] - x_hi[active])
+            xs = np.where(collapsed[:, None], mixed, xs)
+        result[active[finished]] = xs[finished]
+        exact[active[root]] = True
+        done[active[finished]] = True
+        step = a - g / (ds.sum(axis=1) - 1.0)
+        bad = ~((lo_a < step) & (step < hi_a)) | (np.abs(g) > 0.9 * last[active])
+        step = np.where(bad, 0.5 * (lo_a + hi_a), step)
+        last[active] = np.abs(g)
+        agg[active] = step
+    rest = ~done
+    if rest.any():
+        result[rest] = 0.5 * (x_lo[rest] + x_hi[rest])
+    return result, exact
+
+
+def _bracket_jumps(
+    replies: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    points: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    x_lo: np.ndarray,
+    x_hi: np.ndarray,
+) -> None:
+    """Evaluate just before and after every jump inside ``(lo, hi)`` and narrow the brackets in place.
+
+    The two points sit ``1e-13`` (relative) either side of the jump, so that rounding in the
+    jump's location cannot put both on one side.
+    """
+    with np.errstate(invalid="ignore"):
+        row, col = np.nonzero((points > lo[:, None]) & (points < hi[:, None]))
+    if row.size == 0:
+        return
+    at = points[row, col]
+    delta = 1e-13 * np.maximum(1.0, np.abs(at))
+    owner = np.concatenate([row, row])
+    where = np.clip(np.concatenate([at - delta, at + delta]), lo[owner], hi[owner])
+    xs, _ = replies(owner, where)
+    g = xs.sum(axis=1) - where
+    for side, bound, x_bound, better in ((g >= 0, lo, x_lo, np.greater), (g < 0, hi, x_hi, np.less)):
+        own, val, x = owner[side], where[side], xs[side]
+        if own.size == 0:
+            continue
+        order = np.lexsort((val if better is np.greater else -val, own))
+        last = np.r_[own[order][1:] != own[order][:-1], True]
+        pick = order[last]
+        move = better(val[pick], bound[own[pick]])
+        bound[own[pick][move]] = val[pick][move]
+        x_bound[own[pick][move]] = x[pick][move]
+
+
+def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_moves: int = 50) -> np.ndarray:
+    """Equilibria per row; rows not certified here come back with a NaN in their profile."""
+    model = _GlobalBatch(game, rates)
+    m, n = rates.shape[0], game.n
+    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-3)
+    # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
+    # profile can pass a loose gap test without being an equilibrium, so it goes on to the
+    # segment search below, which ends on an exact root.
+    gains = _gains(game, actions, rates, model.upper)
+    pending = np.flatnonzero(~exact | _too_large(gains, game, actions, rates, tol))
+    if pending.size == 0:
+        return actions
+    # Segment search on the rows that ended on a jump (as the scalar solver does): fix every
+    # agent's segment, solve the restricted root exactly, move agents whose best response lies
+    # in another segment; a joint move is kept only if the weighted potential increases,
+    # otherwise only the agent with the largest weighted gain moves (which increases it).
+    seg_of = model.segments(pending)
+    lo_p, hi_p = model.pieces.lo, model.pieces.hi
+    up = model.upper[None, :]
+    a = actions[pending]
+    piece = _piece_index(a, lo_p)
+    seg = np.take_along_axis(seg_of, piece[:, :, None], axis=2)[:, :, 0]
+    for _ in range(max_moves):
+        if pending.size == 0:
+            break
+        seg_lo, seg_hi = _segment_bounds(seg_of, seg, lo_p, hi_p, up)
+        sol, _ = _root_batch(
+            model.restricted(pending, seg_lo, seg_hi),
+            pending.size,
+            n,
+            stop_width=1e-11,
+            jumps=model.jumps(pending, seg_lo, seg_hi),
+        )
+        g = _gains(game, sol, rates[pending], model.upper)
+        bad = _too_large(g, game, sol, rates[pending], tol)
+        actions[pending[~bad]] = sol[~bad]
+        if not bad.any():
+            pending = pending[:0]
+            break
+        keep = np.flatnonzero(bad)
+        pending, seg_of, seg, sol, g = pending[keep], seg_of[keep], seg[keep], sol[keep], g[keep]
+        target = _best_segments(game, model, sol, rates[pending], seg_of)
+        movers = g > tol * np.maximum(
+            1.0,
+            np.abs(game.society.apply_weights(batch_payoffs(game, sol, rates[pending]))).max(
+                axis=1, keepdims=True
+            ),
+        )
+        joint = np.where(movers, target, seg)
+        j_lo, j_hi = _segment_bounds(seg_of, joint, lo_p, hi_p, up)
+        trial, _ = _root_batch(
+            model.restricted(pending, j_lo, j_hi),
+            pending.size,
+            n,
+            stop_width=1e-11,
+            jumps=model.jumps(pending, j_lo, j_hi),
+        )
+        ok = model.potential_change(pending, sol, trial) > 0
+        single = np.argmax(np.where(movers, g * model.weight[None, :], -1.0), axis=1)
+        one = seg.copy()
+        rows = np.arange(pending.size)
+        one[rows, single] = target[rows, single]
+        seg = np.where(ok[:, None], joint, one)
+    actions[pending] = np.nan
+    return actions
+
+
+def _piece_index(x: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    return np.clip(np.searchsorted(lo, x, side="right") - 1, 0, lo.size - 1)
+
+
+def _segment_bounds(
+    seg_of: np.ndarray, seg: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    member = seg_of == seg[:, :, None]
+    first = np.argmax(member, axis=2)
+    last = member.shape[2] - 1 - np.argmax(member[:, :, ::-1], axis=2)
+    high = np.minimum(hi[last], upper)
+    return np.minimum(lo[first], high), high
+
+
+def _best_segments(
+    game: CommonsGame, model: _GlobalBatch, actions: np.ndarray, rates: np.ndarray, seg_of: np.ndarray
+) -> np.ndarray:
+    """Segment of every agent's exact best response to the others' actions."""
+    alpha = game.kernel.intercepts(actions)
+    _, _, piece = game.kernel.replies(alpha, game.kernel.pieces(rates), model.upper)
+    return np.take_along_axis(seg_of, piece[:, :, None], axis=2)[:, :, 0]
+
+
+def _gains(game: CommonsGame, actions: np.ndarray, rates: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Exact deviation gains (m, n) of profiles under per-row rates."""
+    return game.kernel.gains(actions, rates, np.maximum(game.reply_upper_bounds, upper))
+
+
+def _too_large(
+    gains: np.ndarray, game: CommonsGame, actions: np.ndarray, rates: np.ndarray, tol: float
+) -> np.ndarray:
+    utilities = game.society.apply_weights(batch_payoffs(game, actions, rates))
+    scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
+    return gains.max(axis=1) / scale > tol
+
+
+def policy_equilibria(
+    game: CommonsGame,
+    rates: npt.ArrayLike,
+    tol: float = 1e-9,
+    chunk: int | None = None,
+    raise_on_failure: bool = True,
+) -> PolicyBatch:
+    r"""Certified equilibria of ``game.with_tax(rates_m)`` for every row ``rates_m``.
+
+    Parameters
+    ----------
+    game : CommonsGame
+        Supplies the society, thresholds and all other parameters.
+    rates : array_like, shape (m, B) or (B,)
+        One rate vector per policy, for the game's thresholds.
+    tol : float
+        Relative Nash gap above which a row is re-solved by :func:`sedtheory.solve_equilibrium`.
+    chunk : int, optional
+        Policies per vectorised block (default: about 2e6 agent-policy pairs per block).
+    raise_on_failure : bool
+        Raise when a row has no certified equilibrium (default); with False such rows keep
+        the best profile found and their gap (``relative_nash_gaps > tol`` marks them).
+
+    Returns
+    -------
+    PolicyBatch
+        Every row certified: its exact Nash gap is reported and is at most ``tol`` relative
+        (rows that :func:`solve_equilibrium` cannot certify raise its error).
+
+    Examples
+    --------
+    >>> from sedtheory import scenarios
+    >>> game = scenarios.apple_picking()
+    >>> batch = policy_equilibria(game, [[0.0, 0.0, 0.0], [0.1, 0.3, 0.5]])
+    >>> bool(batch.relative_nash_gaps.max() <= 1e-9)
+    True
+    >>> round(float(batch.actions[0].sum()), 2)
+    86.69
+    """
+    r = check_rates(game, rates)
+    m, n = r.shape[0], game.n
+    actions = np.zeros((m, n))
+    fallback = np.zeros(m, dtype=bool)
+    if game.uses_global_formulas:
+        size = chunk or max(1, int(2e6 // max(n * game.tax.n_brackets, 1)))
+        for start in range(0, m, size):
+            block = slice(start, min(m, start + size))
+            actions[block] = _solve_global_batch(game, r[block], tol)
+        method = "batched aggregate root (largest consistent replies)"
+    else:
+        fallback[:] = True
+        method = "solve_equilibrium per policy (local commons)"
+    unsolved = np.isnan(actions).any(axis=1)
+    actions[unsolved] = 0.0
+    payoffs = batch_payoffs(game, actions, r)
+    utilities = game.society.apply_weights(payoffs)
+    gaps = _gains(game, actions, r, reply_bound(game, _rate_cap(r))).max(axis=1)
+    scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
+    redo = fallback | unsolved | (gaps / scale > tol)
+    for i in np.flatnonzero(redo):
+        eq = solve_equilibrium(game.with_tax(game.tax.with_rates(r[i])), raise_on_failure=raise_on_failure)
+        actions[i], utilities[i], payoffs[i], gaps[i] = eq.actions, eq.utilities, eq.payoffs, eq.nash_gap
+        scale[i] = max(1.0, float(np.abs(eq.utilities).max()))
+        fallback[i] = True
+    for arr in (r, actions, utilities, payoffs, gaps, fallback):
+        arr.setflags(write=False)
+    rel = gaps / scale
+    rel.setflags(write=False)
+    return PolicyBatch(r, actions, utilities, payoffs, gaps, rel, fallback, method, game)

@@ -1,0 +1,254 @@
+r"""The commons game's one vectorised kernel: every formula of the model, written once.
+
+Agent i's utility as a function of its own action ``x`` (others fixed) is, up to a constant,
+
+.. math:: f_i(x; \alpha_i) = \alpha_i x - k_i T(x) - \tfrac12 \beta_i x^2,
+
+with :math:`k_i = \sigma_i - s_i/n`, :math:`\beta_i = \sigma_i/\theta_i + c_i` and the reply
+intercept :math:`\alpha_i(a_{-i})` affine in the others' actions. :class:`CommonsKernel`
+evaluates the tax, own payoffs, utilities, intercepts, :math:`f_i`, exact best replies (the
+best clipped stationary point over at most ``B`` pieces, never a grid) and deviation gains for
+one profile ``(n,)`` or a batch ``(m, n)``, under the game's rates or one rate vector per row
+``(m, B)``. The game, the equilibrium solvers (single and batched), the principal and the
+learners all call it; the sympy and cvxpy models read its coefficients.
+
+References
+----------
+.. [1] J. B. Rosen, "Existence and uniqueness of equilibrium points for concave n-person games",
+   *Econometrica* 33 (1965) 520-534.
+.. [2] M. K. Jensen, "Aggregative games and best-reply potentials", *Economic Theory* 43 (2010)
+   45-66.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sps
+
+__all__ = ["CommonsKernel", "RatePieces", "deviation_gain", "piece_search"]
+
+
+@dataclass(frozen=True)
+class RatePieces:
+    """Linear pieces of the tax on ``[0, max_harvest]``: ``lo``, ``hi`` (P,), and ``rate`` and
+    ``base`` (the tax at ``lo``) either shared ``(P,)`` or one row per policy ``(m, P)``."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    rate: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def of(cls, thresholds: np.ndarray, rates: np.ndarray, amax: float) -> RatePieces:
+        keep = thresholds < amax
+        lo = thresholds[keep]
+        hi = np.append(thresholds[1:], np.inf)[keep]
+        hi[-1] = min(hi[-1], amax)
+        rate = rates[..., keep]
+        widths = np.diff(thresholds)[: max(int(keep.sum()) - 1, 0)]
+        start = np.zeros(rate.shape[:-1] + (1,))
+        base = np.concatenate([start, np.cumsum(rate[..., :-1] * widths, axis=-1)], axis=-1)
+        return cls(lo, hi, rate, base)
+
+    def subset(self, rows: np.ndarray) -> RatePieces:
+        """The pieces of the policies ``rows`` only (per-row pieces)."""
+        return RatePieces(self.lo, self.hi, self.rate[rows], self.base[rows])
+
+    def taxes(self, x: np.ndarray) -> np.ndarray:
+        """``T(x)`` elementwise, ``x`` of shape ``(n,)`` (shared rates) or ``(m, n)`` (per row)."""
+        piece = np.clip(np.searchsorted(self.lo, x, side="right") - 1, 0, self.lo.size - 1)
+        if self.rate.ndim == 1:
+            return self.base[piece] + self.rate[piece] * (x - self.lo[piece])
+        rate = np.take_along_axis(self.rate, piece, axis=-1)
+        base = np.take_along_axis(self.base, piece, axis=-1)
+        return base + rate * (x - self.lo[piece])
+
+
+def _agent_shape(alpha: np.ndarray) -> tuple[int, ...]:
+    """How per-agent vectors broadcast against ``alpha``: ``(n,)`` or ``(1, n, 1, ...)``."""
+    return (-1,) if alpha.ndim == 1 else (1, -1) + (1,) * (alpha.ndim - 2)
+
+
+def piece_search(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    upper: np.ndarray,
+    pieces: RatePieces,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact maximiser, maximum and piece of ``f_i(.; alpha_i)`` on ``[0, upper_i]``.
+
+    ``alpha`` is ``(n,)`` (one profile, shared rates) or ``(m, n, ...)`` (rows of policies with
+    per-row rates ``pieces.rate`` of shape ``(m, P)``; trailing axes broadcast). Ties between
+    pieces go to the lower piece; where ``f_i`` is flat on a piece the smaller end is taken.
+    Pieces that start at or beyond ``upper_i`` are skipped.
+    """
+    shape = _agent_shape(alpha)
+    beta_, k_, up = beta.reshape(shape), k.reshape(shape), upper.reshape(shape)
+    pos = beta_ > 0
+    all_pos = bool(pos.all())
+    with np.errstate(divide="ignore"):
+        inv_b = 1.0 / beta_ if all_pos else np.where(pos, 1.0 / np.where(pos, beta_, 1.0), 0.0)
+    per_row = pieces.rate.ndim == 2
+    row_shape = (-1,) + (1,) * (alpha.ndim - 1)
+    best_x = np.zeros(alpha.shape)
+    best_v = np.full(alpha.shape, -np.inf)
+    best_i = np.zeros(alpha.shape, dtype=np.int64)
+    for b in range(pieces.lo.size):
+        rate = pieces.rate[:, b].reshape(row_shape) if per_row else pieces.rate[b]
+        base = pieces.base[:, b].reshape(row_shape) if per_row else pieces.base[b]
+        lo_b = np.minimum(pieces.lo[b], up)
+        hi_b = np.minimum(pieces.hi[b], up)
+        lin = alpha - k_ * rate
+        stat = lin * inv_b if all_pos else np.where(pos, lin * inv_b, np.where(lin > 0, np.inf, -np.inf))
+        x = np.minimum(np.maximum(stat, lo_b), hi_b)
+        v = alpha * x - k_ * (base + rate * (x - pieces.lo[b])) - 0.5 * beta_ * x * x
+        if b > 0:
+            v = np.where(pieces.lo[b] < up, v, -np.inf)
+        better = v > best_v
+        best_x = np.where(better, x, best_x)
+        best_v = np.where(better, v, best_v)
+        best_i = np.where(better, b, best_i)
+    return best_x, best_v, best_i
+
+
+def deviation_gain(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    k: np.ndarray,
+    x_from: np.ndarray,
+    x_to: np.ndarray,
+    t_from: np.ndarray,
+    t_to: np.ndarray,
+) -> np.ndarray:
+    """``f_i(x_to) - f_i(x_from)`` in the cancellation-free factored form (``t = T(x)``)."""
+    d = x_to - x_from
+    return d * (alpha - 0.5 * beta * (x_to + x_from)) - k * (t_to - t_from)
+
+
+class CommonsKernel:
+    r"""Coefficients and vectorised formulas of one commons game (any graph, any rates).
+
+    Parameters
+    ----------
+    sigma, theta, s : numpy.ndarray
+        Selfishness, productivity and weight sums :math:`s_i = \sum_j W_{ij}`.
+    apply_weights : callable
+        ``values -> W values`` along the last axis (the society's sparse weights).
+    thresholds : numpy.ndarray
+        The tax thresholds (shared by every policy the kernel evaluates).
+    damage, endowment, max_harvest : float
+        :math:`\kappa`, :math:`\omega`, :math:`a_{max}`.
+    local : tuple, optional
+        ``(W, Q, d)`` of the local commons (weights, closed neighbourhoods, their sizes);
+        ``None`` for the global commons.
+    """
+
+    def __init__(
+        self,
+        sigma: np.ndarray,
+        theta: np.ndarray,
+        s: np.ndarray,
+        apply_weights: object,
+        thresholds: np.ndarray,
+        damage: float,
+        endowment: float,
+        max_harvest: float,
+        local: tuple[sps.csr_matrix, sps.csr_matrix, np.ndarray] | None = None,
+    ) -> None:
+        n = sigma.size
+        self.n = n
+        self.sigma, self.theta, self.s = sigma, theta, s
+        self.apply_weights = apply_weights
+        self.thresholds = thresholds
+        self.kappa, self.omega, self.amax = damage, endowment, max_harvest
+        self.local = local
+        self.k = sigma - s / n
+        if local is None:
+            self.d = np.full(n, float(n))
+            self.c = s * damage / n
+        else:
+            w, _, d = local
+            self.d = d
+            self.c = damage * np.asarray(w @ (1.0 / d), dtype=float).reshape(-1)
+        self.beta = sigma / theta + self.c
+        for arr in (self.k, self.c, self.beta, self.d):
+            arr.setflags(write=False)
+
+    # ------------------------------------------------------------ tax
+    def pieces(self, rates: np.ndarray) -> RatePieces:
+        """The tax's pieces under ``rates`` ``(B,)`` or one rate vector per row ``(m, B)``."""
+        return RatePieces.of(self.thresholds, np.asarray(rates, dtype=float), self.amax)
+
+    def taxes(self, x: np.ndarray, rates: np.ndarray) -> np.ndarray:
+        """``T(x)`` elementwise; ``rates`` ``(B,)`` shared or ``(m, B)`` for ``x`` of shape ``(m, n)``."""
+        return self.pieces(rates).taxes(x)
+
+    # ------------------------------------------------------------ payoffs
+    def aggregates(self, a: np.ndarray) -> np.ndarray:
+        """``S_j``: the commons aggregate each agent's damage depends on (global: ``A``)."""
+        if self.local is None:
+            return np.broadcast_to(a.sum(axis=-1, keepdims=True), a.shape)
+        q = self.local[1]
+        return np.asarray(q @ a) if a.ndim == 1 else np.asarray((q @ a.T).T)
+
+    def damages(self, a: np.ndarray) -> np.ndarray:
+        """Each agent's share of the commons damage, ``kappa S_j^2 / (2 |N[j]|)``."""
+        agg = self.aggregates(a)
+        return self.kappa * agg * agg / (2.0 * self.d)
+
+    def payoffs(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
+        r"""Own payoffs :math:`r_j = \omega + a_j - T(a_j) + R/n - a_j^2/(2\theta_j) - \mathrm{damage}_j`."""
+        t = self.taxes(a, rates)
+        lump = t.sum(axis=-1, keepdims=True) / self.n
+        cost = 0.5 * a * a / self.theta
+        return self.omega + a - t + lump - cost - self.damages(a)
+
+    def utilities(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
+        """``u = W r`` along the last axis."""
+        return self.apply_weights(self.payoffs(a, rates))  # type: ignore[operator]
+
+    # ------------------------------------------------------------ own-action problem
+    def intercepts(self, a: np.ndarray) -> np.ndarray:
+        r""":math:`\alpha_i(a_{-i})` for a profile ``(n,)`` or every row of a batch ``(m, n)``."""
+        if self.local is None:
+            return self.sigma - self.c * (a.sum(axis=-1, keepdims=a.ndim > 1) - a)
+        w, q, d = self.local
+        if a.ndim == 1:
+            pressure = np.asarray(w @ ((q @ a) / d))
+        else:
+            pressure = np.asarray(w @ (np.asarray(q @ a.T) / d[:, None])).T
+        return self.sigma - self.kappa * pressure + self.c * a
+
+    def own(self, x: np.ndarray, alpha: np.ndarray, taxes: np.ndarray) -> np.ndarray:
+        """``f_i(x; alpha_i)`` given ``T(x)`` (agents on axis 0 of 1-D, axis 1 otherwise)."""
+        shape = _agent_shape(alpha)
+        return alpha * x - self.k.reshape(shape) * taxes - 0.5 * self.beta.reshape(shape) * x * x
+
+    def replies(
+        self, alpha: np.ndarray, pieces: RatePieces, upper: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Exact best replies ``(x, f_i(x), piece)`` to intercepts ``alpha`` (see :func:`piece_search`)."""
+        return piece_search(alpha, self.beta, self.k, upper, pieces)
+
+    def gains(self, a: np.ndarray, rates: np.ndarray, upper: np.ndarray) -> np.ndarray:
+        """Exact deviation gains ``max_x u_i(x, a_-i) - u_i(a)`` (>= 0), profile or batch."""
+        alpha = self.intercepts(a)
+        pieces = self.pieces(rates)
+        x, best, _ = self.replies(alpha, pieces, upper)
+        if a.ndim == 1:  # factored form, free of cancellation
+            gain = deviation_gain(alpha, self.beta, self.k, a, x, pieces.taxes(a), pieces.taxes(x))
+            return np.maximum(gain, 0.0)
+        return np.maximum(best - self.own(a, alpha, self.taxes(a, rates)), 0.0)
+
+    def reply_bound(self, cap: float = 1.0, fallback: np.ndarray | None = None) -> np.ndarray:
+        """Bound on best responses under any rates with ``|rate| <= cap`` (slope over curvature)."""
+        upper = np.full(self.n, self.amax)
+        pos = self.beta > 0
+        slope = self.sigma + np.abs(self.k) * cap
+        upper[pos] = np.minimum(self.amax, slope[pos] / self.beta[pos])
+        if fallback is not None:
+            upper[~pos] = np.minimum(upper[~pos], fallback[~pos])
+        return upper

@@ -1,0 +1,128 @@
+r"""What a game is to sedtheory: the :class:`Game` protocol and the capabilities solvers use.
+
+Every public entry point (``solve_equilibrium``, ``certify``, ``nash_gap``, ``optimal_policy``,
+``run_sed``, ``learn``, ...) accepts any object satisfying :class:`Game`. Fast methods ask for
+more through capability protocols: :class:`PiecewiseQuadraticGame` is a game whose every
+agent's own-action problem is, up to a constant,
+
+.. math:: f_i(x) = \alpha_i(a_{-i})\, x - k_i T(x) - \tfrac12 \beta_i x^2, \qquad x \in [0, U_i],
+
+with a piecewise-linear ``T`` (the commons game of any graph; a Cournot or public-goods game
+with a bracket tax) so that exact best responses are a search over at most ``B`` pieces.
+
+Examples
+--------
+>>> from sedtheory import scenarios
+>>> from sedtheory.games import Game, PiecewiseQuadraticGame
+>>> game = scenarios.apple_picking()
+>>> isinstance(game, Game), isinstance(game, PiecewiseQuadraticGame)
+(True, True)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Game", "PiecewiseQuadraticGame", "AggregativeGame", "require_game"]
+
+
+@runtime_checkable
+class Game(Protocol):
+    """A normal-form game with continuous actions that sedtheory can solve and design for.
+
+    Attributes and methods
+    ----------------------
+    n : int
+        Number of agents.
+    society : Society
+        Types and social graph (``society.selfishness`` etc.; used by voting and reports).
+    policy : object
+        The principal's current instrument (for the commons: the tax schedule).
+    check_actions(actions, batch=True) -> ndarray
+        Validate a profile ``(n,)`` (or a batch ``(m, n)``); typed error otherwise.
+    payoffs(actions) -> ndarray
+        Own payoffs ``r_j`` of a profile or batch.
+    utilities(actions) -> ndarray
+        Utilities ``u_i`` (what agents maximise) of a profile or batch.
+    best_responses(actions) -> ndarray
+        Every agent's exact best response to a profile.
+    deviation_gains(actions) -> ndarray
+        ``max_x u_i(x, a_-i) - u_i(a)`` per agent (exact, ``>= 0``).
+    with_policy(policy) -> Game
+        The same game under another instrument.
+    """
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def society(self) -> Any: ...
+
+    @property
+    def policy(self) -> Any: ...
+
+    def check_actions(self, actions: npt.ArrayLike, batch: bool = True) -> np.ndarray: ...
+
+    def payoffs(self, actions: npt.ArrayLike) -> np.ndarray: ...
+
+    def utilities(self, actions: npt.ArrayLike) -> np.ndarray: ...
+
+    def best_responses(self, actions: npt.ArrayLike) -> np.ndarray: ...
+
+    def deviation_gains(self, actions: npt.ArrayLike) -> np.ndarray: ...
+
+    def with_policy(self, policy: Any) -> Game: ...
+
+
+@runtime_checkable
+class PiecewiseQuadraticGame(Game, Protocol):
+    r"""Capability: every own-action problem is :math:`\alpha_i x - k_i T(x) - \beta_i x^2/2`.
+
+    ``kernel`` is the game's vectorised kernel (:class:`~sedtheory.games.commons.CommonsKernel`
+    for the commons) exposing ``k``, ``beta``, ``upper``, ``pieces(rates)``,
+    ``intercepts(actions)``, ``payoffs(actions, rates)``, ``replies(alpha, rates)`` and
+    ``gains(actions, rates)`` for one profile or a batch (optionally one policy per row).
+    """
+
+    @property
+    def kernel(self) -> Any: ...
+
+
+@runtime_checkable
+class AggregativeGame(PiecewiseQuadraticGame, Protocol):
+    r"""Capability: :math:`\alpha_i = \sigma_i - c_i A_{-i}` (the own-action problem depends on the
+    others only through their total), so equilibria are roots of a 1-D aggregate equation."""
+
+    @property
+    def uses_global_formulas(self) -> bool: ...
+
+
+def require_game(game: Any, field: str = "game") -> Any:
+    """``game`` if it satisfies :class:`Game`, else a typed error naming ``field``."""
+    from sedtheory.errors import InvalidParameterError
+
+    if not isinstance(game, Game):
+        missing = [
+            m
+            for m in (
+                "n",
+                "society",
+                "policy",
+                "check_actions",
+                "payoffs",
+                "utilities",
+                "best_responses",
+                "deviation_gains",
+                "with_policy",
+            )
+            if not hasattr(game, m)
+        ]
+        raise InvalidParameterError(
+            field,
+            type(game).__name__,
+            f"pass a game satisfying sedtheory.games.Game, e.g. a CommonsGame (missing: {missing})",
+        )
+    return game

@@ -1,0 +1,317 @@
+r"""The principal's second best over any policy space: ``optimal_policy`` and ``PolicyDesign``.
+
+``optimal_policy(game, objective, space)`` maximises :math:`M_p(u(a^*(x)))` over the box of
+``space`` for any :class:`~sedtheory.games.Game`: a batched scan and a compass search
+(:mod:`sedtheory.principal.search`) on certified equilibria, then the space's optional hooks:
+``space.polish(game, objective, x, actions, tol)`` (an exact improvement of the found outcome,
+e.g. the convex best implementation for bracket rates) and ``space.upper_bound(game,
+objective)`` (a proven bound on every policy, e.g. the first best). The result's
+:class:`~sedtheory.Certificate` says what is proven.
+
+Examples
+--------
+>>> from sedtheory import Objective, scenarios
+>>> from sedtheory.principal import BracketRates, optimal_policy
+>>> game = scenarios.apple_picking()
+>>> design = optimal_policy(game, Objective(1.0), BracketRates(bounds=(0, 1)), bound=False)
+>>> bool(design.equilibrium.converged), design.certificate.status
+(True, 'best-found')
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sedtheory.certificate import Certificate
+from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
+from sedtheory.errors import DomainError
+from sedtheory.games.protocol import require_game
+from sedtheory.objective import Objective, as_objective
+from sedtheory.principal.search import compass, grid, local_maxima, scan_points
+from sedtheory.principal.spaces import PolicyEvaluations, default_space
+from sedtheory.validate import count, positive_float
+
+__all__ = ["PolicyDesign", "Polished", "optimal_policy"]
+
+
+@dataclass(frozen=True)
+class Polished:
+    """What a space's ``polish`` hook returns.
+
+    ``improved``: ``x`` (with outcome ``actions`` and ``welfare``) beats the searched point;
+    ``exact``: no policy implementing the outcome does better (proven, e.g. a convex program);
+    ``method``: appended to the design's method when improved; ``note``: for ``details``.
+    """
+
+    x: np.ndarray
+    actions: np.ndarray
+    welfare: float
+    improved: bool
+    exact: bool
+    method: str
+    note: str
+
+
+@dataclass(frozen=True)
+class PolicyDesign:
+    """The principal's best policy found in a space for one objective, with its certificate.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        The policy's coordinates in the space.
+    policy : object
+        The induced game's instrument (``game.policy``; for bracket rates, the tax).
+    equilibrium : Equilibrium
+        Certified equilibrium of the induced game (exact Nash gap).
+    welfare : float
+        The objective at that equilibrium: a lower bound on the optimum.
+    upper_bound : float
+        A proven upper bound on every policy of the space (``inf`` if none).
+    objective : Objective
+    method, status : str
+        ``status`` is ``certificate.status``: ``"optimal"`` or ``"best-found"``.
+    certificate : Certificate
+        ``lower``, ``upper``, ``source``, ``status``, ``gap`` and the argument in words.
+    evaluations : int
+        Policies whose equilibrium was computed.
+    details : dict
+        Scan size, best scanned point, polish outcome, timings (for people, not for code).
+    """
+
+    x: np.ndarray
+    policy: Any
+    equilibrium: Equilibrium
+    welfare: float
+    upper_bound: float
+    objective: Objective
+    method: str
+    status: str
+    certificate: Certificate
+    evaluations: int
+    details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def p(self) -> float:
+        """The objective's p."""
+        return self.objective.p
+
+    @property
+    def welfare_of(self) -> str:
+        """``"utility"`` or ``"payoff"``."""
+        return self.objective.of
+
+    @property
+    def gap(self) -> float:
+        """``upper_bound - welfare``: how far from the bound the policy can be at most."""
+        return float(self.upper_bound - self.welfare)
+
+    @property
+    def relative_gap(self) -> float:
+        return self.gap / max(1.0, abs(self.upper_bound))
+
+
+def _scan(
+    game: Any, space: Any, objective: Objective, resolution: int | None, tol: float
+) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int]:
+    """Grid over the space's box and its certified evaluations: (grid, welfare, batch, points)."""
+    lo, hi = space.bounds
+    points = scan_points(space.dim, game.n, resolution)
+    pts = grid(lo, hi, points)
+    batch = space.batch_equilibria(game, pts, tol=tol)
+    w = batch.welfare(objective)
+    if not np.any(np.isfinite(w)):
+        if batch.certified.any():
+            row = int(np.argmax(batch.certified))
+            objective.evaluate(objective.values(batch.utilities[row], batch.payoffs[row]))  # names agents
+        raise DomainError(
+            "p",
+            objective.p,
+            f"no scanned policy gives a certified equilibrium with values inside the p-mean's domain "
+            f"({batch.uncertified} of {pts.shape[0]} uncertified)",
+        )
+    return pts, w, batch, points
+
+
+def optimal_policy(
+    game: Any,
+    objective: Any,
+    space: Any = None,
+    *,
+    resolution: int | None = None,
+    starts: int = 8,
+    min_step: float = 1e-5,
+    tol: float = 1e-9,
+    polish: bool | None = None,
+    bound: bool = True,
+) -> PolicyDesign:
+    r"""The best policy of ``space`` for ``objective`` in ``game``, with a certificate.
+
+    Parameters
+    ----------
+    game : Game
+        Any game; the space maps points of its box to games.
+    objective : Objective or float
+        The principal's objective (a bare ``p`` means ``Objective(p)``).
+    space : PolicySpace, optional
+        Default: the game's bracket rates on ``[0, 1]^B`` (games with a bracket tax) or
+        ``game.default_policy_space()``.
+    resolution : int, optional
+        Grid points per coordinate of the scan (default :func:`~sedtheory.principal.search.scan_points`).
+    starts : int
+        At most this many compass searches, from the best local maxima of the scan.
+    min_step : float
+        Smallest compass step.
+    tol : float
+        Relative Nash-gap tolerance of every equilibrium.
+    polish : bool, optional
+        Call the space's ``polish`` hook (default: the hook decides).
+    bound : bool
+        Call the space's ``upper_bound`` hook (``False``: the bound is ``inf``).
+
+    Returns
+    -------
+    PolicyDesign
+
+    Notes
+    -----
+    The returned welfare is exact at a certified equilibrium of the returned policy, so it is a
+    lower bound on the second best :math:`\max_x M_p(u(a^*(x)))`; the space's bound (if any) is
+    an upper bound; the certificate's status is ``"optimal"`` when they meet to ``1e-6``
+    relative. Policies whose game has no certified equilibrium are skipped and counted
+    (``details["uncertified"]``).
+    """
+    t0 = time.perf_counter()
+    require_game(game)
+    obj = as_objective(objective)
+    space = default_space(game, space)
+    count("starts", starts)
+    positive_float("min_step", min_step)
+    positive_float("tol", tol)
+    pts, w, scan, points = _scan(game, space, obj, resolution, tol)
+    lo, hi = space.bounds
+    order = np.argsort(-w)
+    # Local maxima of the scan (one per basin it resolved) and the best points overall (a basin
+    # narrower than the grid spacing shows up as a high point that is not a grid peak).
+    peaks = local_maxima(w, lo, hi, points, max(1, starts))
+    top = order[: max(1, starts)]
+    chosen = np.unique(np.concatenate([peaks, top[np.isfinite(w[top])]]))
+    spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
+    found = compass(
+        lambda x: space.batch_equilibria(game, x, tol=tol),
+        obj,
+        pts[chosen],
+        w[chosen],
+        scan.actions[chosen],
+        lo,
+        hi,
+        0.5 * spacing,
+        min_step,
+        200,
+    )
+    best = int(np.argmax(found.values))
+    x, value, target = found.points[best], float(found.values[best]), found.actions[best]
+    details: dict[str, Any] = {
+        "scan_points_per_coordinate": points,
+        "scan_size": int(pts.shape[0]),
+        "scan_best_welfare": float(w[order[0]]),
+        "scan_best_point": pts[order[0]].copy(),
+        "compass_rounds": found.rounds,
+        "compass_evaluations": found.evaluations,
+        "uncertified": scan.uncertified,
+        "search_seconds": time.perf_counter() - t0,
+    }
+    method = f"batched scan ({points}^{space.dim} grid) + compass search (step >= {min_step:g})"
+    polished = _polish(space, game, obj, x, target, value, tol, polish, details)
+    if polished is not None and polished.improved:
+        x, target, method = polished.x, polished.actions, method + polished.method
+    return _finish(
+        game, space, obj, x, target, tol, bound, method, details, found.evaluations, pts, polished, t0
+    )
+
+
+def _polish(
+    space: Any,
+    game: Any,
+    obj: Objective,
+    x: np.ndarray,
+    target: np.ndarray,
+    value: float,
+    tol: float,
+    polish: bool | None,
+    details: dict[str, Any],
+) -> Polished | None:
+    hook = getattr(space, "polish", None)
+    if hook is None or polish is False:
+        details["polish"] = "none (the space has no polish hook, or polish=False)"
+        return None
+    result = hook(game, obj, x, target, value, tol, polish)
+    if isinstance(result, str):  # the hook declined, saying why
+        details["polish"] = result
+        return None
+    details["polish"] = result.note
+    return result
+
+
+def _finish(
+    game: Any,
+    space: Any,
+    obj: Objective,
+    x: np.ndarray,
+    target: np.ndarray,
+    tol: float,
+    bound: bool,
+    method: str,
+    details: dict[str, Any],
+    evals: int,
+    pts: np.ndarray,
+    polished: Polished | None,
+    t0: float,
+) -> PolicyDesign:
+    """Certify the final outcome under the final policy, attach the bound, build the design."""
+    g_final = space.apply(game, x)
+    improved = polished is not None and polished.improved
+    eq = certify(
+        g_final,
+        target,
+        method="implemented target" if improved else "batched policy search",
+        tol=tol,
+        certificate="exact best responses of every agent under the returned policy",
+    )
+    if not eq.converged:  # defensive: fall back to the solver's certified equilibrium
+        eq = solve_equilibrium(g_final, tol=tol)
+    welfare_value = obj.evaluate(obj.values(eq.utilities, eq.payoffs))
+    hook = getattr(space, "upper_bound", None)
+    if bound and hook is not None:
+        ub, source = hook(game, obj)
+    else:
+        ub, source = math.inf, "not computed (bound=False or the space has no bound)"
+    ub = max(ub, welfare_value)  # the solver's tolerance must not put the bound below a real policy
+    exact_outcome = polished is not None and polished.exact
+    argument = (
+        f"lower bound {welfare_value:.10g}: {obj.label} at an equilibrium with exact Nash gap "
+        f"{eq.nash_gap:.2e}; upper bound {ub:.10g}: {source}; remaining gap {ub - welfare_value:.4g}. "
+        f"At least as good as all {pts.shape[0]} scanned policies "
+        f"(best {details['scan_best_welfare']:.10g}) and {evals} compass points"
+        + ("; no policies implementing the final outcome do better (convex program)" if exact_outcome else "")
+    )
+    cert = Certificate.from_bounds(welfare_value, ub, source, argument=argument)
+    details.update({"seconds": time.perf_counter() - t0, "polished": improved})
+    return PolicyDesign(
+        x=np.array(x, dtype=float),
+        policy=g_final.policy,
+        equilibrium=eq,
+        welfare=welfare_value,
+        upper_bound=ub,
+        objective=obj,
+        method=method,
+        status=cert.status,
+        certificate=cert,
+        evaluations=int(pts.shape[0] + evals + 1),
+        details=details,
+    )

@@ -1,0 +1,426 @@
+r"""Policy spaces: how a vector of numbers becomes a game the principal can evaluate.
+
+A policy space maps a point ``x`` of a box :math:`[\ell, h] \subset \mathbb{R}^d` to a game
+(``apply(game, x)``) and evaluates many points at once (``batch_equilibria(game, X)``:
+certified equilibria of every induced game). :func:`~sedtheory.principal.optimal_policy`
+optimises over any policy space; :class:`BracketRates` (the rates of a bracket tax with fixed
+thresholds) is the space of :func:`~sedtheory.principal.optimal_tax`, and
+:class:`ParametricPolicy` wraps any ``make(game, x) -> game`` (e.g. the per-unit tax of a
+Cournot game).
+
+Examples
+--------
+>>> from sedtheory import scenarios
+>>> from sedtheory.principal import BracketRates
+>>> game = scenarios.apple_picking()
+>>> space = BracketRates(game.tax.thresholds)
+>>> space.dim, space.bounds.tolist()
+(3, [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+>>> space.apply(game, [0.1, 0.2, 0.3]).tax.rates.tolist()
+[0.1, 0.2, 0.3]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from sedtheory.equilibrium.batch import policy_equilibria
+from sedtheory.equilibrium.solve import solve_equilibrium
+from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
+from sedtheory.games.protocol import require_game
+from sedtheory.objective import Objective
+from sedtheory.taxes import PiecewiseLinearTax
+
+__all__ = [
+    "BracketRates",
+    "ParametricPolicy",
+    "PolicyEvaluations",
+    "PolicySpace",
+    "bracket_tax_of",
+    "check_box",
+    "default_space",
+]
+
+
+@dataclass(frozen=True)
+class PolicyEvaluations:
+    """Certified equilibria of the games induced by the rows of ``points``.
+
+    Attributes
+    ----------
+    points : numpy.ndarray, shape (m, d)
+    actions, utilities, payoffs : numpy.ndarray, shape (m, n)
+    nash_gaps, relative_nash_gaps : numpy.ndarray, shape (m,)
+    certified : numpy.ndarray of bool, shape (m,)
+        Rows whose equilibrium was certified (relative gap <= tol). Uncertified rows are kept,
+        counted, and score ``-inf`` in :meth:`welfare` (a search never selects them).
+    method : str
+    """
+
+    points: np.ndarray
+    actions: np.ndarray
+    utilities: np.ndarray
+    payoffs: np.ndarray
+    nash_gaps: np.ndarray
+    relative_nash_gaps: np.ndarray
+    certified: np.ndarray
+    method: str
+
+    def welfare(self, objective: Objective) -> np.ndarray:
+        """The objective per row; ``-inf`` outside the p-mean's domain or where not certified."""
+        w = objective.rows(objective.values(self.utilities, self.payoffs))
+        return np.where(self.certified, w, -np.inf)
+
+    @property
+    def uncertified(self) -> int:
+        """How many rows have no certified equilibrium."""
+        return int((~self.certified).sum())
+
+
+@runtime_checkable
+class PolicySpace(Protocol):
+    """What :func:`~sedtheory.principal.optimal_policy` needs of a space of policies.
+
+    ``dim``; ``bounds`` (array ``(2, dim)``: lower and upper ends of the box); ``apply(game, x)``
+    (the game under policy ``x``); ``batch_equilibria(game, X, tol)`` (a
+    :class:`PolicyEvaluations` for the rows of ``X``).
+    """
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def bounds(self) -> np.ndarray: ...
+
+    def apply(self, game: Any, x: npt.ArrayLike) -> Any: ...
+
+    def batch_equilibria(self, game: Any, points: npt.ArrayLike, tol: float = 1e-9) -> PolicyEvaluations: ...
+
+
+def check_box(
+    bounds: Any, dim: int, field_name: str = "bounds", inside: tuple[float, float] | None = None
+) -> np.ndarray:
+    """``bounds`` as a ``(2, dim)`` float array: ``(low, high)`` or per-coordinate rows.
+
+    ``inside`` restricts the box (e.g. ``(0, 1)`` for tax rates); typed errors name the field.
+    """
+    try:
+        arr = np.asarray(bounds, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            field_name, bounds, f"give (low, high) or a (2, {dim}) array of numbers"
+        ) from None
+    if arr.shape == (2,):
+        arr = np.repeat(arr[:, None], dim, axis=1)
+    if arr.shape != (2, dim):
+        raise InvalidParameterError(
+            field_name, bounds, f"give (low, high) or a (2, {dim}) array of per-coordinate bounds"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InvalidParameterError(field_name, bounds, "bounds must be finite numbers")
+    if inside is not None and (np.any(arr[0] < inside[0]) or np.any(arr[1] > inside[1])):
+        raise InvalidParameterError(
+            field_name,
+            bounds,
+            f"the principal's instruments live in [{inside[0]:g}, {inside[1]:g}]; give bounds inside it",
+        )
+    if np.any(arr[0] > arr[1]):
+        raise InvalidParameterError(field_name, bounds, "each lower bound must be <= its upper bound")
+    arr.setflags(write=False)
+    return arr
+
+
+def _points(points: npt.ArrayLike, dim: int, field_name: str = "points") -> np.ndarray:
+    try:
+        x = np.asarray(points, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(field_name, points, "give an (m, dim) array of numbers") from None
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ShapeError(field_name, points, f"give {dim} coordinates per policy, shape (m, {dim})")
+    if not np.all(np.isfinite(x)):
+        raise InvalidParameterError(field_name, points, "policy coordinates must be finite")
+    return x
+
+
+def evaluate_one_by_one(space: Any, game: Any, points: np.ndarray, tol: float) -> PolicyEvaluations:
+    """The generic :meth:`batch_equilibria`: ``solve_equilibrium`` on every induced game.
+
+    A policy whose game has no certified equilibrium is kept with ``certified=False`` (and its
+    best profile), so that one bad trial policy never aborts a search.
+    """
+    m, n = points.shape[0], game.n
+    out = {k: np.zeros((m, n)) for k in ("actions", "utilities", "payoffs")}
+    gaps, rel = np.full(m, np.inf), np.full(m, np.inf)
+    certified = np.zeros(m, dtype=bool)
+    for r in range(m):
+        try:
+            eq = solve_equilibrium(space.apply(game, points[r]), tol=tol, raise_on_failure=False)
+        except SedtheoryError:
+            continue
+        out["actions"][r], out["utilities"][r], out["payoffs"][r] = eq.actions, eq.utilities, eq.payoffs
+        gaps[r], rel[r], certified[r] = eq.nash_gap, eq.relative_nash_gap, eq.converged
+    return PolicyEvaluations(
+        points,
+        out["actions"],
+        out["utilities"],
+        out["payoffs"],
+        gaps,
+        rel,
+        certified,
+        "solve_equilibrium per policy",
+    )
+
+
+class ParametricPolicy:
+    """A policy space given by ``make(game, x) -> game`` on a box.
+
+    Parameters
+    ----------
+    make : callable
+        ``make(game, x)`` returns the game under policy ``x`` (a 1-D array of ``dim`` numbers).
+    bounds : array_like
+        ``(2, dim)`` array (or ``(low, high)`` with ``dim``).
+    dim : int, optional
+        Needed when ``bounds`` is a single ``(low, high)`` pair (default 1).
+    names : tuple of str
+        Coordinate names for tables.
+
+    Examples
+    --------
+    >>> from sedtheory import PiecewiseLinearTax, scenarios
+    >>> flat = ParametricPolicy(lambda g, x: g.with_policy(PiecewiseLinearTax([0], [x[0]])), (0, 1))
+    >>> flat.dim, flat.apply(scenarios.apple_picking(), [0.25]).tax.rates.tolist()
+    (1, [0.25])
+    """
+
+    def __init__(
+        self,
+        make: Callable[[Any, np.ndarray], Any],
+        bounds: Any = (0.0, 1.0),
+        dim: int = 1,
+        names: tuple[str, ...] = (),
+    ) -> None:
+        if not callable(make):
+            raise InvalidParameterError("make", make, "give a callable make(game, x) -> game")
+        shape: tuple[int, ...] = np.shape(bounds) if not isinstance(bounds, str) else ()
+        d = int(shape[1]) if len(shape) == 2 else int(dim)
+        self.make = make
+        self.box = check_box(bounds, d)
+        self.dim_ = d
+        self.names = tuple(names) or tuple(f"x{i}" for i in range(d))
+
+    @property
+    def dim(self) -> int:
+        return self.dim_
+
+    @property
+    def bounds(self) -> np.ndarray:
+        return self.box
+
+    def apply(self, game: Any, x: npt.ArrayLike) -> Any:
+        """The game under policy ``x``."""
+        return require_game(self.make(game, _points(x, self.dim, "x")[0]), "make(game, x)")
+
+    def batch_equilibria(self, game: Any, points: npt.ArrayLike, tol: float = 1e-9) -> PolicyEvaluations:
+        """Certified equilibria for every row of ``points`` (one by one)."""
+        return evaluate_one_by_one(self, game, _points(points, self.dim), tol)
+
+    def __repr__(self) -> str:
+        return f"ParametricPolicy(dim={self.dim_}, bounds={self.box.tolist()})"
+
+
+class BracketRates:
+    """The marginal rates of a bracket tax with fixed thresholds, in a box inside ``[0, 1]^B``.
+
+    Parameters
+    ----------
+    thresholds : array_like, optional
+        ``0 = tau_0 < tau_1 < ...``; default: the thresholds of the game it is applied to.
+    bounds : (low, high) or array (2, B)
+        The box of the rates (inside [0, 1]).
+    brackets : int, optional
+        ``B`` when ``thresholds`` is omitted and ``bounds`` is per-bracket.
+
+    Notes
+    -----
+    For the commons game, :meth:`batch_equilibria` solves all policies at once
+    (:func:`~sedtheory.equilibrium.batch.policy_equilibria`: vectorised aggregate roots, each row
+    certified by its exact Nash gap); for other games it solves them one by one.
+    """
+
+    def __init__(self, thresholds: npt.ArrayLike | None = None, bounds: Any = (0.0, 1.0)) -> None:
+        self.thresholds = (
+            None
+            if thresholds is None
+            else PiecewiseLinearTax(thresholds, np.zeros(np.size(thresholds))).thresholds
+        )
+        self._raw_bounds = bounds
+        self._box = (
+            None if self.thresholds is None else check_box(bounds, self.thresholds.size, inside=(0.0, 1.0))
+        )
+
+    def for_game(self, game: Any) -> BracketRates:
+        """This space with the game's thresholds filled in where none were given."""
+        if self.thresholds is not None:
+            return self
+        tax = getattr(game, "tax", None)
+        if not isinstance(tax, PiecewiseLinearTax):
+            raise InvalidParameterError("thresholds", None, "give thresholds: the game has no bracket tax")
+        return BracketRates(tax.thresholds, self._raw_bounds)
+
+    @property
+    def dim(self) -> int:
+        if self.thresholds is None:
+            raise InvalidParameterError(
+                "thresholds", None, "the space has no thresholds yet; call for_game(game)"
+            )
+        return int(self.thresholds.size)
+
+    @property
+    def bounds(self) -> np.ndarray:
+        if self._box is None:
+            raise InvalidParameterError(
+                "thresholds", None, "the space has no thresholds yet; call for_game(game)"
+            )
+        return self._box
+
+    def tax(self, x: npt.ArrayLike) -> PiecewiseLinearTax:
+        """The bracket tax of rates ``x``."""
+        return PiecewiseLinearTax(self.for_thresholds(), _points(x, self.dim, "rates")[0])
+
+    def for_thresholds(self) -> np.ndarray:
+        if self.thresholds is None:
+            raise InvalidParameterError(
+                "thresholds", None, "the space has no thresholds yet; call for_game(game)"
+            )
+        return self.thresholds
+
+    def apply(self, game: Any, x: npt.ArrayLike) -> Any:
+        """``game`` under the bracket tax with rates ``x``."""
+        space = self.for_game(game)
+        return require_game(game).with_policy(space.tax(x))
+
+    def _game_with_thresholds(self, game: Any) -> Any:
+        tax = getattr(game, "tax", None)
+        if isinstance(tax, PiecewiseLinearTax) and np.array_equal(tax.thresholds, self.for_thresholds()):
+            return game
+        return game.with_policy(PiecewiseLinearTax(self.for_thresholds(), np.zeros(self.dim)))
+
+    def batch_equilibria(self, game: Any, points: npt.ArrayLike, tol: float = 1e-9) -> PolicyEvaluations:
+        """Certified equilibria for every row of rates (vectorised for the commons game)."""
+        space = self.for_game(game)
+        x = _points(points, space.dim, "rates")
+        base = space._game_with_thresholds(game)
+        if hasattr(base, "kernel") and hasattr(base, "uses_global_formulas"):
+            batch = policy_equilibria(base, x, tol=tol, raise_on_failure=False)
+            certified = batch.relative_nash_gaps <= tol
+            return PolicyEvaluations(
+                x,
+                batch.actions,
+                batch.utilities,
+                batch.payoffs,
+                batch.nash_gaps,
+                batch.relative_nash_gaps,
+                certified,
+                batch.method,
+            )
+        return evaluate_one_by_one(space, base, x, tol)
+
+    def polish(
+        self,
+        game: Any,
+        objective: Objective,
+        x: np.ndarray,
+        target: np.ndarray,
+        value: float,
+        tol: float,
+        polish: bool | None,
+    ) -> Any:
+        """Hook of :func:`optimal_policy`: the convex best implementation of the found outcome.
+
+        Default: for ``p <= 1`` and ``n <= 200``, where it is one exact convex program (at
+        n = 1000 Clarabel does not reach an accurate optimum of it and SCS is slow). For
+        ``p > 1`` maximising ``M_p`` over the implementing rates is not convex:
+        ``polish=True`` then tries the n per-agent maxima (n linear programs) and keeps the best.
+        Returns a :class:`~sedtheory.principal.policy.Polished`, or a string saying why not.
+        """
+        from sedtheory.principal.implementation import ImplementationSolver
+        from sedtheory.principal.policy import Polished
+
+        if not hasattr(game, "kernel"):
+            return "skipped: the best implementation program is written for the commons game"
+        if polish is None:
+            polish = game.n <= 200 and objective.p <= 1 and objective.weights is None
+        if not polish:
+            return "skipped (polish=False, or the default for n > 200 or p > 1)"
+        base = self.for_game(game)._game_with_thresholds(game)
+        try:
+            impl = ImplementationSolver(base, objective.p, self.bounds, objective.of)(target)
+        except SedtheoryError as exc:
+            return f"skipped: {exc}"
+        scale = max(1.0, abs(value))
+        ok = impl.nash_gap <= tol * max(1.0, float(np.abs(impl.utilities).max()))
+        improved = bool(impl.welfare > value + 1e-12 * scale and ok)
+        return Polished(
+            x=impl.rates if improved else x,
+            actions=target,
+            welfare=impl.welfare if improved else value,
+            improved=improved,
+            exact=impl.status == "optimal",
+            method=" + convex best implementation of the outcome (cvxpy)",
+            note=f"{impl.method}: {impl.status} ({impl.solver})",
+        )
+
+    def upper_bound(self, game: Any, objective: Objective) -> tuple[float, str]:
+        """Hook of :func:`optimal_policy`: the tightest first best that bounds every bracket tax."""
+        from sedtheory.principal.first_best import upper_bound
+
+        if not hasattr(game, "kernel") or objective.weights is not None:
+            return math.inf, "no bound for this game or weighted objective"
+        return upper_bound(game, objective.p, objective.of)
+
+    def __repr__(self) -> str:
+        t = None if self.thresholds is None else self.thresholds.tolist()
+        return f"BracketRates(thresholds={t}, bounds={self._raw_bounds!r})"
+
+
+def bracket_tax_of(game: Any, field_name: str = "game") -> PiecewiseLinearTax:
+    """The bracket tax of ``game`` (a typed error for games without one)."""
+    require_game(game, field_name)
+    tax = getattr(game, "policy", None)
+    if not isinstance(tax, PiecewiseLinearTax):
+        raise InvalidParameterError(
+            field_name,
+            type(game).__name__,
+            "this game's policy is not a bracket tax; use optimal_policy with a policy space",
+        )
+    return tax
+
+
+def default_space(game: Any, space: Any = None) -> Any:
+    """``space`` for ``game``, or the game's default: its bracket rates (games with a bracket tax)
+    or ``game.default_policy_space()``; a typed error otherwise."""
+    if space is not None:
+        if isinstance(space, BracketRates):
+            return space.for_game(game)
+        if not isinstance(space, PolicySpace):
+            raise InvalidParameterError(
+                "space", space, "pass a policy space (dim, bounds, apply, batch_equilibria)"
+            )
+        return space
+    maker = getattr(game, "default_policy_space", None)
+    if callable(maker):
+        return maker()
+    if isinstance(getattr(game, "tax", None), PiecewiseLinearTax):
+        return BracketRates(game.tax.thresholds)
+    raise InvalidParameterError(
+        "space", None, f"{type(game).__name__} has no default policy space; pass space=ParametricPolicy(...)"
+    )
