@@ -45,7 +45,8 @@ from sedtheory.validate import count
 from sedtheory.voting.analysis import condorcet_winner
 from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
 from sedtheory.voting.report import default_rule_options
-from sedtheory.voting.rules import get_rule, winner, winners
+from sedtheory.voting.rules import get_rule
+from sedtheory.voting.winners import winner, winners
 from sedtheory.welfare import pmean
 
 __all__ = ["SCENARIOS", "SEDRound", "SEDRun", "run_sed", "scenario"]

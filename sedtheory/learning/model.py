@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons.formulas import own_objective
 from sedtheory.games.commons.replies import best_replies
 from sedtheory.games.protocol import PiecewiseQuadraticGame, require_game
 
@@ -88,7 +89,7 @@ class StageModel:
     def own(self, x: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """``f_i(x; alpha_i)``, broadcasting ``x`` and ``alpha`` against the agents (last axis)."""
         beta = self.beta if x.ndim <= 1 else self.beta.reshape((1,) * (x.ndim - 1) + (-1,))
-        return alpha * x - self.k_like(x) * self.taxes(x) - 0.5 * beta * x * x
+        return own_objective(x, alpha, self.k_like(x), self.taxes(x), beta)
 
     def k_like(self, x: np.ndarray) -> np.ndarray:
         return self.k if x.ndim <= 1 else self.k.reshape((1,) * (x.ndim - 1) + (-1,))

@@ -50,6 +50,7 @@ from sedtheory.learning.play import run_learner
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.policy import PolicyDesign
+from sedtheory.registry import Registry
 from sedtheory.validate import count
 from sedtheory.welfare import check_p, check_welfare_of, pmean
 
@@ -183,25 +184,28 @@ class PrincipalLearnerSpec:
     reference: str = ""
 
 
-#: Registered principal learners.
-PRINCIPAL_LEARNERS: dict[str, PrincipalLearnerSpec] = {
-    "ucb": PrincipalLearnerSpec(
-        "ucb",
-        _ucb,
-        "bandit (realised welfare of the posted rates)",
-        {"step": 0.1, "c": 0.1},
-        "UCB-V over the rate grid",
-        "Auer, Cesa-Bianchi and Fischer (2002); Audibert, Munos and Szepesvari (2009)",
-    ),
-    "spsa": PrincipalLearnerSpec(
-        "spsa",
-        _spsa,
-        "zeroth order (two welfare evaluations per iteration)",
-        {"a": 0.1, "c": 0.1, "start": None},
-        "simultaneous-perturbation gradient ascent on the rates",
-        "Spall (1992)",
-    ),
-}
+#: Registered principal learners (a :class:`~sedtheory.registry.Registry`).
+PRINCIPAL_LEARNERS: Registry[PrincipalLearnerSpec] = Registry(
+    "learner",
+    build=lambda name, run, **meta: PrincipalLearnerSpec(name, run, **meta),
+    kind="principal learners",
+)
+PRINCIPAL_LEARNERS.add(
+    "ucb",
+    _ucb,
+    feedback="bandit (realised welfare of the posted rates)",
+    options={"step": 0.1, "c": 0.1},
+    description="UCB-V over the rate grid",
+    reference="Auer, Cesa-Bianchi and Fischer (2002); Audibert, Munos and Szepesvari (2009)",
+)
+PRINCIPAL_LEARNERS.add(
+    "spsa",
+    _spsa,
+    feedback="zeroth order (two welfare evaluations per iteration)",
+    options={"a": 0.1, "c": 0.1, "start": None},
+    description="simultaneous-perturbation gradient ascent on the rates",
+    reference="Spall (1992)",
+)
 
 
 @dataclass(frozen=True)
@@ -283,9 +287,7 @@ def learn_principal(
     """
     pf = check_p(p)
     check_welfare_of(welfare_of)
-    if not isinstance(learner, str) or learner not in PRINCIPAL_LEARNERS:
-        raise InvalidParameterError("learner", learner, f"use one of {sorted(PRINCIPAL_LEARNERS)}")
-    spec = PRINCIPAL_LEARNERS[learner]
+    spec = PRINCIPAL_LEARNERS.get(learner)
     unknown = sorted(set(options) - set(spec.options))
     if unknown:
         raise InvalidParameterError(

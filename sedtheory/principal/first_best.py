@@ -20,11 +20,12 @@ from scipy.optimize import linprog
 
 from sedtheory.errors import DomainError, InvalidParameterError, SedtheoryError, SolverError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons.formulas import payoff
 from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.society import Society
 from sedtheory.welfare import check_p, check_welfare_of, pmean
 
-__all__ = ["FirstBest", "first_best", "planner_program", "TRANSFER_MODELS", "upper_bound"]
+__all__ = ["FirstBest", "first_best", "plan_values", "planner_program", "TRANSFER_MODELS", "upper_bound"]
 
 TRANSFER_MODELS = {
     "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0 (DESIGN.md section 6)",
@@ -92,24 +93,22 @@ def planner_program(
     cons: list[cp.Constraint] = [a >= 0, cp.sum(t) == 0]
     if math.isfinite(game.max_harvest):
         cons.append(a <= game.max_harvest)
-    theta = soc.productivity
-    finite = np.isfinite(theta)
+    kernel = game.kernel  # the coefficients of the numeric model, so both evaluate one formula
     cost: cp.Expression | float = 0.0
-    if finite.any():
-        coef = np.where(finite, np.sqrt(0.5 / np.where(finite, theta, 1.0)), 0.0)
-        cost = cp.square(cp.multiply(coef, a))
+    if np.any(kernel.cost_weights > 0):
+        cost = cp.square(cp.multiply(np.sqrt(kernel.cost_weights), a))
     if game.uses_global_formulas:
         # One epigraph scalar for D(A)/n: broadcasting the square into n rows makes the cone
         # program dense (n^2 entries) and ill-conditioned at n = 1000.
         share = cp.Variable(name="damage_share")
         total = cp.Variable(name="aggregate")
-        scale = math.sqrt(game.damage / (2.0 * n))  # square of an O(1) quantity: well conditioned
+        scale = math.sqrt(kernel.damage_weights[0])  # square of an O(1) quantity: well conditioned
         cons += [total == cp.sum(a), share >= cp.square(scale * total)]
         damage = share * np.ones(n)
     else:
-        _, q, d = game.local_operators()
-        damage = cp.square(cp.multiply(np.sqrt(game.damage / (2.0 * d)), q @ a))
-    r = game.endowment + a + t - cost - damage
+        _, q, _ = game.local_operators()
+        damage = cp.square(cp.multiply(np.sqrt(kernel.damage_weights), q @ a))
+    r = payoff(game.endowment, a, t, cost, damage)
     # u = W r with W >= 0 is concave in (a, t), but a product with signed coefficients is not
     # DCP; a hypograph variable y <= r keeps it affine (u is non-decreasing in every y_j, so the
     # optimum has y = r wherever it matters; reported values are recomputed from (a, t)).
@@ -132,12 +131,11 @@ def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
     return cp.multiply(sigma - w, r) + cp.multiply(w, cp.sum(r))
 
 
-def _plan(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact payoffs and utilities of a plan (numpy, independent of the solver's values)."""
+def plan_values(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact payoffs and utilities of a plan ``(a, t)`` (numpy, from the kernel; the solver's
+    actions are clipped to the box and its transfers re-balanced to sum to zero)."""
     a = np.clip(a, 0.0, game.max_harvest)
-    t = t - t.mean()
-    cost = 0.5 * a * a / game.society.productivity
-    r = game.endowment + a + t - cost - game.damages(a)
+    r = game.kernel.plan_payoffs(a, t - t.mean())
     return r, game.society.apply_weights(r)
 
 
@@ -277,7 +275,7 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
                 f"no plan gives every agent a positive {welfare_of}, which p={pf} needs; raise omega",
             ) from exc
         raise
-    pay, util = _plan(game, as_array(a), as_array(t))
+    pay, util = plan_values(game, as_array(a), as_array(t))
     vals = util if welfare_of == "utility" else pay
     w = pmean(vals, pf)
     return FirstBest(
@@ -370,7 +368,7 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
     star = int(np.argmin(c))
     target = np.zeros(n)
     target[star] = surplus / c[star]
-    r0, _ = _plan(game, a, np.zeros(n))
+    r0, _ = plan_values(game, a, np.zeros(n))
     if welfare_of == "utility":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -378,7 +376,7 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
     else:
         r_target = target
     t = r_target - r0
-    pay, util = _plan(game, a, t)
+    pay, util = plan_values(game, a, t)
     vals = util if welfare_of == "utility" else pay
     vals = np.maximum(vals, 0.0)  # rounding: the exact plan has zeros here
     w = pmean(vals, pf)
@@ -412,14 +410,14 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
         weight.value = np.eye(1, game.n, i)[0]
         solver = solve(problem, f"max u_{i} (first best, p={pf})")
         upper[i] = float(problem.value)
-        pay, util = _plan(game, as_array(a), as_array(t))
+        pay, util = plan_values(game, as_array(a), as_array(t))
         vals = np.maximum(util if welfare_of == "utility" else pay, 0.0)
         w = pmean(vals, pf)
         if w > best[0]:
             best = (w, as_array(a), as_array(t), solver)
     w, a_best, t_best, solver = best
     assert a_best is not None and t_best is not None
-    pay, util = _plan(game, a_best, t_best)
+    pay, util = plan_values(game, a_best, t_best)
     bound = max(pmean(np.maximum(upper, 0.0), pf), w)
     exact = pf == math.inf or bound - w <= 1e-9 * max(1.0, abs(bound))
     return FirstBest(

@@ -26,7 +26,7 @@ from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
 from sedtheory.principal.baselines import laissez_faire
 from sedtheory.principal.convex import as_array, cp, solve
-from sedtheory.principal.first_best import _plan, first_best, planner_program
+from sedtheory.principal.first_best import first_best, plan_values, planner_program
 from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.search import grid as rate_grid
 from sedtheory.principal.search import scan_points
@@ -175,7 +175,7 @@ def welfare_frontier(
     for weight in np.linspace(0.0, 1.0, int(points)):
         lam.value, rest.value = float(weight), 1.0 - float(weight)
         solve(problem, "first-best frontier point")
-        pay, util = _plan(game, as_array(a), as_array(t))
+        pay, util = plan_values(game, as_array(a), as_array(t))
         fb_points.append(pair(util if welfare_of == "utility" else pay))
     fb = np.array(fb_points)
     fb = fb[np.argsort(fb[:, 0], kind="stable")]

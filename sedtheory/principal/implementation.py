@@ -84,9 +84,7 @@ def check_bounds(
 
 def _shares(game: CommonsGame, actions: np.ndarray) -> np.ndarray:
     """``ell[i, b]``: the part of agent i's income taxed in bracket b (``T = ell @ phi``)."""
-    tau = game.tax.thresholds
-    widths = np.append(np.diff(tau), np.inf)
-    return np.clip(actions[:, None] - tau[None, :], 0.0, widths[None, :])
+    return game.kernel.rate_shares(actions)
 
 
 def target_utilities(

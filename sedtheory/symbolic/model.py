@@ -1,4 +1,8 @@
-"""The commons game's primitives as sympy expressions in the model's symbols."""
+"""The commons game's primitives as sympy expressions in the model's symbols.
+
+The expressions come from :mod:`sedtheory.games.commons.formulas`, the same functions the numeric
+kernel evaluates, applied to sympy symbols.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import sympy as sp
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import formulas as F
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax, to_rational
 
@@ -71,7 +76,7 @@ class SymbolicModel:
         self.neighbors = _neighbors(soc)
         self.offdiag = [(1 - self.sigma[i]) * nu[i] for i in range(n)]
         self.s = [self.sigma[i] + self.offdiag[i] * int(deg[i]) for i in range(n)]
-        self.k = [self.sigma[i] - self.s[i] / self.n for i in range(n)]
+        self.k = [F.own_tax_weight(self.sigma[i], self.s[i], self.n) for i in range(n)]
         self.m = [sp.Integer(0) if t is None else self.sigma[i] / t for i, t in enumerate(self.theta)]
         self.local = not game.uses_global_formulas
         if self.local:
@@ -80,7 +85,7 @@ class SymbolicModel:
             self.d = [int(x) for x in d]
             self.c = [self.kappa * self._wsum(i, lambda j: sp.Rational(1, self.d[j])) for i in range(n)]
         else:
-            self.c = [self.s[i] * self.kappa / self.n for i in range(n)]
+            self.c = [F.global_damage_curvature(self.s[i], self.kappa, self.n) for i in range(n)]
         self.nb = nb
 
     # ------------------------------------------------------------------ helpers
@@ -127,7 +132,9 @@ class SymbolicModel:
             total = sp.Add(*a)
             damage = [self.kappa * total**2 / (2 * self.n)] * n
         cost = [_cost(a[j], self.theta[j]) for j in range(n)]
-        return [self.omega + a[j] - taxes[j] + lump - cost[j] - damage[j] for j in range(n)]
+        return [
+            F.payoff(self.omega, a[j], F.tax_transfer(taxes[j], lump), cost[j], damage[j]) for j in range(n)
+        ]
 
     def utilities(self, r: list[sp.Expr]) -> list[sp.Expr]:
         """``u_i = sum_j W_ij r_j``."""
@@ -135,7 +142,7 @@ class SymbolicModel:
 
     def own_problem(self, i: int, a: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
         """``(alpha_i, beta_i, k_i)``: agent i's utility is ``alpha x - k T(x) - beta x^2/2`` + const."""
-        beta = self.m[i] + self.c[i]
+        beta = F.own_curvature(self.m[i], self.c[i])
         if not self.local:
             alpha = self.sigma[i] - self.c[i] * (sp.Add(*a) - a[i])
         else:
@@ -181,7 +188,7 @@ class SymbolicModel:
 
 def _cost(a: sp.Expr, theta: sp.Expr | None) -> sp.Expr:
     """``a^2 / (2 theta)``, zero without effort cost (``theta = inf``)."""
-    return sp.Integer(0) if theta is None else a**2 / (2 * theta)
+    return sp.Integer(0) if theta is None else F.effort_cost(a, 1 / (2 * theta))
 
 
 def _neighbors(soc: Society) -> list[list[int]]:

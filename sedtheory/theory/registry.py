@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from sedtheory.errors import InvalidParameterError
+from sedtheory.registry import Registry
 
 __all__ = ["Statement", "Report", "THEOREMS", "statement", "verify", "verify_all"]
 
@@ -87,8 +88,12 @@ class Statement:
         return check(self.planted())
 
 
-#: The registered statements by name.
-THEOREMS: dict[str, Statement] = {}
+def _build(name: str, check: Check, **meta: Any) -> Statement:
+    return Statement(name=name, check=check, **meta)
+
+
+#: The registered statements by name (a :class:`~sedtheory.registry.Registry`).
+THEOREMS: Registry[Statement] = Registry("name", build=_build, kind="statements")
 
 
 def statement(
@@ -105,26 +110,12 @@ def statement(
     kind: str = "theorem",
     instances: int = 100,
 ) -> Callable[[Check], Check]:
-    """Register ``check`` as the statement ``name`` in :data:`THEOREMS`."""
-
-    def register(check: Check) -> Check:
-        THEOREMS[name] = Statement(
-            name,
-            text,
-            tuple(hypotheses),
-            citation,
-            generate,
-            holds_on,
-            check,
-            planted,
-            planted_check,
-            how,
-            kind,
-            instances,
-        )
-        return check
-
-    return register
+    """Register ``check`` as the statement ``name`` in :data:`THEOREMS` (``THEOREMS.register``)."""
+    return THEOREMS.register(
+        name, statement=text, hypotheses=tuple(hypotheses), citation=citation, generate=generate,
+        holds_on=holds_on, planted=planted, planted_check=planted_check, how=how, kind=kind,
+        instances=instances,
+    )
 
 
 @dataclass(frozen=True)
@@ -157,9 +148,7 @@ class Report:
 def _get(name: str | Statement) -> Statement:
     if isinstance(name, Statement):
         return name
-    if name not in THEOREMS:
-        raise InvalidParameterError("name", name, f"use one of the registered statements {sorted(THEOREMS)}")
-    return THEOREMS[name]
+    return THEOREMS.get(name)
 
 
 def verify(

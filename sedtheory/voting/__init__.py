@@ -25,7 +25,8 @@ from sedtheory.voting.preferences import (
 )
 from sedtheory.voting.profile import Profile, as_profile, sort_candidates
 from sedtheory.voting.report import VotingReport, vote_report, winner_welfare
-from sedtheory.voting.rules import RULES, Ballots, VotingRule, get_rule, voting_rule, winner, winners
+from sedtheory.voting.rules import RULES, Ballots, VotingRule, get_rule, voting_rule
+from sedtheory.voting.winners import winner, winners
 
 __all__ = [
     "DEFAULT_CANDIDATES",

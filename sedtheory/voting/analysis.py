@@ -39,7 +39,8 @@ import numpy as np
 from sedtheory.errors import InvalidParameterError
 from sedtheory.validate import count as check_count
 from sedtheory.voting.profile import Profile, as_profile
-from sedtheory.voting.rules import RULES, get_rule, prepare, tie_break_order, winner_masks
+from sedtheory.voting.rules import RULES, get_rule
+from sedtheory.voting.winners import prepare, tie_break_order, winner_masks
 
 __all__ = [
     "condorcet_winner",

@@ -43,7 +43,8 @@ import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.voting.profile import Profile, as_profile
-from sedtheory.voting.rules import get_rule, prepare, tie_break_order, winner, winner_masks
+from sedtheory.voting.rules import get_rule
+from sedtheory.voting.winners import prepare, tie_break_order, winner, winner_masks
 
 __all__ = ["Manipulation", "find_manipulation", "is_manipulable"]
 

@@ -31,7 +31,8 @@ from sedtheory.scenarios import apple_picking
 from sedtheory.voting.analysis import condorcet_winner, majority_cycles
 from sedtheory.voting.manipulation import Manipulation, find_manipulation
 from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
-from sedtheory.voting.rules import RULES, get_rule, winner, winners
+from sedtheory.voting.rules import RULES, get_rule
+from sedtheory.voting.winners import winner, winners
 from sedtheory.welfare import format_p, pmean
 
 __all__ = ["VotingReport", "vote_report", "winner_welfare", "default_rule_options"]

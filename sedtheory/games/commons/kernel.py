@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sps
 
+from sedtheory.games.commons import formulas as F
+
 __all__ = ["CommonsKernel", "RatePieces", "deviation_gain", "piece_search"]
 
 
@@ -165,22 +167,32 @@ class CommonsKernel:
         self.thresholds = thresholds
         self.kappa, self.omega, self.amax = damage, endowment, max_harvest
         self.local = local
-        self.k = sigma - s / n
+        self.k = F.own_tax_weight(sigma, s, n)
         if local is None:
             self.d = np.full(n, float(n))
-            self.c = s * damage / n
+            self.c = F.global_damage_curvature(s, damage, n)
         else:
             w, _, d = local
             self.d = d
             self.c = damage * np.asarray(w @ (1.0 / d), dtype=float).reshape(-1)
-        self.beta = sigma / theta + self.c
-        for arr in (self.k, self.c, self.beta, self.d):
+        self.beta = F.own_curvature(sigma / theta, self.c)
+        #: 1/(2 theta_i) (0 without effort cost) and kappa/(2 |N[j]|): the coefficients of the
+        #: effort cost and the damage, shared with the convex programs.
+        self.cost_weights = 0.5 / theta
+        self.damage_weights = damage / (2.0 * self.d)
+        for arr in (self.k, self.c, self.beta, self.d, self.cost_weights, self.damage_weights):
             arr.setflags(write=False)
 
     # ------------------------------------------------------------ tax
     def pieces(self, rates: np.ndarray) -> RatePieces:
         """The tax's pieces under ``rates`` ``(B,)`` or one rate vector per row ``(m, B)``."""
         return RatePieces.of(self.thresholds, np.asarray(rates, dtype=float), self.amax)
+
+    def rate_shares(self, x: np.ndarray) -> np.ndarray:
+        """``ell[..., b]``: the part of income ``x`` taxed in bracket b, so ``T(x) = ell @ rates``
+        (the tax's derivative in the rates: utilities are affine in the rates at a fixed profile)."""
+        widths = np.append(np.diff(self.thresholds), np.inf)
+        return np.clip(x[..., None] - self.thresholds, 0.0, widths)
 
     def taxes(self, x: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """``T(x)`` elementwise; ``rates`` ``(B,)`` shared or ``(m, B)`` for ``x`` of shape ``(m, n)``."""
@@ -199,12 +211,17 @@ class CommonsKernel:
         agg = self.aggregates(a)
         return self.kappa * agg * agg / (2.0 * self.d)
 
+    def plan_payoffs(self, a: np.ndarray, transfers: np.ndarray) -> np.ndarray:
+        r"""Own payoffs :math:`r_j = \omega + a_j + t_j - C_j(a_j) - \mathrm{damage}_j` of actions and
+        transfers (the planner's plan; a tax is the transfer :math:`-T(a_j) + R/n`)."""
+        cost = F.effort_cost(a, self.cost_weights)
+        return F.payoff(self.omega, a, transfers, cost, self.damages(a))
+
     def payoffs(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
         r"""Own payoffs :math:`r_j = \omega + a_j - T(a_j) + R/n - a_j^2/(2\theta_j) - \mathrm{damage}_j`."""
         t = self.taxes(a, rates)
         lump = t.sum(axis=-1, keepdims=True) / self.n
-        cost = 0.5 * a * a / self.theta
-        return self.omega + a - t + lump - cost - self.damages(a)
+        return self.plan_payoffs(a, F.tax_transfer(t, lump))
 
     def utilities(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """``u = W r`` along the last axis."""
@@ -225,7 +242,7 @@ class CommonsKernel:
     def own(self, x: np.ndarray, alpha: np.ndarray, taxes: np.ndarray) -> np.ndarray:
         """``f_i(x; alpha_i)`` given ``T(x)`` (agents on axis 0 of 1-D, axis 1 otherwise)."""
         shape = _agent_shape(alpha)
-        return alpha * x - self.k.reshape(shape) * taxes - 0.5 * self.beta.reshape(shape) * x * x
+        return F.own_objective(x, alpha, self.k.reshape(shape), taxes, self.beta.reshape(shape))
 
     def replies(
         self, alpha: np.ndarray, pieces: RatePieces, upper: np.ndarray
