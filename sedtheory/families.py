@@ -3,12 +3,17 @@ r"""Families of social graphs and selfishness profiles, and games built from the
 Graph families (:data:`GRAPH_FAMILIES`; each returns a graph and a two-community split used
 by the assortative selfishness profile):
 
-* ``complete`` (the implicit complete graph), ``ring`` (cycle), ``star``;
-* ``erdos_renyi``: :math:`G(n, p)` with mean degree ``degree`` (default 4);
+* ``complete`` (the implicit complete graph), ``ring`` (cycle), ``star``, ``path``, ``empty``;
+* ``erdos_renyi``: :math:`G(n, p)` with mean degree ``degree`` (default 4), or edge probability
+  ``edge_probability``; ``directed=True`` draws a directed :math:`G(n, p)`;
 * ``watts_strogatz``: ring lattice of ``degree`` neighbours, rewiring probability 0.1;
 * ``barabasi_albert``: preferential attachment, ``degree // 2`` edges per new node;
 * ``sbm``: two-community stochastic block model, mean degree ``degree``, 90 % of each
   node's expected edges inside its community.
+
+This is the package's one graph factory: scenario files, the theory registry's generators and
+the tests build named graphs here. Families take ``n >= 1`` agents (the lattice, preferential
+attachment and block model need ``n >= 2``).
 
 For families without planted communities the split is the first half of the nodes versus the
 rest (for the ring and the lattice: two arcs), or the Kernighan-Lin bisection of the graph for
@@ -41,6 +46,7 @@ import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games import CommonsGame
+from sedtheory.registry import Registry
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
 from sedtheory.validate import count
@@ -50,11 +56,17 @@ __all__ = ["GRAPH_FAMILIES", "SELFISHNESS_PROFILES", "GraphFamily", "make_graph"
 
 @dataclass(frozen=True)
 class GraphFamily:
-    """A graph family: ``build(n, degree, seed) -> (graph or None, community of each node)``."""
+    """A graph family: ``build(n, degree, seed, **options) -> (graph or None, community of each node)``.
+
+    ``min_n`` is the smallest number of nodes it is defined for; ``options`` the keyword
+    options ``build`` accepts beyond ``(n, degree, seed)``.
+    """
 
     name: str
-    build: Callable[[int, int, int], tuple[nx.Graph | None, np.ndarray]]
+    build: Callable[..., tuple[nx.Graph | None, np.ndarray]]
     description: str
+    min_n: int = 1
+    options: tuple[str, ...] = ()
 
 
 def _halves(n: int) -> np.ndarray:
@@ -82,9 +94,22 @@ def _star(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
     return nx.star_graph(n - 1), _halves(n)
 
 
-def _erdos_renyi(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
-    g = nx.gnp_random_graph(n, min(1.0, degree / max(n - 1, 1)), seed=seed)
-    return g, _bisect(g, seed)
+def _path(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
+    return nx.path_graph(n), _halves(n)
+
+
+def _empty(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
+    return nx.empty_graph(n), _halves(n)
+
+
+def _erdos_renyi(
+    n: int, degree: int, seed: int, edge_probability: float | None = None, directed: bool = False
+) -> tuple[nx.Graph | None, np.ndarray]:
+    prob = min(1.0, degree / max(n - 1, 1)) if edge_probability is None else float(edge_probability)
+    if not 0.0 <= prob <= 1.0:
+        raise InvalidParameterError("edge_probability", edge_probability, "use a probability in [0, 1]")
+    g = nx.gnp_random_graph(n, prob, seed=seed, directed=bool(directed))
+    return g, (_halves(n) if directed else _bisect(g, seed))
 
 
 def _watts_strogatz(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
@@ -107,19 +132,38 @@ def _sbm(n: int, degree: int, seed: int) -> tuple[nx.Graph | None, np.ndarray]:
     return nx.Graph(g), _halves(n)
 
 
-#: The graph families by name.
-GRAPH_FAMILIES: dict[str, GraphFamily] = {
-    f.name: f
-    for f in (
-        GraphFamily("complete", _complete, "every pair connected (implicit)"),
-        GraphFamily("ring", _ring, "cycle"),
-        GraphFamily("star", _star, "one hub"),
-        GraphFamily("erdos_renyi", _erdos_renyi, "G(n, p), mean degree `degree`"),
-        GraphFamily("watts_strogatz", _watts_strogatz, "small world, `degree` neighbours, rewiring 0.1"),
-        GraphFamily("barabasi_albert", _barabasi_albert, "preferential attachment, degree/2 edges per node"),
-        GraphFamily("sbm", _sbm, "two communities, 90 % of edges inside"),
-    )
-}
+#: The graph families by name (a :class:`~sedtheory.registry.Registry`; ``"er"``,
+#: ``"erdos-renyi"`` and the hyphenated names are aliases).
+GRAPH_FAMILIES: Registry[GraphFamily] = Registry(
+    "graph", build=lambda name, build, **meta: GraphFamily(name, build, **meta), kind="graph families"
+)
+GRAPH_FAMILIES.add("complete", _complete, description="every pair connected (implicit)")
+GRAPH_FAMILIES.add("ring", _ring, aliases=("cycle",), description="cycle")
+GRAPH_FAMILIES.add("star", _star, description="one hub")
+GRAPH_FAMILIES.add("path", _path, description="a line of agents")
+GRAPH_FAMILIES.add("empty", _empty, aliases=("none",), description="no edges (everyone alone)")
+GRAPH_FAMILIES.add(
+    "erdos_renyi",
+    _erdos_renyi,
+    aliases=("erdos-renyi", "er", "gnp"),
+    description="G(n, p), mean degree `degree` or `edge_probability`",
+    options=("edge_probability", "directed"),
+)
+GRAPH_FAMILIES.add(
+    "watts_strogatz",
+    _watts_strogatz,
+    aliases=("watts-strogatz",),
+    min_n=2,
+    description="small world, `degree` neighbours, rewiring 0.1",
+)
+GRAPH_FAMILIES.add(
+    "barabasi_albert",
+    _barabasi_albert,
+    aliases=("barabasi-albert",),
+    min_n=2,
+    description="preferential attachment, degree/2 edges per node",
+)
+GRAPH_FAMILIES.add("sbm", _sbm, min_n=2, description="two communities, 90 % of edges inside")
 
 
 def _uniform(n: int, communities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -147,12 +191,28 @@ def _check_n(n: Any) -> int:
     return count("n", n, 2, "use an integer number of agents >= 2")
 
 
-def make_graph(family: str, n: int, degree: int = 4, seed: int = 0) -> tuple[nx.Graph | None, np.ndarray]:
-    """A graph of ``family`` on ``n`` nodes and its two-community split."""
-    if family not in GRAPH_FAMILIES:
-        raise InvalidParameterError("graph", family, f"use one of {sorted(GRAPH_FAMILIES)}")
+def make_graph(
+    family: str, n: int, degree: int = 4, seed: int = 0, **options: Any
+) -> tuple[nx.Graph | None, np.ndarray]:
+    """A graph of ``family`` on ``n`` nodes and its two-community split.
+
+    ``options`` are the family's own (``edge_probability``, ``directed`` for ``erdos_renyi``).
+
+    >>> g, split = make_graph("ring", 4)
+    >>> sorted(g.edges()), split.tolist()
+    ([(0, 1), (0, 3), (1, 2), (2, 3)], [0, 0, 1, 1])
+    """
+    spec = GRAPH_FAMILIES.get(family)
     degree = count("degree", degree, 1, "use a positive integer mean degree")
-    return GRAPH_FAMILIES[family].build(_check_n(n), degree, int(seed))
+    size = count(
+        "n", n, spec.min_n, f"the {spec.name} family needs an integer number of agents >= {spec.min_n}"
+    )
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        raise InvalidParameterError(
+            unknown[0], options[unknown[0]], f"{spec.name!r} accepts {list(spec.options)}"
+        )
+    return spec.build(size, degree, int(seed), **options)
 
 
 def make_society(
@@ -165,6 +225,7 @@ def make_society(
     neighbor_weighting: Literal["sum", "mean"] = "sum",
 ) -> Society:
     """A society of ``n`` agents on a ``graph`` family with a ``selfishness`` profile (or values)."""
+    _check_n(n)
     g, communities = make_graph(graph, n, degree, seed)
     if isinstance(selfishness, str):
         if selfishness not in SELFISHNESS_PROFILES:

@@ -40,7 +40,7 @@ import pandas as pd
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games.protocol import Game, require_game
 from sedtheory.principal.policy import PolicyDesign
-from sedtheory.scenarios import apple_picking
+from sedtheory.scenarios import SCENARIOS, scenario
 from sedtheory.validate import count
 from sedtheory.voting.analysis import condorcet_winner
 from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
@@ -50,18 +50,6 @@ from sedtheory.voting.winners import winner, winners
 from sedtheory.welfare import pmean
 
 __all__ = ["SCENARIOS", "SEDRound", "SEDRun", "run_sed", "scenario"]
-
-#: Named scenarios accepted by :func:`run_sed` (and ``sedtheory run --scenario``).
-SCENARIOS: dict[str, Callable[[], Game]] = {"apple-picking": apple_picking}
-
-
-def scenario(name: str) -> Game:
-    """The game of a named scenario (``"apple-picking"``; underscores are accepted too)."""
-    key = name.replace("_", "-") if isinstance(name, str) else name
-    if key not in SCENARIOS:
-        raise InvalidParameterError("scenario", name, f"use one of {sorted(SCENARIOS)} or pass a Game")
-    return SCENARIOS[key]()
-
 
 @dataclass(frozen=True)
 class SEDRound:

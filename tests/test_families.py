@@ -52,7 +52,10 @@ def test_make_game_and_bad_input() -> None:
     with pytest.raises(InvalidParameterError, match="graph"):
         make_graph("hypercube", 5)
     with pytest.raises(InvalidParameterError, match="n"):
-        make_graph("ring", 1)
+        make_graph("ring", 0)
+    with pytest.raises(InvalidParameterError, match="n"):
+        make_graph("sbm", 1)
+    assert make_graph("er", 5, edge_probability=1.0)[0].number_of_edges() == 10  # alias and option
     with pytest.raises(InvalidParameterError, match="selfishness"):
         make_society(5, "ring", "altruistic")
     with pytest.raises(InvalidParameterError, match="degree"):
