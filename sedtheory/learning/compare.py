@@ -28,6 +28,7 @@ import numpy.typing as npt
 from sedtheory.equilibrium import Equilibrium, solve_equilibrium
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.learning.play import learn
 from sedtheory.learning.principal import learn_principal
 from sedtheory.principal.first_best import upper_bound
@@ -157,8 +158,7 @@ def compare(
     """
     pf = check_p(p)
     check_welfare_of(welfare_of)
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError("game", game, "pass a CommonsGame")
+    require_commons(game, what="compare (its bounds are the commons game's first best)")
     best = design if design is not None else optimal_tax(game, pf, welfare_of=welfare_of)
     source = best.certificate.source
     if not math.isfinite(best.certificate.upper):

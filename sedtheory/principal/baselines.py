@@ -26,6 +26,7 @@ from sedtheory.welfare import check_p, check_welfare_of, pmean
 
 __all__ = [
     "PolicyOutcome",
+    "surplus_aggregate",
     "grid_search_tax",
     "laissez_faire",
     "pigouvian_tax",
@@ -162,7 +163,7 @@ def grid_search_tax(
     )
 
 
-def _surplus_aggregate(game: CommonsGame) -> tuple[float, np.ndarray]:
+def surplus_aggregate(game: CommonsGame) -> tuple[float, np.ndarray]:
     r"""The efficient aggregate: actions maximising total payoffs (transfers cancel).
 
     Global commons: the first-order conditions :math:`1 - a_j/\theta_j - \kappa A = 0` give
@@ -220,7 +221,7 @@ def pigouvian_tax(
     """
     pf = check_p(p)
     check_welfare_of(welfare_of)
-    target, _ = _surplus_aggregate(game)
+    target, _ = surplus_aggregate(game)
     bk = game.tax.n_brackets
     rates = np.linspace(0.0, 1.0, 201)
     batch = policy_equilibria(game, np.repeat(rates[:, None], bk, axis=1))

@@ -35,6 +35,7 @@ from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.search import compass, grid, local_maxima, scan_points
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
 from sedtheory.validate import count, positive_float
+from sedtheory.welfare import format_p
 
 __all__ = ["PolicyDesign", "Polished", "optimal_policy"]
 
@@ -45,7 +46,8 @@ class Polished:
 
     ``improved``: ``x`` (with outcome ``actions`` and ``welfare``) beats the searched point;
     ``exact``: no policy implementing the outcome does better (proven, e.g. a convex program);
-    ``method``: appended to the design's method when improved; ``note``: for ``details``.
+    ``method``: appended to the design's method when improved; ``note``: for ``details``;
+    ``proof``: what ``exact`` proves, in words (appended to the certificate's argument).
     """
 
     x: np.ndarray
@@ -55,6 +57,7 @@ class Polished:
     exact: bool
     method: str
     note: str
+    proof: str = "no policies implementing the final outcome do better"
 
 
 @dataclass(frozen=True)
@@ -294,11 +297,11 @@ def _finish(
     ub = max(ub, welfare_value)  # the solver's tolerance must not put the bound below a real policy
     exact_outcome = polished is not None and polished.exact
     argument = (
-        f"lower bound {welfare_value:.10g}: {obj.label} at an equilibrium with exact Nash gap "
+        f"lower bound {welfare_value:.10g}: M_{format_p(obj.p)} at an equilibrium with exact Nash gap "
         f"{eq.nash_gap:.2e}; upper bound {ub:.10g}: {source}; remaining gap {ub - welfare_value:.4g}. "
         f"At least as good as all {pts.shape[0]} scanned policies "
         f"(best {details['scan_best_welfare']:.10g}) and {evals} compass points"
-        + ("; no policies implementing the final outcome do better (convex program)" if exact_outcome else "")
+        + (f"; {polished.proof}" if polished is not None and exact_outcome else "")
     )
     cert = Certificate.from_bounds(welfare_value, ub, source, argument=argument)
     details.update({"seconds": time.perf_counter() - t0, "polished": improved})

@@ -377,6 +377,7 @@ class BracketRates:
             exact=impl.status == "optimal",
             method=" + convex best implementation of the outcome (cvxpy)",
             note=f"{impl.method}: {impl.status} ({impl.solver})",
+            proof="no rates implementing the final outcome do better (convex program)",
         )
 
     def upper_bound(self, game: Any, objective: Objective) -> tuple[float, str]:

@@ -19,6 +19,7 @@ import sympy as sp
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.symbolic.model import SymbolicModel
 from sedtheory.symbolic.regime import Position, parse_regime, regime_of
 
@@ -208,8 +209,7 @@ def symbolic_equilibrium(
     >>> round(float(sym.actions[6].subs(sym.values)), 6)
     30.092879
     """
-    if not isinstance(game, CommonsGame):
-        raise InvalidParameterError("game", type(game).__name__, "pass a sedtheory.CommonsGame")
+    require_commons(game, what="symbolic_equilibrium")
     if regime is None:
         regime_t = regime_of(game, solve_equilibrium(game).actions)
     else:

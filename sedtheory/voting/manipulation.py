@@ -248,42 +248,74 @@ def find_manipulation(
             for start in range(0, total, _CHUNK):
                 flat = np.arange(start, min(total, start + _CHUNK))
                 choice = np.stack(np.unravel_index(flat, (size,) * s), axis=1)  # (chunk, s)
-                orders = np.broadcast_to(prof.order, (flat.size, n, k)).copy()
-                t_batch = None if types is None else np.broadcast_to(types, (flat.size, n)).copy()
-                u_batch = None if utilities is None else np.broadcast_to(utilities, (flat.size, n, k)).copy()
-                for j, v in enumerate(coalition):
-                    o_space, t_space, u_space = spaces[v]
-                    orders[:, v] = o_space[choice[:, j]]
-                    if t_batch is not None and t_space is not None:
-                        t_batch[:, v] = t_space[choice[:, j]]
-                    if u_batch is not None and u_space is not None:
-                        u_batch[:, v] = u_space[choice[:, j]]
+                orders, t_batch, u_batch = _batch(prof, coalition, choice, spaces, types, utilities)
                 won = tie_broken(winner_masks(prof, r, orders, u_batch, t_batch, rest))
                 hits = np.flatnonzero(targets[won])
                 if hits.size == 0:
                     continue
                 h = int(hits[0])
-                witness = Manipulation(
-                    rule=r.name,
-                    coalition=tuple(coalition),
-                    sincere=tuple(tuple(prof.candidates[c] for c in prof.order[v]) for v in coalition),
-                    misreports=tuple(tuple(prof.candidates[c] for c in orders[h, v]) for v in coalition),
-                    sincere_winner=prof.candidates[w0],
-                    manipulated_winner=prof.candidates[int(won[h])],
-                    tie_break=tb,
-                    misreported_types=None
-                    if t_batch is None
-                    else tuple(float(t_batch[h, v]) for v in coalition),
-                    misreported_utilities=None
-                    if u_batch is None
-                    else tuple(tuple(float(x) for x in u_batch[h, v]) for v in coalition),
-                    options=dict(options),
-                    sincere_utilities=values,
+                ballots = (
+                    orders[h],
+                    None if t_batch is None else t_batch[h],
+                    None if u_batch is None else u_batch[h],
                 )
-                if not witness.verify(prof):  # pragma: no cover - kernel and winner() disagree
-                    raise SedtheoryError(f"internal error: unverifiable manipulation witness {witness}")
-                return witness
+                return _witness(prof, r.name, coalition, ballots, (w0, int(won[h])), tb, options, values)
     return None
+
+
+def _batch(
+    prof: Profile,
+    coalition: tuple[int, ...],
+    choice: np.ndarray,
+    spaces: list[Any],
+    types: Any,
+    utilities: Any,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Profiles (orders, types, utilities) with the coalition's ballots replaced per ``choice`` row."""
+    m, n, k = choice.shape[0], prof.n_voters, prof.n_candidates
+    orders = np.broadcast_to(prof.order, (m, n, k)).copy()
+    t_batch = None if types is None else np.broadcast_to(types, (m, n)).copy()
+    u_batch = None if utilities is None else np.broadcast_to(utilities, (m, n, k)).copy()
+    for j, v in enumerate(coalition):
+        o_space, t_space, u_space = spaces[v]
+        orders[:, v] = o_space[choice[:, j]]
+        if t_batch is not None and t_space is not None:
+            t_batch[:, v] = t_space[choice[:, j]]
+        if u_batch is not None and u_space is not None:
+            u_batch[:, v] = u_space[choice[:, j]]
+    return orders, t_batch, u_batch
+
+
+def _witness(
+    prof: Profile,
+    rule: str,
+    coalition: tuple[int, ...],
+    ballots: tuple[Any, Any, Any],
+    winners: tuple[int, int],
+    tb: Any,
+    options: Any,
+    values: Any,
+) -> Manipulation:
+    """The verified witness of a manipulation found in one profile of a batch."""
+    orders, types, utilities = ballots
+    witness = Manipulation(
+        rule=rule,
+        coalition=tuple(coalition),
+        sincere=tuple(tuple(prof.candidates[c] for c in prof.order[v]) for v in coalition),
+        misreports=tuple(tuple(prof.candidates[c] for c in orders[v]) for v in coalition),
+        sincere_winner=prof.candidates[winners[0]],
+        manipulated_winner=prof.candidates[winners[1]],
+        tie_break=tb,
+        misreported_types=None if types is None else tuple(float(types[v]) for v in coalition),
+        misreported_utilities=None
+        if utilities is None
+        else tuple(tuple(float(x) for x in utilities[v]) for v in coalition),
+        options=dict(options),
+        sincere_utilities=values,
+    )
+    if not witness.verify(prof):  # pragma: no cover - kernel and winner() disagree
+        raise SedtheoryError(f"internal error: unverifiable manipulation witness {witness}")
+    return witness
 
 
 def is_manipulable(rankings: Any, rule: str, coalition_size: int = 1, **kwargs: Any) -> bool:
