@@ -39,6 +39,7 @@ import pandas as pd
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games.protocol import Game, require_game
+from sedtheory.objective import pick
 from sedtheory.principal.policy import PolicyDesign
 from sedtheory.scenarios import SCENARIOS, scenario
 from sedtheory.validate import count
@@ -236,7 +237,7 @@ def _one_round(
     actions = _play_equilibrium(design) if player is None else np.asarray(player(induced, rng), dtype=float)
     actions = induced.check_actions(actions, batch=False)
     utilities, payoffs = induced.utilities(actions), induced.payoffs(actions)
-    values = utilities if welfare_of == "utility" else payoffs
+    values = pick(welfare_of, utilities, payoffs)
     return SEDRound(
         index=t,
         game=game,

@@ -22,9 +22,9 @@ import numpy as np
 import numpy.typing as npt
 
 from sedtheory.errors import InvalidParameterError
-from sedtheory.welfare import check_p, check_welfare_of, format_p, pmean, pmean_rows
+from sedtheory.welfare import check_p, check_welfare_of, format_p, pick, pmean, pmean_rows
 
-__all__ = ["Objective", "as_objective"]
+__all__ = ["Objective", "as_objective", "pick"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Objective:
 
     def values(self, utilities: npt.ArrayLike, payoffs: npt.ArrayLike) -> np.ndarray:
         """Pick the values the objective evaluates (utilities or payoffs), any shape."""
-        return np.asarray(utilities if self.of == "utility" else payoffs, dtype=float)
+        return np.asarray(pick(self.of, utilities, payoffs), dtype=float)
 
     def evaluate(self, values: npt.ArrayLike) -> float:
         """:math:`M_p` of one vector of values (typed domain errors naming the agents)."""
@@ -104,8 +104,7 @@ class Objective:
     def of_profile(self, game: Any, actions: npt.ArrayLike) -> float:
         """The objective at a profile of ``game`` (any :class:`~sedtheory.games.Game`)."""
         a = game.check_actions(actions, batch=False)
-        values = game.utilities(a) if self.of == "utility" else game.payoffs(a)
-        return self.evaluate(values)
+        return self.evaluate(self.values(game.utilities(a), game.payoffs(a)))
 
     def with_p(self, p: float) -> Objective:
         """The same objective with another p."""

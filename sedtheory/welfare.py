@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import sys
 import types
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,17 @@ from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
 if TYPE_CHECKING:
     from sedtheory.games import CommonsGame
 
-__all__ = ["check_p", "check_welfare_of", "format_p", "pmean", "pmean_rows", "slide_pmean", "welfare"]
+__all__ = [
+    "check_p",
+    "check_welfare_of",
+    "format_p",
+    "objective_args",
+    "pick",
+    "pmean",
+    "pmean_rows",
+    "slide_pmean",
+    "welfare",
+]
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
 
@@ -53,6 +63,32 @@ def check_welfare_of(welfare_of: str) -> str:
     if welfare_of not in ("utility", "payoff"):
         raise InvalidParameterError("welfare_of", welfare_of, 'use "utility" or "payoff"')
     return welfare_of
+
+
+def pick(of: str, utilities: Any, payoffs: Any) -> Any:
+    """``utilities`` when the objective is of utilities, ``payoffs`` otherwise (any array type:
+    numpy, cvxpy or sympy), so that no module branches on ``of`` itself.
+
+    >>> pick("payoff", [1.0], [2.0])
+    [2.0]
+    """
+    check_welfare_of(of)
+    return utilities if of == "utility" else payoffs
+
+
+def objective_args(p: Any, welfare_of: str = "utility") -> tuple[float, Literal["utility", "payoff"]]:
+    """``(p, of)`` from a bare ``p`` and ``welfare_of``, or from an :class:`~sedtheory.Objective`
+    (whose ``of`` wins; an explicit different ``welfare_of`` is a typed error).
+
+    >>> objective_args(1, "payoff")
+    (1.0, 'payoff')
+    """
+    if hasattr(p, "p") and hasattr(p, "of"):
+        if welfare_of not in ("utility", p.of):
+            fix = f"the Objective says of={p.of!r}; drop welfare_of"
+            raise InvalidParameterError("welfare_of", welfare_of, fix)
+        return check_p(p.p), check_welfare_of(p.of)  # type: ignore[return-value]
+    return check_p(p), check_welfare_of(welfare_of)  # type: ignore[return-value]
 
 
 def _weights(weights: npt.ArrayLike | None, n: int) -> np.ndarray:
@@ -274,9 +310,9 @@ def welfare(
     >>> round(welfare(game, eq.actions, 1), 4) == round(float(eq.utilities.mean()), 4)
     True
     """
-    check_welfare_of(welfare_of)
-    values = game.utilities(actions) if welfare_of == "utility" else game.payoffs(actions)
-    return pmean(values, p)
+    pf, welfare_of = objective_args(p, welfare_of)
+    values = pick(welfare_of, game.utilities(actions), game.payoffs(actions))
+    return pmean(values, pf)
 
 
 class _CallableModule(types.ModuleType):

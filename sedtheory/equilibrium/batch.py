@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,8 @@ from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons.kernel import RatePieces
-from sedtheory.welfare import check_welfare_of, pmean_rows
+from sedtheory.objective import pick
+from sedtheory.welfare import objective_args, pmean_rows
 
 __all__ = [
     "PolicyBatch",
@@ -71,10 +73,11 @@ class PolicyBatch:
     method: str
     game: CommonsGame | None = field(default=None, repr=False, compare=False)
 
-    def welfare(self, p: float, welfare_of: str = "utility") -> np.ndarray:
-        """``M_p`` per row; ``-inf`` where a row is outside the p-mean's domain."""
-        check_welfare_of(welfare_of)
-        return pmean_rows(self.utilities if welfare_of == "utility" else self.payoffs, p)
+    def welfare(self, p: Any, welfare_of: str = "utility") -> np.ndarray:
+        """``M_p`` per row (``p`` may be an :class:`~sedtheory.Objective`); ``-inf`` where a row is
+        outside the p-mean's domain."""
+        pf, welfare_of = objective_args(p, welfare_of)
+        return pmean_rows(pick(welfare_of, self.utilities, self.payoffs), pf)
 
 
 def check_rates(game: CommonsGame, rates: npt.ArrayLike, field_name: str = "rates") -> np.ndarray:

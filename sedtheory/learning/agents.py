@@ -459,3 +459,13 @@ def applicable_learners(game: Any) -> list[str]:
     return [name for name, spec in LEARNERS.items() if not (generic and spec.requires != "game")]
 
 
+_MOVED = frozenset({'run_learner', 'LearningResult', 'LearningHistory', 'history_gaps', 'learn'})
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved to sedtheory.learning.play stay importable from here (deprecated location)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module("sedtheory.learning.play"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

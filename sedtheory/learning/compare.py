@@ -31,10 +31,11 @@ from sedtheory.games import CommonsGame
 from sedtheory.games.commons import require_commons
 from sedtheory.learning.play import learn
 from sedtheory.learning.principal import learn_principal
+from sedtheory.objective import pick
 from sedtheory.principal.first_best import upper_bound
 from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.policy import PolicyDesign
-from sedtheory.welfare import check_p, check_welfare_of, pmean, pmean_rows
+from sedtheory.welfare import objective_args, pmean, pmean_rows
 
 __all__ = ["Comparison", "compare"]
 
@@ -156,8 +157,7 @@ def compare(
         A precomputed ``optimal_tax(game, p)`` (saves its computation in sweeps).
     learner_options, principal_options : dict, optional
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     require_commons(game, what="compare (its bounds are the commons game's first best)")
     best = design if design is not None else optimal_tax(game, pf, welfare_of=welfare_of)
     source = best.certificate.source
@@ -172,7 +172,7 @@ def compare(
         res = learn(g, learner, rounds, seed=seed, **(learner_options or {}))
         actions, average = res.actions, res.average_actions
         hist = res.history
-        played = hist.utilities if welfare_of == "utility" else np.stack([g.payoffs(a) for a in hist.actions])
+        played = pick(welfare_of, hist.utilities, np.stack)([g.payoffs(a) for a in hist.actions])
         regret = best.welfare - pmean_rows(played, pf)
         steps = hist.rounds
         details: dict[str, Any] = {"learning": res.details, "cce_gap": res.cce_gap}

@@ -47,12 +47,13 @@ from sedtheory.games import CommonsGame
 from sedtheory.learning.agents import AgentLearner, make_learner
 from sedtheory.learning.model import StageModel
 from sedtheory.learning.play import run_learner
+from sedtheory.objective import pick
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.policy import PolicyDesign
 from sedtheory.registry import Registry
 from sedtheory.validate import count
-from sedtheory.welfare import check_p, check_welfare_of, pmean
+from sedtheory.welfare import objective_args, pmean
 
 __all__ = ["PRINCIPAL_LEARNERS", "PrincipalLearnerSpec", "PrincipalLearningResult", "learn_principal"]
 
@@ -80,7 +81,7 @@ class _Environment:
         self.t += self.inner
         a = np.clip(self.agents.a, 0.0, g.max_harvest)
         self.actions.append(a)
-        values = g.utilities(a) if self.welfare_of == "utility" else g.payoffs(a)
+        values = pick(self.welfare_of, g.utilities(a), g.payoffs(a))
         return float(pmean(values, self.p))
 
 
@@ -285,8 +286,7 @@ def learn_principal(
     **options
         The principal learner's options.
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     spec = PRINCIPAL_LEARNERS.get(learner)
     unknown = sorted(set(options) - set(spec.options))
     if unknown:

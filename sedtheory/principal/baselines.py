@@ -18,11 +18,12 @@ from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
 from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
+from sedtheory.objective import pick
 from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import planner_program
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import check_p, check_welfare_of, pmean
+from sedtheory.welfare import objective_args, pmean
 
 __all__ = [
     "PolicyOutcome",
@@ -78,12 +79,11 @@ def evaluate_policy(
     >>> round(float(out.equilibrium.actions.sum()), 2)
     86.69
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     r = np.asarray(rates, dtype=float)
     g = game.with_tax(game.tax.with_rates(r))
     eq = solve_equilibrium(g)
-    values = eq.utilities if welfare_of == "utility" else eq.payoffs
+    values = pick(welfare_of, eq.utilities, eq.payoffs)
     return PolicyOutcome(r, g.tax, eq, pmean(values, pf), pf, method, 1)
 
 
@@ -117,8 +117,7 @@ def grid_search_tax(
     >>> best.evaluations
     27
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     if not (isinstance(step, (int, float)) and 0 < step <= 1 and math.isfinite(step)):
         raise InvalidParameterError("step", step, "give a grid step in (0, 1]")
     lo, hi = check_bounds(game, bounds)
@@ -137,7 +136,7 @@ def grid_search_tax(
         for i, rates in enumerate(grid):
             g = game.with_tax(game.tax.with_rates(rates))
             e = solve_equilibrium(g)
-            values = e.utilities if welfare_of == "utility" else e.payoffs
+            values = pick(welfare_of, e.utilities, e.payoffs)
             try:
                 wi = pmean(values, pf)
             except SedtheoryError:
@@ -219,8 +218,7 @@ def pigouvian_tax(
     >>> abs(pig.details["aggregate"] - pig.details["efficient_aggregate"]) < 1e-6
     True
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     target, _ = surplus_aggregate(game)
     bk = game.tax.n_brackets
     rates = np.linspace(0.0, 1.0, 201)
@@ -292,13 +290,12 @@ def saez_tax(
     >>> bool(((out.rates >= 0) & (out.rates <= 1)).all())
     True
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     if not (math.isfinite(elasticity) and elasticity > 0):
         raise InvalidParameterError("elasticity", elasticity, "give a positive finite elasticity")
     eq = solve_equilibrium(game)
     z = eq.actions
-    values = eq.utilities if welfare_of == "utility" else eq.payoffs
+    values = pick(welfare_of, eq.utilities, eq.payoffs)
     if pf not in (1.0, math.inf, -math.inf) and np.any(values <= 0):
         pmean(values, pf)  # raises the DomainError naming the agents
     weights = _welfare_weights(values, pf) if pf != 1.0 else np.ones(game.n)

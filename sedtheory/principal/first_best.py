@@ -18,12 +18,14 @@ import scipy.sparse as sps
 import scipy.sparse.linalg as spla
 from scipy.optimize import linprog
 
+from sedtheory.certificate import Certificate
 from sedtheory.errors import DomainError, InvalidParameterError, SedtheoryError, SolverError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons.formulas import payoff
+from sedtheory.objective import pick
 from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.society import Society
-from sedtheory.welfare import check_p, check_welfare_of, pmean
+from sedtheory.welfare import check_p, objective_args, pmean
 
 __all__ = ["FirstBest", "first_best", "plan_values", "planner_program", "TRANSFER_MODELS", "upper_bound"]
 
@@ -74,6 +76,16 @@ class FirstBest:
     def gap(self) -> float:
         """``upper_bound - welfare`` (0 when solved exactly)."""
         return float(self.upper_bound - self.welfare)
+
+    @property
+    def certificate(self) -> Certificate:
+        """The planner's optimum as a :class:`~sedtheory.Certificate` (``"bounded"`` is
+        ``"best-found"``: a proven bound with a remaining gap)."""
+        status = {"optimal": "optimal", "unbounded": "unbounded"}.get(self.status, "best-found")
+        gap = math.inf if status == "unbounded" else self.gap
+        return Certificate(
+            self.welfare, self.upper_bound, f"{self.method} ({self.solver})", status, gap, self.reason
+        )
 
 
 def planner_program(
@@ -198,8 +210,7 @@ def first_best(
     >>> first_best(game, 1).status  # unequal column sums of W: lump sums are unbounded
     'unbounded'
     """
-    pf = check_p(p)
-    check_welfare_of(welfare_of)
+    pf, welfare_of = objective_args(p, welfare_of)
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
     if pf <= 1.0:
@@ -216,7 +227,7 @@ def _utility_scale(game: CommonsGame) -> float:
 
 
 def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expression:
-    return u if welfare_of == "utility" else r
+    return pick(welfare_of, u, r)
 
 
 def _unbounded(pf: float, transfers: str, method: str, reason: str) -> FirstBest:
@@ -276,7 +287,7 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
             ) from exc
         raise
     pay, util = plan_values(game, as_array(a), as_array(t))
-    vals = util if welfare_of == "utility" else pay
+    vals = pick(welfare_of, util, pay)
     w = pmean(vals, pf)
     return FirstBest(
         pf,
@@ -377,7 +388,7 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
         r_target = target
     t = r_target - r0
     pay, util = plan_values(game, a, t)
-    vals = util if welfare_of == "utility" else pay
+    vals = pick(welfare_of, util, pay)
     vals = np.maximum(vals, 0.0)  # rounding: the exact plan has zeros here
     w = pmean(vals, pf)
     bound = (n ** (-1.0 / pf) if math.isfinite(pf) else 1.0) * surplus / c[star]
@@ -411,7 +422,7 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
         solver = solve(problem, f"max u_{i} (first best, p={pf})")
         upper[i] = float(problem.value)
         pay, util = plan_values(game, as_array(a), as_array(t))
-        vals = np.maximum(util if welfare_of == "utility" else pay, 0.0)
+        vals = np.maximum(pick(welfare_of, util, pay), 0.0)
         w = pmean(vals, pf)
         if w > best[0]:
             best = (w, as_array(a), as_array(t), solver)

@@ -24,6 +24,7 @@ import numpy as np
 from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
+from sedtheory.objective import pick
 from sedtheory.principal.baselines import laissez_faire
 from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import first_best, plan_values, planner_program
@@ -166,7 +167,7 @@ def welfare_frontier(
 
     # First best frontier (tax-feasible transfers keep it bounded and a valid bound on taxes).
     a, t, r, u, cons = planner_program(game, "tax-feasible")
-    vals = u if welfare_of == "utility" else r
+    vals = pick(welfare_of, u, r)
     lam = cp.Parameter(nonneg=True)
     rest = cp.Parameter(nonneg=True)
     obj = lam * cp.sum(vals[g1]) / g1.size + rest * cp.sum(vals[g2]) / g2.size
@@ -176,16 +177,16 @@ def welfare_frontier(
         lam.value, rest.value = float(weight), 1.0 - float(weight)
         solve(problem, "first-best frontier point")
         pay, util = plan_values(game, as_array(a), as_array(t))
-        fb_points.append(pair(util if welfare_of == "utility" else pay))
+        fb_points.append(pair(pick(welfare_of, util, pay)))
     fb = np.array(fb_points)
     fb = fb[np.argsort(fb[:, 0], kind="stable")]
     # Second best: a grid of policies, each solved exactly.
     res = scan_points(game.tax.n_brackets, game.n, resolution)
     grid = rate_grid(np.zeros(game.tax.n_brackets), np.ones(game.tax.n_brackets), res)
     batch = policy_equilibria(game, grid)
-    cloud = pair(batch.utilities if welfare_of == "utility" else batch.payoffs)
+    cloud = pair(pick(welfare_of, batch.utilities, batch.payoffs))
     lf = laissez_faire(game, 1.0, welfare_of)
-    lf_point = pair(lf.equilibrium.utilities if welfare_of == "utility" else lf.equilibrium.payoffs)
+    lf_point = pair(pick(welfare_of, lf.equilibrium.utilities, lf.equilibrium.payoffs))
     optima: dict[float, dict[str, Any]] = {}
     extra_pts, extra_rates = [], []
     for p in pvals:
@@ -196,7 +197,7 @@ def welfare_frontier(
             entry["error"] = str(exc)
         else:
             eq = design.equilibrium
-            point = pair(eq.utilities if welfare_of == "utility" else eq.payoffs)
+            point = pair(pick(welfare_of, eq.utilities, eq.payoffs))
             entry.update({"second_best": point, "rates": design.rates, "welfare": design.welfare})
             extra_pts.append(point)
             extra_rates.append(design.rates)
@@ -205,7 +206,7 @@ def welfare_frontier(
         except SedtheoryError:
             entry["first_best"] = None
         else:
-            values = best.utilities if welfare_of == "utility" else best.payoffs
+            values = pick(welfare_of, best.utilities, best.payoffs)
             entry["first_best"] = None if values is None else pair(values)
         optima[p] = entry
     policies = np.vstack([cloud, *extra_pts]) if extra_pts else cloud

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.certificate import Certificate
 from sedtheory.equilibrium.batch import batch_payoffs, reply_bound
 from sedtheory.errors import DomainError, InfeasibleTargetError, InvalidParameterError, SolverError
 from sedtheory.games import CommonsGame
@@ -364,6 +365,16 @@ class Implementation:
     method: str
     status: str
     solver: str
+
+    @property
+    def certificate(self) -> Certificate:
+        """The best implementation as a :class:`~sedtheory.Certificate`."""
+        status = self.status if self.status in ("optimal", "infeasible", "failed") else "best-found"
+        gap = float(self.upper_bound - self.welfare)
+        argument = f"target outcome implemented with exact Nash gap {self.nash_gap:.2e}"
+        return Certificate(
+            self.welfare, self.upper_bound, f"{self.method} ({self.solver})", status, gap, argument
+        )
 
 
 class ImplementationSolver:

@@ -238,3 +238,15 @@ def optimal_design(game: Any, objective: Any, space: Any = None, **options: Any)
     if space is None and isinstance(getattr(game, "policy", None), PiecewiseLinearTax):
         return optimal_tax(game, obj, **options)
     return optimal_policy(game, obj, default_space(game, space), **options)
+
+
+_MOVED = frozenset({'upper_bound'})
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved to sedtheory.principal.first_best stay importable from here (deprecated location)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module("sedtheory.principal.first_best"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -483,3 +483,15 @@ def _fork_weighted_median(b: Ballots, groups: np.ndarray | None = None) -> np.nd
     out = np.zeros((m, k), dtype=bool)
     out[np.arange(m), pick] = True
     return out
+
+
+_MOVED = frozenset({'tie_break_order', 'winners', 'prepare', 'winner', 'winner_masks'})
+
+
+def __getattr__(name: str) -> object:
+    """Names that moved to sedtheory.voting.winners stay importable from here (deprecated location)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module("sedtheory.voting.winners"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
