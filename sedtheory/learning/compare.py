@@ -172,7 +172,7 @@ def compare(
         res = learn(g, learner, rounds, seed=seed, **(learner_options or {}))
         actions, average = res.actions, res.average_actions
         hist = res.history
-        played = pick(welfare_of, hist.utilities, np.stack)([g.payoffs(a) for a in hist.actions])
+        played = pick(welfare_of, hist.utilities, g.payoffs(hist.actions))
         regret = best.welfare - pmean_rows(played, pf)
         steps = hist.rounds
         details: dict[str, Any] = {"learning": res.details, "cce_gap": res.cce_gap}
