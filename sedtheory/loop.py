@@ -1,6 +1,6 @@
 r"""The Social Environment Design loop: vote -> principal -> play -> record, repeated.
 
-One SED round (DESIGN.md section 7):
+One SED round (Zhang et al., "Social Environment Design", ICML 2024):
 
 1. every agent ranks the candidate objectives p by its own utility at the principal's
    optimal policy for each (:func:`~sedtheory.voting.preferences_over_p`);

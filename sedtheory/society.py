@@ -1,4 +1,4 @@
-r"""The society: selfishness, productivity and the social graph (DESIGN.md section 1).
+r"""The society: selfishness, productivity and the social graph (docs: model.md, "Society").
 
 Examples
 --------

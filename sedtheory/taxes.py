@@ -1,4 +1,4 @@
-r"""Piecewise-linear bracket taxes with equal redistribution (DESIGN.md section 2).
+r"""Piecewise-linear bracket taxes with equal redistribution (the slide formula of Zhang et al., ICML 2024).
 
 Examples
 --------

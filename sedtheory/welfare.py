@@ -1,4 +1,4 @@
-r"""Power (p-)means, the principal's family of social welfare functions (DESIGN.md section 5).
+r"""Power (p-)means, the principal's social welfare functions (Hardy, Littlewood, Polya 1934).
 
 Examples
 --------
@@ -293,7 +293,7 @@ def welfare(
     p : float
         The p of the p-mean, in ``[-inf, +inf]``.
     welfare_of : {"utility", "payoff"}
-        ``"utility"`` (DESIGN.md section 5, the default) evaluates :math:`u_i = \sum_j W_{ij} r_j`;
+        ``"utility"`` (the default) evaluates :math:`u_i = \sum_j W_{ij} r_j`;
         ``"payoff"`` evaluates the own payoffs :math:`r_j`.
 
     Raises

@@ -1,8 +1,8 @@
 r"""Exact equilibria of the global-commons game by a 1-D search on the aggregate.
 
 The game is aggregative with strategic substitutes and has a weighted potential
-(DESIGN.md section 3). The solver works on *segments*: maximal runs of tax brackets
-joined by concave kinks, on which each agent's utility is concave in its own action.
+(Monderer and Shapley 1996; Jensen 2010). The solver works on *segments*: maximal runs of tax
+brackets joined by concave kinks, on which each agent's utility is concave in its own action.
 
 1. For an aggregate ``A`` every agent has a *backward reply*: the actions ``x`` that are a
    best response to ``A - x``. Restricted to a segment it solves the first-order condition

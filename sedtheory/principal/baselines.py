@@ -90,7 +90,7 @@ def evaluate_policy(
 def laissez_faire(
     game: CommonsGame, p: float, welfare_of: Literal["utility", "payoff"] = "utility"
 ) -> PolicyOutcome:
-    """No tax (``phi = 0``, DESIGN.md section 6)."""
+    """No tax (``phi = 0``)."""
     return evaluate_policy(game, np.zeros(game.tax.n_brackets), p, welfare_of, "laissez-faire (all rates 0)")
 
 

@@ -1,6 +1,6 @@
 r"""The first best: the planner chooses actions and budget-balanced transfers directly.
 
-DESIGN.md section 6: the planner picks :math:`a \in [0, a_{\max}]^n` and transfers
+The planner picks :math:`a \in [0, a_{\max}]^n` and transfers
 :math:`t` with :math:`\sum_j t_j = 0`; payoffs are
 :math:`r_j = \omega + a_j + t_j - C_j(a_j) - \mathrm{damage}_j(a)` and utilities
 :math:`u = W r`. Its welfare bounds every tax policy's from above.
@@ -30,7 +30,7 @@ from sedtheory.welfare import check_p, objective_args, pmean
 __all__ = ["FirstBest", "first_best", "plan_values", "planner_program", "TRANSFER_MODELS", "upper_bound"]
 
 TRANSFER_MODELS = {
-    "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0 (DESIGN.md section 6)",
+    "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0",
     "tax-feasible": "sum_j t_j = 0 and -a_j <= t_j <= mean(a): the transfers a bracket tax with "
     "rates in [0, 1] and equal redistribution can make (0 <= T(y) <= y), so the bound stays valid "
     "for every such tax and is finite",
@@ -166,7 +166,7 @@ def first_best(
     p : float
         In ``[-inf, +inf]``.
     transfers : {"lump-sum", "tax-feasible"}
-        ``"lump-sum"`` is DESIGN.md's planner (any transfers summing to zero). With unequal
+        ``"lump-sum"`` is the textbook planner (any transfers summing to zero). With unequal
         column sums of ``W`` it is unbounded for ``p = 1`` (transfers to the agents others care
         about most raise the mean utility without limit): the result then has status
         ``"unbounded"``. ``"tax-feasible"`` adds :math:`-a_j \le t_j \le \bar a`, which every

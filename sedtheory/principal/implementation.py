@@ -76,7 +76,7 @@ def check_bounds(
         raise InvalidParameterError(
             "bounds",
             bounds,
-            "the principal's rates live in [0, 1] (DESIGN.md section 6); give bounds inside it",
+            "the principal's rates live in [0, 1]; give bounds inside it",
         )
     if np.any(lo > hi):
         raise InvalidParameterError("bounds", bounds, "each lower bound must be <= its upper bound")

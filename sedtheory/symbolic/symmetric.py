@@ -103,7 +103,7 @@ def symmetric_closed_forms(
     Parameters
     ----------
     weighting : {"sum", "mean"}
-        The neighbour weighting (DESIGN.md section 1).
+        The neighbour weighting (``"sum"`` or ``"mean"``, see :class:`~sedtheory.Society`).
     seed, samples : int
         For the sampled sign checks of comparative statics sympy cannot prove.
 

@@ -330,7 +330,7 @@ class CommonsGame:
         return float(self.deviation_gains(actions).max())
 
     def potential(self, actions: npt.ArrayLike) -> Any:
-        r"""The weighted potential :math:`\Phi` of the global commons (DESIGN.md section 3).
+        r"""The weighted potential :math:`\Phi` of the global commons (Monderer and Shapley 1996).
 
         .. math:: \Phi(a) = \sum_{i: s_i > 0} \frac{n}{s_i}\Big[\sigma_i a_i - k_i T(a_i)
                   - \sigma_i \frac{a_i^2}{2\theta_i}\Big] - \frac{\kappa A^2}{2},

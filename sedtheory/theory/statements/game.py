@@ -38,8 +38,8 @@ def _budget_false(inst: Instance) -> list[dict[str, Any]]:
         "With equal redistribution the tax is budget-balanced: for every profile, the sum of payoffs "
         "sum_j r_j(a) does not depend on the rates (each agent pays T(a_j) and receives sum_k T(a_k)/n)."
     ),
-    hypotheses=("equal redistribution (DESIGN.md section 2)",),
-    citation="DESIGN.md section 2",
+    hypotheses=("equal redistribution of the revenue",),
+    citation="Zhang et al., Social Environment Design, ICML 2024 (equal redistribution)",
     generate=gen_game,
     holds_on=lambda inst: True,
     planted=lambda: {"game": apple_picking((0.1, 0.3, 0.6)), "actions": np.full(7, 15.0)},
@@ -77,7 +77,7 @@ def _potential_unweighted(inst: Instance) -> list[dict[str, Any]]:
         "sigma_i a_i^2/(2 theta_i)] - kappa A^2/2, i.e. weights r_i = n/s_i."
     ),
     hypotheses=("global commons", "s_i > 0 for the deviating agent"),
-    citation="Monderer and Shapley, Potential games, GEB (1996); DESIGN.md section 3",
+    citation="Monderer and Shapley, Potential games, GEB (1996)",
     generate=lambda rng: gen_game(rng, "global"),
     holds_on=lambda inst: (
         inst["game"].uses_global_formulas and inst["game"].society.weight_sums[inst["agent"]] > 0

@@ -100,7 +100,7 @@ def _lf_optimal(inst: Instance) -> list[dict[str, Any]]:
         "the welfare M_p of the equilibrium of every bracket tax with rates in [0, 1]."
     ),
     hypotheses=("global commons", "p <= 1", "utilities positive where p <= 0"),
-    citation="DESIGN.md section 6 (the first best is a relaxation of the second best)",
+    citation="Mas-Colell, Whinston and Green, Microeconomic Theory (1995), ch. 22: a relaxation bounds",
     generate=_gen_bound,
     holds_on=lambda inst: inst["p"] <= 1 and inst["game"].uses_global_formulas,
     planted=lambda: {"game": apple_picking(), "p": 1.0, "rates": np.array([[0.85, 0.7, 0.3]])},
