@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.equilibrium.roots import aggregate_roots
+from sedtheory.equilibrium.segments import potential_change, potential_weights, segment_bounds, segment_ids
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError
 from sedtheory.games import CommonsGame
@@ -133,7 +135,7 @@ class _GlobalBatch:
         self.beta = game.own_curvature
         indifferent = soc.weight_sums == 0
         self.upper = np.where(indifferent, 0.0, reply_bound(game, _rate_cap(rates)))
-        self.weight = np.divide(game.n, soc.weight_sums, out=np.zeros(game.n), where=~indifferent)
+        self.weight = potential_weights(soc.weight_sums)
 
     def _stationary(
         self, pc: RatePieces, agg: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -172,10 +174,7 @@ class _GlobalBatch:
 
     def segments(self, rows: np.ndarray) -> np.ndarray:
         """Segment id of every (row, agent, piece): runs of pieces joined by concave kinks."""
-        rate = self.pieces.rate[rows]
-        convex = self.k[None, :, None] * np.diff(rate, axis=1)[:, None, :] < 0
-        zero = np.zeros(convex.shape[:2] + (1,), dtype=np.int64)
-        return np.concatenate([zero, np.cumsum(convex, axis=2)], axis=2)
+        return segment_ids(self.k, self.pieces.rate[rows])
 
     def restricted(
         self, rows: np.ndarray, seg_lo: np.ndarray, seg_hi: np.ndarray
@@ -223,124 +222,15 @@ class _GlobalBatch:
         return points
 
     def potential_change(self, rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``Phi(b) - Phi(a)`` per row (factored, as in the scalar solver)."""
-        rates = self.rates[rows]
-        d = b - a
-        own = d * self.sigma * (1.0 - 0.5 * (a + b) / self.game.society.productivity) - self.k * (
-            self.kernel.taxes(b, rates) - self.kernel.taxes(a, rates)
-        )
-        return own @ self.weight - 0.5 * self.game.damage * d.sum(axis=1) * (a.sum(axis=1) + b.sum(axis=1))
-
-
-def _root_batch(
-    replies: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    m: int,
-    n: int,
-    stop_width: float,
-    max_iter: int = 300,
-    jumps: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``sum_i x_i(A) = A`` for every row (``x`` non-increasing in A); returns (profiles, exact).
-
-    ``jumps(rows)``, if given, lists known aggregates where the replies jump; the bracket is
-    first narrowed to the jump-free interval (or the single jump) that holds the root.
-
-    ``exact`` marks rows whose root was found with residual at rounding level; other rows
-    ended on a jump (bracket narrower than ``stop_width`` relative) and their profile mixes
-    the replies at the two ends of the bracket so that it sums to ``A``.
-    """
-    rows = np.arange(m)
-    lo = np.zeros(m)
-    x_lo, d0 = replies(rows, lo)
-    f0 = x_lo.sum(axis=1)
-    hi = f0.copy()
-    x_hi, _ = replies(rows, hi)
-    agg = np.minimum(hi, f0 / (1.0 - d0.sum(axis=1)))
-    if jumps is not None:
-        _bracket_jumps(replies, jumps(rows), lo, hi, x_lo, x_hi)
-        agg = np.where((lo < agg) & (agg < hi), agg, 0.5 * (lo + hi))
-    done = f0 <= 0
-    exact = done.copy()
-    result = np.where(done[:, None], x_lo, 0.0)
-    last = np.full(m, np.inf)
-    for _ in range(max_iter):
-        active = np.flatnonzero(~done)
-        if active.size == 0:
-            break
-        a = agg[active]
-        xs, ds = replies(active, a)
-        g = xs.sum(axis=1) - a
-        root = np.abs(g) <= 1e-13 * np.maximum(1.0, a)
-        up = (g > 0) & ~root
-        down = (g < 0) & ~root
-        lo[active] = np.where(up, a, lo[active])
-        hi[active] = np.where(down, a, hi[active])
-        x_lo[active] = np.where(up[:, None], xs, x_lo[active])
-        x_hi[active] = np.where(down[:, None], xs, x_hi[active])
-        lo_a, hi_a = lo[active], hi[active]
-        collapsed = ~root & (hi_a - lo_a <= stop_width * np.maximum(1.0, hi_a))
-        finished = root | collapsed
-        if collapsed.any():
-            f_lo, f_hi = x_lo[active].sum(axis=1), x_hi[active].sum(axis=1)
-            mid = 0.5 * (lo_a + hi_a)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lam = np.clip(np.where(f_lo > f_hi, (mid - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
-            mixed = x_hi[active] + lam[:, None] * (x_lo[active] - x_hi[active])
-            xs = np.where(collapsed[:, None], mixed, xs)
-        result[active[finished]] = xs[finished]
-        exact[active[root]] = True
-        done[active[finished]] = True
-        step = a - g / (ds.sum(axis=1) - 1.0)
-        bad = ~((lo_a < step) & (step < hi_a)) | (np.abs(g) > 0.9 * last[active])
-        step = np.where(bad, 0.5 * (lo_a + hi_a), step)
-        last[active] = np.abs(g)
-        agg[active] = step
-    rest = ~done
-    if rest.any():
-        result[rest] = 0.5 * (x_lo[rest] + x_hi[rest])
-    return result, exact
-
-
-def _bracket_jumps(
-    replies: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
-    points: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    x_lo: np.ndarray,
-    x_hi: np.ndarray,
-) -> None:
-    """Evaluate just before and after every jump inside ``(lo, hi)`` and narrow the brackets in place.
-
-    The two points sit ``1e-13`` (relative) either side of the jump, so that rounding in the
-    jump's location cannot put both on one side.
-    """
-    with np.errstate(invalid="ignore"):
-        row, col = np.nonzero((points > lo[:, None]) & (points < hi[:, None]))
-    if row.size == 0:
-        return
-    at = points[row, col]
-    delta = 1e-13 * np.maximum(1.0, np.abs(at))
-    owner = np.concatenate([row, row])
-    where = np.clip(np.concatenate([at - delta, at + delta]), lo[owner], hi[owner])
-    xs, _ = replies(owner, where)
-    g = xs.sum(axis=1) - where
-    for side, bound, x_bound, better in ((g >= 0, lo, x_lo, np.greater), (g < 0, hi, x_hi, np.less)):
-        own, val, x = owner[side], where[side], xs[side]
-        if own.size == 0:
-            continue
-        order = np.lexsort((val if better is np.greater else -val, own))
-        last = np.r_[own[order][1:] != own[order][:-1], True]
-        pick = order[last]
-        move = better(val[pick], bound[own[pick]])
-        bound[own[pick][move]] = val[pick][move]
-        x_bound[own[pick][move]] = x[pick][move]
+        """``Phi(b) - Phi(a)`` per row (the factored form shared with the scalar solver)."""
+        return potential_change(self.kernel, a, b, self.rates[rows])
 
 
 def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_moves: int = 50) -> np.ndarray:
     """Equilibria per row; rows not certified here come back with a NaN in their profile."""
     model = _GlobalBatch(game, rates)
     m, n = rates.shape[0], game.n
-    actions, exact = _root_batch(model.largest, m, n, stop_width=1e-3)
+    actions, exact = aggregate_roots(model.largest, m, n, stop_width=1e-3)
     # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
     # segment search below, which ends on an exact root.
@@ -361,8 +251,8 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     for _ in range(max_moves):
         if pending.size == 0:
             break
-        seg_lo, seg_hi = _segment_bounds(seg_of, seg, lo_p, hi_p, up)
-        sol, _ = _root_batch(
+        seg_lo, seg_hi = segment_bounds(seg_of, seg, lo_p, hi_p, up)
+        sol, _ = aggregate_roots(
             model.restricted(pending, seg_lo, seg_hi),
             pending.size,
             n,
@@ -385,8 +275,8 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
             ),
         )
         joint = np.where(movers, target, seg)
-        j_lo, j_hi = _segment_bounds(seg_of, joint, lo_p, hi_p, up)
-        trial, _ = _root_batch(
+        j_lo, j_hi = segment_bounds(seg_of, joint, lo_p, hi_p, up)
+        trial, _ = aggregate_roots(
             model.restricted(pending, j_lo, j_hi),
             pending.size,
             n,
@@ -405,16 +295,6 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
 
 def _piece_index(x: np.ndarray, lo: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(lo, x, side="right") - 1, 0, lo.size - 1)
-
-
-def _segment_bounds(
-    seg_of: np.ndarray, seg: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    member = seg_of == seg[:, :, None]
-    first = np.argmax(member, axis=2)
-    last = member.shape[2] - 1 - np.argmax(member[:, :, ::-1], axis=2)
-    high = np.minimum(hi[last], upper)
-    return np.minimum(lo[first], high), high
 
 
 def _best_segments(

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sedtheory.equilibrium.roots import AggregateSolution, aggregate_root
+from sedtheory.equilibrium.segments import potential_change, potential_weights, segment_bounds, segment_ids
 from sedtheory.equilibrium.solvers import SolverOutput
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons.replies import best_replies, deviation_gain
 
 __all__ = ["AggregateSolution", "solve_global"]
 
-_EPS = np.finfo(float).eps
 
 
 class _Restricted:
@@ -115,95 +116,10 @@ class _Restricted:
         return np.minimum(total + extra_min, self.upper), x_max, slope
 
 
-class AggregateSolution:
-    """Root of the aggregate equation for fixed segments."""
-
-    def __init__(self, agg: float, actions: np.ndarray, iterations: int) -> None:
-        self.aggregate = agg
-        self.actions = actions
-        self.iterations = iterations
-
-
-def _root(
-    model: _Restricted | _Largest,
-    start: float | None = None,
-    max_iter: int = 400,
-    stop_width: float = 4 * _EPS,
-) -> AggregateSolution:
-    """Solve ``sum_i x_min_i(A) <= A <= sum_i x_max_i(A)`` and combine the two selections.
-
-    The bracket ``[lo, hi]`` keeps ``sum x_max(lo) >= lo`` and ``sum x_min(hi) <= hi``.
-    Newton steps are exact on each linear piece; a bisection step is taken whenever a
-    Newton step leaves the bracket or the bracket stops halving. When the root sits on a
-    jump (several agents indifferent at one aggregate) the bracket collapses to adjacent
-    floats and the replies at its two ends are mixed so that they sum to ``A``.
-    """
-    lo = 0.0
-    _, x_lo, dx_lo = model.replies(lo)
-    model.commit("lo")
-    # The root A* = f(A*) <= f(0) because every reply is non-increasing in A.
-    f_zero = float(x_lo.sum())
-    hi = min(model.total_upper, f_zero)
-    x_hi = model.replies(hi)[0]
-    model.commit("hi")
-    g_lo, g_hi = f_zero - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
-    if start is not None and 0 <= start <= hi:
-        agg = float(start)
-    else:
-        # First Newton step from A = 0; the replies' slopes there are exact on its first piece.
-        agg = min(hi, f_zero / (1.0 - float(dx_lo.sum())))
-    last_g = np.inf
-    kept = 0  # +k: lo kept k times in a row, -k: hi kept k times (Illinois weighting)
-    it = 0
-    for it in range(1, max_iter + 1):
-        x_min, x_max, dx = model.replies(agg)
-        slope = float(dx.sum())
-        f_min, f_max = float(x_min.sum()), float(x_max.sum())
-        tol = 1e-14 * max(1.0, agg)
-        if f_min - agg > tol:
-            lo, x_lo, g = agg, x_max, f_min - agg
-            g_lo = g
-            model.commit("lo")
-            kept = min(kept, 0) - 1
-        elif f_max - agg < -tol:
-            hi, x_hi, g = agg, x_min, f_max - agg
-            g_hi = g
-            model.commit("hi")
-            kept = max(kept, 0) + 1
-        else:
-            if f_max > f_min:
-                lam = min(1.0, max(0.0, (agg - f_min) / (f_max - f_min)))
-                mixed = np.minimum((1.0 - lam) * x_min + lam * x_max, x_max)
-                return AggregateSolution(agg, mixed, it)
-            return AggregateSolution(agg, x_min, it)
-        if hi - lo <= stop_width * max(1.0, hi):
-            break
-        step = agg - g / (slope - 1.0)
-        # Newton is exact on a linear piece. When it leaves the bracket or the residual did not
-        # at least halve (kinks or many small jumps in between, where the local slope misses
-        # the jumps), take an Illinois false-position step, which uses the bracket's secant
-        # slope; bisect if that is degenerate.
-        if not lo < step < hi or abs(g) > 0.9 * last_g:
-            wl = g_lo * (0.5 ** max(kept - 1, 0)) if kept > 1 else g_lo
-            wh = g_hi * (0.5 ** max(-kept - 1, 0)) if kept < -1 else g_hi
-            step = lo + wl * (hi - lo) / (wl - wh) if wl - wh > 0 else 0.5 * (lo + hi)
-            if not lo < step < hi:
-                step = 0.5 * (lo + hi)
-        last_g = abs(g)
-        agg = step
-    f_lo, f_hi = float(x_lo.sum()), float(x_hi.sum())
-    agg = 0.5 * (lo + hi)
-    lam = min(1.0, max(0.0, (agg - f_hi) / (f_lo - f_hi))) if f_lo > f_hi else 0.0
-    mixed = (1.0 - lam) * x_hi + lam * x_lo
-    return AggregateSolution(agg, np.clip(mixed, np.minimum(x_lo, x_hi), np.maximum(x_lo, x_hi)), it)
-
-
 def _segments(game: CommonsGame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Segment id of every (agent, piece), and each agent's number of segments."""
-    rate = game.tax_pieces[2]
-    convex = game.own_tax_weight[:, None] * np.diff(rate)[None, :] < 0
-    seg_of_piece = np.concatenate([np.zeros((game.n, 1), dtype=np.int64), np.cumsum(convex, axis=1)], axis=1)
-    return seg_of_piece, seg_of_piece[:, -1] + 1, np.asarray(convex.any(axis=1))
+    """Segment id of every (agent, piece), each agent's number of segments, non-concave agents."""
+    seg_of_piece = segment_ids(game.own_tax_weight, game.tax_pieces[2])
+    return seg_of_piece, seg_of_piece[:, -1] + 1, seg_of_piece[:, -1] > 0
 
 
 def _segment_bounds(
@@ -211,24 +127,7 @@ def _segment_bounds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``[L_i, U_i]``: the span of segment ``seg_i`` of every agent, capped at ``upper_i``."""
     lo, hi, _, _ = game.tax_pieces
-    member = seg_of_piece == seg[:, None]
-    first = np.argmax(member, axis=1)
-    last = member.shape[1] - 1 - np.argmax(member[:, ::-1], axis=1)
-    upper_b = np.minimum(hi[last], upper)
-    return np.minimum(lo[first], upper_b), upper_b
-
-
-def _potential_change(game: CommonsGame, a: np.ndarray, b: np.ndarray) -> float:
-    """``Phi(b) - Phi(a)`` in factored form (no cancellation between large totals)."""
-    soc = game.society
-    s = soc.weight_sums
-    scale = np.divide(game.n, s, out=np.zeros(game.n), where=s > 0)
-    d = b - a
-    own = d * soc.selfishness * (1.0 - 0.5 * (a + b) / soc.productivity) - game.own_tax_weight * (
-        np.asarray(game.tax(b)) - np.asarray(game.tax(a))
-    )
-    da, sa = float(d.sum()), float(a.sum() + b.sum())
-    return float(np.dot(scale, own)) - 0.5 * game.damage * da * sa
+    return segment_bounds(seg_of_piece, seg, lo, hi, upper)
 
 
 def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_000) -> SolverOutput:
@@ -240,16 +139,16 @@ def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_0
     details: dict[str, object] = {"nonconcave_agents": int(nonconcave.sum()), "segment_moves": 0}
     if not nonconcave.any():
         model = _Restricted(game, np.zeros(n), upper)
-        sol = _root(model)
+        sol = aggregate_root(model)
         return SolverOutput(sol.actions, sol.iterations, "aggregate-root", _ROOT_ARGUMENT, details)
 
     seg, sol = _initial_segments(game, seg_of_piece, n_segs, nonconcave, upper)
-    weight = np.divide(n, game.society.weight_sums, out=np.zeros(n), where=~indifferent)
+    weight = potential_weights(game.society.weight_sums)
     rows = np.arange(n)
 
     def restricted(seg: np.ndarray) -> AggregateSolution:
         lower_b, upper_b = _segment_bounds(game, seg_of_piece, seg, upper)
-        return _root(_Restricted(game, lower_b, upper_b))
+        return aggregate_root(_Restricted(game, lower_b, upper_b))
 
     iterations = sol.iterations
     verified: tuple[float, np.ndarray] | None = None
@@ -277,7 +176,7 @@ def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_0
             joint[chosen] = target[chosen]
             trial = restricted(joint)
             iterations += trial.iterations
-            if count == 1 or _potential_change(game, a, trial.actions) > 0:
+            if count == 1 or potential_change(game.kernel, a, trial.actions, game.tax.rates) > 0:
                 break
             count = max(1, count // 2)
         seg, sol = joint, trial
@@ -413,7 +312,7 @@ def _initial_segments(
     model = _Largest(game, seg_of_piece, n_segs, nonconcave, upper)
     # A root on a jump of the largest replies is only located to 1e-12: the segment search
     # that follows ends on an exact root of a restricted (continuous) aggregate equation.
-    sol = _root(model, stop_width=1e-12)
+    sol = aggregate_root(model, stop_width=1e-12)
     model.replies(sol.aggregate)
     seg = np.zeros(game.n, dtype=np.int64)
     seg[model.idx] = model.last_seg
