@@ -35,11 +35,12 @@ from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons.kernel import RatePieces
-from sedtheory.objective import pick
-from sedtheory.welfare import objective_args, pmean_rows
+from sedtheory.objective import Objective
+from sedtheory.welfare import objective_args
 
 __all__ = [
     "PolicyBatch",
+    "PolicyEvaluations",
     "batch_payoffs",
     "check_rates",
     "opponent_intercepts",
@@ -51,35 +52,62 @@ _EPS = float(np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
-class PolicyBatch:
-    """Certified equilibria of ``game`` under each row of ``rates``.
+class PolicyEvaluations:
+    """Certified equilibria of the games induced by the rows of ``points`` (policies).
 
     Attributes
     ----------
-    rates : numpy.ndarray, shape (m, B)
+    points : numpy.ndarray, shape (m, d)
     actions, utilities, payoffs : numpy.ndarray, shape (m, n)
     nash_gaps, relative_nash_gaps : numpy.ndarray, shape (m,)
         Exact Nash gaps of each row's profile (exact best responses).
-    fallback : numpy.ndarray of bool, shape (m,)
-        Rows solved by :func:`sedtheory.solve_equilibrium` one by one.
+    certified : numpy.ndarray of bool, shape (m,)
+        Rows whose equilibrium was certified (relative gap <= tol). Uncertified rows are kept,
+        counted, and score ``-inf`` in :meth:`welfare` (a search never selects them).
     method : str
     """
 
-    rates: np.ndarray
+    points: np.ndarray
     actions: np.ndarray
     utilities: np.ndarray
     payoffs: np.ndarray
     nash_gaps: np.ndarray
     relative_nash_gaps: np.ndarray
-    fallback: np.ndarray
+    certified: np.ndarray
     method: str
-    game: CommonsGame | None = field(default=None, repr=False, compare=False)
 
     def welfare(self, p: Any, welfare_of: str = "utility") -> np.ndarray:
-        """``M_p`` per row (``p`` may be an :class:`~sedtheory.Objective`); ``-inf`` where a row is
-        outside the p-mean's domain."""
-        pf, welfare_of = objective_args(p, welfare_of)
-        return pmean_rows(pick(welfare_of, self.utilities, self.payoffs), pf)
+        """The objective per row (``p`` a number or an :class:`~sedtheory.Objective`); ``-inf``
+        outside the p-mean's domain or where the row is not certified."""
+        obj = p if isinstance(p, Objective) else Objective(*objective_args(p, welfare_of))
+        return np.where(self.certified, obj.rows(obj.values(self.utilities, self.payoffs)), -np.inf)
+
+    @property
+    def uncertified(self) -> int:
+        """How many rows have no certified equilibrium."""
+        return int((~self.certified).sum())
+
+
+@dataclass(frozen=True)
+class PolicyBatch(PolicyEvaluations):
+    """Certified equilibria of ``game`` under each row of ``rates`` (the bracket rates).
+
+    Attributes
+    ----------
+    rates : numpy.ndarray, shape (m, B)
+        ``points``.
+    fallback : numpy.ndarray of bool, shape (m,)
+        Rows solved by :func:`sedtheory.solve_equilibrium` one by one.
+    (and those of :class:`PolicyEvaluations`)
+    """
+
+    fallback: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    game: CommonsGame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def rates(self) -> np.ndarray:
+        """The rate vector of every row (``points``)."""
+        return self.points
 
 
 def check_rates(game: CommonsGame, rates: npt.ArrayLike, field_name: str = "rates") -> np.ndarray:
@@ -387,4 +415,9 @@ def policy_equilibria(
         arr.setflags(write=False)
     rel = gaps / scale
     rel.setflags(write=False)
-    return PolicyBatch(r, actions, utilities, payoffs, gaps, rel, fallback, method, game)
+    certified = rel <= tol
+    certified.setflags(write=False)
+    return PolicyBatch(
+        points=r, actions=actions, utilities=utilities, payoffs=payoffs, nash_gaps=gaps,
+        relative_nash_gaps=rel, certified=certified, method=method, fallback=fallback, game=game,
+    )

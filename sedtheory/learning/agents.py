@@ -29,14 +29,7 @@ Learners (:data:`LEARNERS`; feedback, action space):
   :math:`s_t = s_0 (1 + t/100)^{-1/4}` and steps :math:`\eta_t = \eta_0 (1 + t/100)^{-0.6}`.
   The final action is the policy mean.
 
-Examples
---------
->>> import sedtheory as sed
->>> from sedtheory.learning import learn
->>> game = sed.scenarios.apple_picking(rates=(0.1, 0.3, 0.6))
->>> res = learn(game, "best_response", rounds=200, seed=0)
->>> bool(res.nash_gap <= 1e-9), bool(abs(res.actions.sum() - 66.799) < 1e-3)
-(True, True)
+Playing a game with these learners: :func:`sedtheory.learning.learn`.
 """
 
 from __future__ import annotations

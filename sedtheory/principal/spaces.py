@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.equilibrium.batch import policy_equilibria
+from sedtheory.equilibrium.batch import PolicyEvaluations, policy_equilibria
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
 from sedtheory.games.protocol import require_game
@@ -46,41 +45,6 @@ __all__ = [
     "check_box",
     "default_space",
 ]
-
-
-@dataclass(frozen=True)
-class PolicyEvaluations:
-    """Certified equilibria of the games induced by the rows of ``points``.
-
-    Attributes
-    ----------
-    points : numpy.ndarray, shape (m, d)
-    actions, utilities, payoffs : numpy.ndarray, shape (m, n)
-    nash_gaps, relative_nash_gaps : numpy.ndarray, shape (m,)
-    certified : numpy.ndarray of bool, shape (m,)
-        Rows whose equilibrium was certified (relative gap <= tol). Uncertified rows are kept,
-        counted, and score ``-inf`` in :meth:`welfare` (a search never selects them).
-    method : str
-    """
-
-    points: np.ndarray
-    actions: np.ndarray
-    utilities: np.ndarray
-    payoffs: np.ndarray
-    nash_gaps: np.ndarray
-    relative_nash_gaps: np.ndarray
-    certified: np.ndarray
-    method: str
-
-    def welfare(self, objective: Objective) -> np.ndarray:
-        """The objective per row; ``-inf`` outside the p-mean's domain or where not certified."""
-        w = objective.rows(objective.values(self.utilities, self.payoffs))
-        return np.where(self.certified, w, -np.inf)
-
-    @property
-    def uncertified(self) -> int:
-        """How many rows have no certified equilibrium."""
-        return int((~self.certified).sum())
 
 
 @runtime_checkable
@@ -320,18 +284,7 @@ class BracketRates:
         x = _points(points, space.dim, "rates")
         base = space._game_with_thresholds(game)
         if hasattr(base, "kernel") and hasattr(base, "uses_global_formulas"):
-            batch = policy_equilibria(base, x, tol=tol, raise_on_failure=False)
-            certified = batch.relative_nash_gaps <= tol
-            return PolicyEvaluations(
-                x,
-                batch.actions,
-                batch.utilities,
-                batch.payoffs,
-                batch.nash_gaps,
-                batch.relative_nash_gaps,
-                certified,
-                batch.method,
-            )
+            return policy_equilibria(base, x, tol=tol, raise_on_failure=False)
         return evaluate_one_by_one(space, base, x, tol)
 
     def polish(
