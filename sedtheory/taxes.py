@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -21,7 +22,7 @@ import sympy as sp
 
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
 
-__all__ = ["PiecewiseLinearTax", "to_rational"]
+__all__ = ["PiecewiseLinearTax", "RatePieces", "to_rational"]
 
 
 def to_rational(x: float) -> sp.Rational:
@@ -36,6 +37,43 @@ def to_rational(x: float) -> sp.Rational:
     1/10
     """
     return sp.Rational(repr(float(x)))
+
+
+@dataclass(frozen=True)
+class RatePieces:
+    """Linear pieces of the tax on ``[0, max_harvest]``: ``lo``, ``hi`` (P,), and ``rate`` and
+    ``base`` (the tax at ``lo``) either shared ``(P,)`` or one row per policy ``(m, P)``."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    rate: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def of(cls, thresholds: np.ndarray, rates: np.ndarray, amax: float) -> RatePieces:
+        keep = thresholds < amax
+        lo = thresholds[keep]
+        hi = np.append(thresholds[1:], np.inf)[keep]
+        hi[-1] = min(hi[-1], amax)
+        rate = rates[..., keep]
+        widths = np.diff(thresholds)[: max(int(keep.sum()) - 1, 0)]
+        start = np.zeros(rate.shape[:-1] + (1,))
+        base = np.concatenate([start, np.cumsum(rate[..., :-1] * widths, axis=-1)], axis=-1)
+        return cls(lo, hi, rate, base)
+
+    def subset(self, rows: np.ndarray) -> RatePieces:
+        """The pieces of the policies ``rows`` only (per-row pieces)."""
+        return RatePieces(self.lo, self.hi, self.rate[rows], self.base[rows])
+
+    def taxes(self, x: np.ndarray) -> np.ndarray:
+        """``T(x)`` elementwise, ``x`` of shape ``(n,)`` (shared rates) or ``(m, n)`` (per row)."""
+        piece = np.clip(np.searchsorted(self.lo, x, side="right") - 1, 0, self.lo.size - 1)
+        if self.rate.ndim == 1:
+            return self.base[piece] + self.rate[piece] * (x - self.lo[piece])
+        rate = np.take_along_axis(self.rate, piece, axis=-1)
+        base = np.take_along_axis(self.base, piece, axis=-1)
+        return base + rate * (x - self.lo[piece])
+
 
 
 class PiecewiseLinearTax:
@@ -72,7 +110,7 @@ class PiecewiseLinearTax:
     (0.0, 0.3)
     """
 
-    __slots__ = ("_thresholds", "_rates", "_base")
+    __slots__ = ("_thresholds", "_rates", "_base", "_pieces")
 
     def __init__(self, thresholds: Sequence[float] | npt.ArrayLike, rates: Sequence[float] | npt.ArrayLike):
         tau = np.array(thresholds, dtype=float).reshape(-1) if np.ndim(thresholds) <= 1 else None
@@ -101,9 +139,9 @@ class PiecewiseLinearTax:
         phi.setflags(write=False)
         self._thresholds = tau
         self._rates = phi
-        base = np.concatenate([[0.0], np.cumsum(phi[:-1] * np.diff(tau))])
-        base.setflags(write=False)
-        self._base = base  # T(tau_b)
+        self._pieces = RatePieces.of(tau, phi, np.inf)
+        self._base = self._pieces.base  # T(tau_b)
+        self._base.setflags(write=False)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -176,9 +214,7 @@ class PiecewiseLinearTax:
 
     def __call__(self, y: npt.ArrayLike) -> Any:
         """``T(y)`` elementwise; returns a float for scalar input and an array otherwise."""
-        arr = self._incomes(y)
-        b = np.searchsorted(self._thresholds, arr, side="right") - 1
-        out = self._base[b] + self._rates[b] * (arr - self._thresholds[b])
+        out = self._pieces.taxes(self._incomes(y))
         return out[()] if out.ndim == 0 else out
 
     def marginal_rate(self, y: npt.ArrayLike, side: Literal["right", "left"] = "right") -> Any:

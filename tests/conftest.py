@@ -7,26 +7,17 @@ import numpy as np
 from hypothesis import strategies as st
 
 import sedtheory as sed
+from sedtheory import families
 
 GRAPH_FAMILIES = ("complete", "ring", "star", "erdos-renyi", "directed", "path", "empty")
 
 
 def make_graph(family: str, n: int, seed: int) -> nx.Graph | None:
-    if family == "complete":
-        return None
-    if family == "ring":
-        return nx.cycle_graph(n) if n > 2 else nx.path_graph(n)
-    if family == "star":
-        return nx.star_graph(n - 1)
-    if family == "erdos-renyi":
-        return nx.gnp_random_graph(n, 0.4, seed=seed)
+    """The test families, built by the package's one graph factory (sedtheory.families)."""
     if family == "directed":
-        return nx.gnp_random_graph(n, 0.4, seed=seed, directed=True)
-    if family == "path":
-        return nx.path_graph(n)
-    if family == "empty":
-        return nx.empty_graph(n)
-    raise ValueError(family)
+        return families.make_graph("erdos_renyi", n, seed=seed, edge_probability=0.4, directed=True)[0]
+    options = {"edge_probability": 0.4} if family == "erdos-renyi" else {}
+    return families.make_graph(family, n, seed=seed, **options)[0]
 
 
 def random_game(

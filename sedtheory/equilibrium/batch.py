@@ -34,6 +34,7 @@ from sedtheory.equilibrium.segments import potential_change, potential_weights, 
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.games.commons.kernel import RatePieces
 from sedtheory.objective import Objective
 from sedtheory.welfare import objective_args
@@ -386,6 +387,7 @@ def policy_equilibria(
     >>> round(float(batch.actions[0].sum()), 2)
     86.69
     """
+    require_commons(game, what="policy_equilibria")
     r = check_rates(game, rates)
     m, n = r.shape[0], game.n
     actions = np.zeros((m, n))

@@ -94,11 +94,9 @@ def solve_local(
     warmup: int = 10,
     damping: float = 0.5,
     initial: np.ndarray | None = None,
-) -> tuple[np.ndarray, int, str, dict[str, object]]:
-    """Active-set Newton for the local commons (see the module docstring).
-
-    Returns the best profile found (smallest exact Nash gap), iterations, method, details.
-    """
+) -> SolverOutput:
+    """Active-set Newton for the local commons (see the module docstring): the best profile found
+    (smallest exact Nash gap), its iterations and counters."""
     indifferent = game.society.weight_sums == 0
     upper = np.where(indifferent, 0.0, game.reply_upper_bounds)
     a = np.zeros(game.n) if initial is None else np.clip(np.asarray(initial, dtype=float), 0.0, upper)
@@ -143,7 +141,10 @@ def solve_local(
             g = gap_of(a)
             if g < best_gap:
                 best, best_gap = a, g
-    return best, it, "active-set-newton", details
+    return SolverOutput(best, it, "active-set-newton", _WHY, details)
+
+
+_WHY = "regime linear systems with exact best responses"
 
 
 def solve_local_with_fallback(
@@ -152,18 +153,18 @@ def solve_local_with_fallback(
     """:func:`solve_local`, and when it stalls above ``tol``: damped best responses from its last
     profile, then a second active-set pass from there (the regime iteration can cycle between
     regimes when an agent's reply sits on a kink)."""
-    why = "regime linear systems with exact best responses"
-    actions, its, name, details = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=initial)
-    if _relative_gap(game, actions) <= tol:
-        return SolverOutput(actions, its, name, why, details)
-    br = damped_best_response(game, tol * 1e-2, max_iter, actions)
-    again, its2, _, details2 = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=br.actions)
-    merged = {**details, **details2, "fallback": "damped-best-response"}
-    note = why + " (after damped best responses from a cycling regime iteration)"
-    for cand, extra in ((again, its2), (br.actions, 0)):
+    first = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=initial)
+    if _relative_gap(game, first.actions) <= tol:
+        return first
+    br = damped_best_response(game, tol * 1e-2, max_iter, first.actions)
+    again = solve_local(game, tol=tol * 1e-2, max_iter=max_iter, initial=br.actions)
+    merged = {**first.details, **again.details, "fallback": "damped-best-response"}
+    note = _WHY + " (after damped best responses from a cycling regime iteration)"
+    for cand, extra in ((again.actions, again.iterations), (br.actions, 0)):
         if _relative_gap(game, cand) <= tol:
-            return SolverOutput(cand, its + br.iterations + extra, f"{name}+best-response", note, merged)
-    return SolverOutput(actions, its, name, why, details)
+            its = first.iterations + br.iterations + extra
+            return SolverOutput(cand, its, f"{first.method}+best-response", note, merged)
+    return first
 
 
 def _relative_gap(game: CommonsGame, a: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
 from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.objective import pick
 from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import planner_program
@@ -79,6 +80,7 @@ def evaluate_policy(
     >>> round(float(out.equilibrium.actions.sum()), 2)
     86.69
     """
+    require_commons(game, what="evaluate_policy")
     pf, welfare_of = objective_args(p, welfare_of)
     r = np.asarray(rates, dtype=float)
     g = game.with_tax(game.tax.with_rates(r))
@@ -117,6 +119,7 @@ def grid_search_tax(
     >>> best.evaluations
     27
     """
+    require_commons(game, what="grid_search_tax")
     pf, welfare_of = objective_args(p, welfare_of)
     if not (isinstance(step, (int, float)) and 0 < step <= 1 and math.isfinite(step)):
         raise InvalidParameterError("step", step, "give a grid step in (0, 1]")
@@ -218,6 +221,7 @@ def pigouvian_tax(
     >>> abs(pig.details["aggregate"] - pig.details["efficient_aggregate"]) < 1e-6
     True
     """
+    require_commons(game, what="pigouvian_tax")
     pf, welfare_of = objective_args(p, welfare_of)
     target, _ = surplus_aggregate(game)
     bk = game.tax.n_brackets
@@ -290,6 +294,7 @@ def saez_tax(
     >>> bool(((out.rates >= 0) & (out.rates <= 1)).all())
     True
     """
+    require_commons(game, what="saez_tax")
     pf, welfare_of = objective_args(p, welfare_of)
     if not (math.isfinite(elasticity) and elasticity > 0):
         raise InvalidParameterError("elasticity", elasticity, "give a positive finite elasticity")

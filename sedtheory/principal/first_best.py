@@ -21,6 +21,7 @@ from scipy.optimize import linprog
 from sedtheory.certificate import Certificate
 from sedtheory.errors import DomainError, InvalidParameterError, SedtheoryError, SolverError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.games.commons.formulas import payoff
 from sedtheory.objective import pick
 from sedtheory.principal.convex import as_array, concave_objective, cp, solve
@@ -210,6 +211,7 @@ def first_best(
     >>> first_best(game, 1).status  # unequal column sums of W: lump sums are unbounded
     'unbounded'
     """
+    require_commons(game, what="first_best")
     pf, welfare_of = objective_args(p, welfare_of)
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
@@ -451,6 +453,7 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
 
 def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tuple[float, str]:
     """The tightest available proven upper bound on every tax policy's ``M_p`` and its source."""
+    require_commons(game, what="upper_bound")
     pf = check_p(p)
     bounds: list[tuple[float, str]] = []
     if pf <= 1 or pf == math.inf or game.n <= 50:

@@ -24,6 +24,7 @@ import numpy as np
 from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.objective import pick
 from sedtheory.principal.baselines import laissez_faire
 from sedtheory.principal.convex import as_array, cp, solve
@@ -152,6 +153,7 @@ def welfare_frontier(
     >>> front.first_best.shape, front.laissez_faire.shape
     ((5, 2), (2,))
     """
+    require_commons(game, what="welfare_frontier")
     check_welfare_of(welfare_of)
     if groups is None:
         (g1, g2), labels = default_groups(game)

@@ -34,6 +34,7 @@ from sedtheory.certificate import Certificate
 from sedtheory.equilibrium.batch import batch_payoffs, reply_bound
 from sedtheory.errors import DomainError, InfeasibleTargetError, InvalidParameterError, SolverError
 from sedtheory.games import CommonsGame
+from sedtheory.games.commons import require_commons
 from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.taxes import PiecewiseLinearTax
 from sedtheory.welfare import check_p, check_welfare_of, pmean
@@ -311,6 +312,7 @@ def implementing_rates(
     >>> imp.feasible, imp.contains([0.1, 0.3, 0.5])
     (True, True)
     """
+    require_commons(game, what="implementing_rates")
     lo, hi = check_bounds(game, bounds)
     a = _target(game, target_actions)
     prog = _program(game, lo, hi, a)
@@ -563,4 +565,5 @@ def best_implementation(
     >>> bool(best.welfare >= pmean(game.utilities(target), 0) - 1e-7), bool(best.nash_gap < 1e-6)
     (True, True)
     """
+    require_commons(game, what="best_implementation")
     return ImplementationSolver(game, p, bounds, welfare_of)(target)

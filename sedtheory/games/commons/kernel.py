@@ -22,50 +22,13 @@ References
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import scipy.sparse as sps
 
 from sedtheory.games.commons import formulas as F
+from sedtheory.taxes import RatePieces
 
 __all__ = ["CommonsKernel", "RatePieces", "deviation_gain", "piece_search"]
-
-
-@dataclass(frozen=True)
-class RatePieces:
-    """Linear pieces of the tax on ``[0, max_harvest]``: ``lo``, ``hi`` (P,), and ``rate`` and
-    ``base`` (the tax at ``lo``) either shared ``(P,)`` or one row per policy ``(m, P)``."""
-
-    lo: np.ndarray
-    hi: np.ndarray
-    rate: np.ndarray
-    base: np.ndarray
-
-    @classmethod
-    def of(cls, thresholds: np.ndarray, rates: np.ndarray, amax: float) -> RatePieces:
-        keep = thresholds < amax
-        lo = thresholds[keep]
-        hi = np.append(thresholds[1:], np.inf)[keep]
-        hi[-1] = min(hi[-1], amax)
-        rate = rates[..., keep]
-        widths = np.diff(thresholds)[: max(int(keep.sum()) - 1, 0)]
-        start = np.zeros(rate.shape[:-1] + (1,))
-        base = np.concatenate([start, np.cumsum(rate[..., :-1] * widths, axis=-1)], axis=-1)
-        return cls(lo, hi, rate, base)
-
-    def subset(self, rows: np.ndarray) -> RatePieces:
-        """The pieces of the policies ``rows`` only (per-row pieces)."""
-        return RatePieces(self.lo, self.hi, self.rate[rows], self.base[rows])
-
-    def taxes(self, x: np.ndarray) -> np.ndarray:
-        """``T(x)`` elementwise, ``x`` of shape ``(n,)`` (shared rates) or ``(m, n)`` (per row)."""
-        piece = np.clip(np.searchsorted(self.lo, x, side="right") - 1, 0, self.lo.size - 1)
-        if self.rate.ndim == 1:
-            return self.base[piece] + self.rate[piece] * (x - self.lo[piece])
-        rate = np.take_along_axis(self.rate, piece, axis=-1)
-        base = np.take_along_axis(self.base, piece, axis=-1)
-        return base + rate * (x - self.lo[piece])
 
 
 def _agent_shape(alpha: np.ndarray) -> tuple[int, ...]:
