@@ -1,0 +1,28 @@
+"""The dynamic commons: a stock of apples that harvesting depletes and that regrows.
+
+This package holds the regrowth maps of the seed's T-step Markov game (the orchard's law of
+motion, its steady states and maximum sustainable yield, and the stochastic cell orchard whose
+mean field they are). The Markov game itself and its equilibria build on them.
+"""
+
+from sedtheory.games.dynamic.regrowth import (
+    MELTING_POT_PROBABILITIES,
+    REGROWTH,
+    Regrowth,
+    logistic,
+    melting_pot,
+    orchard_step,
+    regrowth_map,
+    simulate_orchard,
+)
+
+__all__ = [
+    "MELTING_POT_PROBABILITIES",
+    "REGROWTH",
+    "Regrowth",
+    "logistic",
+    "melting_pot",
+    "orchard_step",
+    "regrowth_map",
+    "simulate_orchard",
+]
