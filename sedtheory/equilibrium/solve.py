@@ -105,7 +105,7 @@ def _pick_method(game: Game, method: str) -> str:
 def solve_equilibrium(
     game: Game,
     method: str = "auto",
-    tol: float = 1e-9,
+    tol: float | None = None,
     max_iter: int = 200,
     initial: npt.ArrayLike | None = None,
     raise_on_failure: bool = True,
@@ -122,8 +122,10 @@ def solve_equilibrium(
         commons on a graph), ``"best-response"`` (damped simultaneous exact best responses, any
         game; may fail to converge, which is then reported). ``"auto"`` (default) takes the
         first registered solver that applies to the game.
-    tol : float
-        Largest accepted relative Nash gap ``gap / max(1, max_i |u_i|)``.
+    tol : float, optional
+        Largest accepted relative Nash gap ``gap / max(1, max_i |u_i|)``; default the game's
+        ``default_tolerance`` if it has one (the dynamic commons: its grid error is inside the
+        gap), else ``1e-9``.
     max_iter : int
         Outer iterations of the iterative methods.
     initial : array_like, optional
@@ -169,6 +171,8 @@ def solve_equilibrium(
     (True, 'aggregate-root')
     """
     require_game(game)
+    if tol is None:
+        tol = float(getattr(game, "default_tolerance", 1e-9))
     if not isinstance(method, str):
         raise InvalidParameterError("method", method, f"use 'auto' or one of {sorted(SOLVERS)}")
     if isinstance(tol, bool) or not isinstance(tol, int | float) or not (0 < tol < float("inf")):

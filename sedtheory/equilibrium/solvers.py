@@ -83,6 +83,7 @@ class SolverSpec:
     capability: str = "game"
     description: str = ""
     reference: str = ""
+    priority: int = 0
 
 
 def _build(name: str, solve: Callable[..., SolverOutput], **meta: Any) -> SolverSpec:
@@ -94,8 +95,10 @@ SOLVERS: Registry[SolverSpec] = Registry("method", build=_build, kind="solvers")
 
 
 def applicable_solvers(game: Any) -> list[str]:
-    """Names of the registered solvers that apply to ``game``, in ``auto`` order."""
-    return [name for name, spec in SOLVERS.items() if spec.applies(game)]
+    """Names of the registered solvers that apply to ``game``, in ``auto`` order (by ``priority``,
+    then registration; the generic best-response solver comes last)."""
+    specs = sorted(SOLVERS.values(), key=lambda spec: spec.priority)
+    return [spec.name for spec in specs if spec.applies(game)]
 
 
 def _global(game: Any) -> bool:
@@ -138,6 +141,7 @@ def _active_set(game: Any, tol: float, max_iter: int, initial: np.ndarray | None
     "best-response",
     applies=lambda game: isinstance(game, Game),
     capability="game",
+    priority=100,
     description="damped simultaneous exact best responses (any game; may not converge, reported)",
     reference="Cournot (1838); Fudenberg and Levine (1998)",
 )
@@ -157,7 +161,8 @@ def damped_best_response(
     The generic method that works on any :class:`~sedtheory.games.Game`; it converges on
     contractive instances and is reported as not converged otherwise.
     """
-    a = np.zeros(game.n) if initial is None else np.asarray(initial, dtype=float).copy()
+    shape = getattr(game, "strategy_shape", (game.n,))
+    a = np.zeros(shape) if initial is None else np.asarray(initial, dtype=float).copy()
     it = 0
     for it in range(1, max_iter * 50 + 1):
         a = a + damping * (game.best_responses(a) - a)

@@ -5,6 +5,7 @@ motion, its steady states and maximum sustainable yield, and the stochastic cell
 mean field they are). The Markov game itself and its equilibria build on them.
 """
 
+from sedtheory.games.dynamic.game import DynamicCommonsGame, Path
 from sedtheory.games.dynamic.regrowth import (
     MELTING_POT_PROBABILITIES,
     REGROWTH,
@@ -17,7 +18,9 @@ from sedtheory.games.dynamic.regrowth import (
 )
 
 __all__ = [
+    "DynamicCommonsGame",
     "MELTING_POT_PROBABILITIES",
+    "Path",
     "REGROWTH",
     "Regrowth",
     "logistic",

@@ -1,0 +1,310 @@
+r"""The dynamic commons game: the seed's N-player, T-step Markov game with a regrowing orchard.
+
+Strategies are Markov policies :math:`h_i(t, S)` on a stock grid (an array of shape
+``(T, G, n)``, linearly interpolated in the stock). Payoffs are discounted sums of step payoffs
+along the path from :math:`S_0`; utilities weight them with the social weights:
+:math:`U_i = \sum_t \beta^t \sum_j W_{ij} r_{j,t}`. See :mod:`sedtheory.games.dynamic.stage` for
+one step (rationing, tax with equal redistribution, regrowth).
+
+The game satisfies :class:`~sedtheory.games.Game`: ``best_responses`` solves each agent's own
+dynamic programme on the grid against the others' policies, ``deviation_gains`` are the largest
+one-shot deviation gains along the path evaluated in the true game (continuations simulated
+exactly from the deviated stock, so grid error is inside the number), discounted to period 0.
+
+Examples
+--------
+>>> import sedtheory as sed
+>>> from sedtheory.games.dynamic import DynamicCommonsGame
+>>> game = DynamicCommonsGame(sed.Society([1.0, 1.0], 40.0), sed.PiecewiseLinearTax([0], [0.0]),
+...                           horizon=3, discount=0.9, initial_stock=60.0, grid=41)
+>>> game.n, game.strategy_shape
+(2, (3, 41, 2))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sedtheory.errors import ActionError, InvalidParameterError, ShapeError
+from sedtheory.games.dynamic.regrowth import Regrowth, regrowth_map
+from sedtheory.games.dynamic.stage import StageModel, best_replies, interpolate
+from sedtheory.society import Society
+from sedtheory.taxes import PiecewiseLinearTax, RatePieces
+from sedtheory.validate import count
+
+__all__ = ["DynamicCommonsGame", "Path"]
+
+
+@dataclass(frozen=True)
+class Path:
+    """The play of strategies from the initial stock: ``stocks`` (T+1,), ``demands``,
+    ``harvests`` and step ``payoffs`` (T, n)."""
+
+    stocks: np.ndarray
+    demands: np.ndarray
+    harvests: np.ndarray
+    payoffs: np.ndarray
+
+    @property
+    def collapsed(self) -> bool:
+        """True when the orchard is empty at the end (collapse is absorbing)."""
+        return bool(self.stocks[-1] <= 1e-9)
+
+
+def _unit(field: str, value: Any, low_open: bool, allow_one: bool) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(field, value, f"{field} must be a number in (0, 1]") from None
+    if not (0 < x < 1 or (allow_one and x == 1)) or math.isnan(x):
+        raise InvalidParameterError(field, value, f"{field} must be in (0, 1{']' if allow_one else ')'}")
+    return x
+
+
+class DynamicCommonsGame:
+    r"""The T-step commons with a stock that regrows (finite horizon).
+
+    Parameters
+    ----------
+    society : Society
+    tax : PiecewiseLinearTax
+        Applied every step to realised harvests; revenue returned equally.
+    regrowth : str, Regrowth or callable
+        ``"logistic"`` (default), ``"melting_pot"`` or a callable ``G`` (checked on a grid).
+    horizon : int
+        ``T`` steps.
+    discount : float
+        :math:`\beta \in (0, 1]`.
+    initial_stock : float, optional
+        :math:`S_0` in ``[0, K]`` (default ``K``).
+    endowment : float
+        :math:`\omega` per step.
+    max_harvest : float, optional
+        Largest demand (default ``K``).
+    grid : int
+        Points of the stock grid on ``[0, K]`` (at least 5).
+    """
+
+    def __init__(
+        self,
+        society: Society,
+        tax: PiecewiseLinearTax,
+        regrowth: Any = "logistic",
+        horizon: int = 10,
+        discount: float = 0.95,
+        initial_stock: float | None = None,
+        endowment: float = 0.0,
+        max_harvest: float | None = None,
+        grid: int = 201,
+    ) -> None:
+        if not isinstance(society, Society):
+            raise InvalidParameterError("society", type(society).__name__, "pass a sedtheory.Society")
+        if not isinstance(tax, PiecewiseLinearTax):
+            raise InvalidParameterError("tax", type(tax).__name__, "pass a sedtheory.PiecewiseLinearTax")
+        self._regrowth: Regrowth = regrowth_map(regrowth)
+        cap = self._regrowth.capacity
+        self._society, self._tax = society, tax
+        self._horizon = count("horizon", horizon, 1, "use a positive integer number of steps")
+        self._beta = _unit("discount", discount, True, True)
+        s0 = cap if initial_stock is None else float(initial_stock)
+        if not 0.0 <= s0 <= cap:
+            raise InvalidParameterError("initial_stock", initial_stock, f"use a stock in [0, K = {cap:g}]")
+        self._s0 = s0
+        self._omega = float(endowment)
+        if not (math.isfinite(self._omega) and self._omega >= 0):
+            raise InvalidParameterError("endowment", endowment, "use a finite number >= 0")
+        amax = cap if max_harvest is None else float(max_harvest)
+        if not (0 < amax < math.inf):
+            raise InvalidParameterError("max_harvest", max_harvest, "use a finite number > 0")
+        self._amax = amax
+        points = count("grid", grid, 5, "use a stock grid of at least 5 points")
+        self._grid = np.linspace(0.0, cap, points)
+        self._model = StageModel(
+            weights=society.weights.toarray(),
+            cost_weights=0.5 / society.productivity,
+            pieces=RatePieces.of(tax.thresholds, tax.rates, np.inf),
+            omega=self._omega,
+            beta=self._beta,
+            amax=amax,
+            regrowth=self._regrowth,
+        )
+
+    # ------------------------------------------------------------ the Game protocol
+    @property
+    def n(self) -> int:
+        return self._society.n
+
+    @property
+    def society(self) -> Society:
+        return self._society
+
+    @property
+    def policy(self) -> PiecewiseLinearTax:
+        """The tax (constant over the episode)."""
+        return self._tax
+
+    @property
+    def tax(self) -> PiecewiseLinearTax:
+        return self._tax
+
+    def with_policy(self, policy: PiecewiseLinearTax) -> DynamicCommonsGame:
+        """The same game under another tax."""
+        return DynamicCommonsGame(
+            self._society,
+            policy,
+            self._regrowth,
+            self._horizon,
+            self._beta,
+            self._s0,
+            self._omega,
+            self._amax,
+            self._grid.size,
+        )
+
+    def check_actions(self, actions: npt.ArrayLike, batch: bool = True) -> np.ndarray:
+        """Validate strategies: demands of shape ``(T, G, n)`` in ``[0, max_harvest]``."""
+        a = np.asarray(actions, dtype=float)
+        if a.shape != self.strategy_shape:
+            raise ShapeError(
+                "actions", f"array of shape {a.shape}", f"give Markov policies of shape {self.strategy_shape}"
+            )
+        if np.any(~((a >= 0) & (a <= self._amax))):
+            raise ActionError(
+                "actions",
+                a[~((a >= 0) & (a <= self._amax))][:5].tolist(),
+                f"demands must lie in [0, max_harvest={self._amax:g}]",
+            )
+        return a
+
+    def payoffs(self, actions: npt.ArrayLike) -> np.ndarray:
+        """Discounted own payoffs :math:`\\sum_t \\beta^t r_{j,t}` along the path from ``S_0``."""
+        return self._discounted(self.path(actions).payoffs)
+
+    def utilities(self, actions: npt.ArrayLike) -> np.ndarray:
+        """:math:`U_i = \\sum_j W_{ij} \\sum_t \\beta^t r_{j,t}`."""
+        return self._society.apply_weights(self.payoffs(actions))
+
+    def best_responses(self, actions: npt.ArrayLike) -> np.ndarray:
+        """Each agent's best Markov policy against the others' (its own dynamic programme on the
+        grid, backward from the last step)."""
+        a = self.check_actions(actions)
+        out = a.copy()
+        for i in range(self.n):
+            out[:, :, i] = self._own_programme(a, i)
+        return out
+
+    def deviation_gains(self, actions: npt.ArrayLike) -> np.ndarray:
+        """Per agent: the largest one-shot deviation gain along the path, discounted to period 0,
+        with continuations simulated exactly in the true game (no grid in the continuation)."""
+        a = self.check_actions(actions)
+        path = self.path(a)
+        gains = np.zeros(self.n)
+        for t in range(self._horizon):
+            stock = np.array([path.stocks[t]])
+            cont = self._true_continuation(a, t + 1)
+            _, best = best_replies(self._model, stock, path.demands[t][None, :], *cont)
+            here = self._model.values(stock, path.demands[t][None, :], *cont)[0]
+            gains = np.maximum(gains, self._beta**t * np.maximum(best[0] - here, 0.0))
+        return gains
+
+    # ------------------------------------------------------------ structure
+    #: Relative Nash gap accepted by ``solve_equilibrium`` by default: the certificate is measured
+    #: in the true game, so it includes the error of the stock grid (refine ``grid`` to lower it).
+    default_tolerance = 1e-4
+
+    @property
+    def horizon(self) -> int:
+        return self._horizon
+
+    @property
+    def discount(self) -> float:
+        return self._beta
+
+    @property
+    def initial_stock(self) -> float:
+        return self._s0
+
+    @property
+    def regrowth(self) -> Regrowth:
+        return self._regrowth
+
+    @property
+    def grid(self) -> np.ndarray:
+        """The stock grid (policies and values live on it)."""
+        return self._grid
+
+    @property
+    def max_harvest(self) -> float:
+        return self._amax
+
+    @property
+    def stage(self) -> StageModel:
+        """One step's constants (weights, costs, tax pieces, regrowth)."""
+        return self._model
+
+    @property
+    def strategy_shape(self) -> tuple[int, int, int]:
+        return (self._horizon, self._grid.size, self.n)
+
+    def demands_at(self, actions: np.ndarray, t: int, stocks: np.ndarray) -> np.ndarray:
+        """The policies' demands at step ``t`` and (off-grid) stocks (..., n)."""
+        return np.clip(interpolate(self._grid, actions[t], stocks), 0.0, self._amax)
+
+    def path(self, actions: npt.ArrayLike, start: int = 0, stock: float | None = None) -> Path:
+        """Play the strategies from ``stock`` (default ``S_0``) at step ``start`` to the end."""
+        a = self.check_actions(actions)
+        s = self._s0 if stock is None else float(stock)
+        steps = self._horizon - start
+        stocks, demands = np.zeros(steps + 1), np.zeros((steps, self.n))
+        harvests, payoffs = np.zeros((steps, self.n)), np.zeros((steps, self.n))
+        stocks[0] = s
+        for k in range(steps):
+            demands[k] = self.demands_at(a, start + k, np.array(stocks[k]))
+            y, nxt = self._model.outcome(np.array(stocks[k]), demands[k])
+            harvests[k], payoffs[k], stocks[k + 1] = y, self._model.payoffs(y), float(nxt)
+        return Path(stocks, demands, harvests, payoffs)
+
+    def _discounted(self, payoffs: np.ndarray) -> np.ndarray:
+        weights = self._beta ** np.arange(payoffs.shape[0])
+        return weights @ payoffs
+
+    def _true_continuation(
+        self, actions: np.ndarray, t: int, points: int = 257
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Continuation utilities from step ``t`` on a fine stock grid, each simulated exactly."""
+        fine = np.linspace(0.0, self._regrowth.capacity, points)
+        return fine, self._society.apply_weights(self.rollout(actions, t, fine))
+
+    def rollout(self, actions: np.ndarray, start: int, stocks: np.ndarray) -> np.ndarray:
+        """Discounted own payoffs (m, n) from step ``start`` of the strategies played from each of
+        the stocks (m,) (vectorised over the starting stocks; exact, no grid in the state)."""
+        s = np.asarray(stocks, dtype=float)
+        total = np.zeros(s.shape + (self.n,))
+        weight = 1.0
+        for t in range(start, self._horizon):
+            y, s = self._model.outcome(s, self.demands_at(actions, t, s))
+            total += weight * self._model.payoffs(y)
+            weight *= self._beta
+        return total
+
+    def _own_programme(self, actions: np.ndarray, i: int) -> np.ndarray:
+        """Agent i's optimal policy against the others' (backward induction on the grid)."""
+        cont = np.zeros((self._grid.size, self.n))
+        policy = np.zeros((self._horizon, self._grid.size))
+        for t in range(self._horizon - 1, -1, -1):
+            demands = self.demands_at(actions, t, self._grid)
+            x, v = best_replies(self._model, self._grid, demands, self._grid, cont)
+            policy[t] = x[:, i]
+            cont = np.broadcast_to(v[:, i : i + 1], cont.shape).copy()
+        return policy
+
+    def __repr__(self) -> str:
+        return (
+            f"DynamicCommonsGame(n={self.n}, regrowth={self._regrowth.name!r}, horizon={self._horizon}, "
+            f"discount={self._beta}, initial_stock={self._s0}, grid={self._grid.size})"
+        )

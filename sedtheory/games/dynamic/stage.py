@@ -1,0 +1,130 @@
+r"""One step of the dynamic commons, vectorised over stocks, agents and candidate demands.
+
+At stock :math:`S` with demands :math:`h` (total :math:`H`), realised harvests are
+:math:`y_j = h_j \min(1, S/H)` (proportional rationing), the escapement is
+:math:`E = \max(S - H, 0)` and the next stock :math:`G(E)`. Agent i's value of the step is
+
+.. math:: u_i = \sum_j W_{ij} r_j(y) + \beta\, C_i(G(E)),
+
+with the step payoffs :math:`r_j = \omega + y_j - T(y_j) + R/n - C_j(y_j)` of the static game
+(no damage term: the damage is the lost future stock) and :math:`C_i` agent i's continuation
+utility (linear interpolation on the stock grid). Best responses maximise :math:`u_i` over
+:math:`x \in [0, a_{max}]` by a dense scan refined by zooms (and the exact kink where rationing
+starts), vectorised over every grid stock and agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sedtheory.games.commons import formulas as F
+from sedtheory.taxes import RatePieces
+
+__all__ = ["StageModel", "best_replies", "interpolate"]
+
+
+def interpolate(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``values`` (G, n) on ``grid`` at ``stocks`` (any shape, clipped):
+    shape ``stocks.shape + (n,)``."""
+    s = np.clip(stocks, grid[0], grid[-1])
+    idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
+    w = (s - grid[idx]) / (grid[idx + 1] - grid[idx])
+    return values[idx] * (1.0 - w)[..., None] + values[idx + 1] * w[..., None]
+
+
+@dataclass(frozen=True)
+class StageModel:
+    """The step's constants: weights ``W`` (dense, n x n), selfishness, effort-cost weights, the
+    tax pieces, endowment, discount, harvest cap and the regrowth map."""
+
+    weights: np.ndarray
+    cost_weights: np.ndarray
+    pieces: RatePieces
+    omega: float
+    beta: float
+    amax: float
+    regrowth: object
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.shape[0])
+
+    def payoffs(self, harvests: np.ndarray) -> np.ndarray:
+        """Step payoffs ``r_j`` of realised harvests (..., n)."""
+        t = self.pieces.taxes(harvests)
+        lump = t.sum(axis=-1, keepdims=True) / self.n
+        cost = F.effort_cost(harvests, self.cost_weights)
+        return F.payoff(self.omega, harvests, F.tax_transfer(t, lump), cost, 0.0)
+
+    def outcome(self, stock: np.ndarray, demands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Realised harvests (..., n) and next stocks (...) of demands (..., n) at stocks (...)."""
+        total = demands.sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(total > stock, stock / np.where(total > 0, total, 1.0), 1.0)
+        harvests = demands * share[..., None]
+        escapement = np.maximum(stock - np.minimum(total, stock), 0.0)
+        return harvests, np.asarray(self.regrowth(escapement))  # type: ignore[operator]
+
+    def values(
+        self, stock: np.ndarray, demands: np.ndarray, grid: np.ndarray, cont: np.ndarray
+    ) -> np.ndarray:
+        """Every agent's step value ``u`` (..., n) for demands (..., n) at stocks (...), with the
+        continuation utilities ``cont`` (G, n) on ``grid``."""
+        harvests, nxt = self.outcome(stock, demands)
+        r = self.payoffs(harvests)
+        return r @ self.weights.T + self.beta * interpolate(grid, cont, nxt)
+
+    def own_values(
+        self, stock: np.ndarray, demands: np.ndarray, x: np.ndarray, grid: np.ndarray, cont: np.ndarray
+    ) -> np.ndarray:
+        """Agent i's value when it demands ``x[g, i, k]`` and the others keep ``demands[g]``:
+        shape (G, n, K), vectorised over stocks g, deviating agents i and candidates k."""
+        g_n, n = demands.shape
+        k = x.shape[-1]
+        trial = np.broadcast_to(demands[:, None, None, :], (g_n, n, k, n)).copy()
+        agents = np.arange(n)
+        trial[:, agents, :, agents] = np.moveaxis(x, 1, 0)
+        u = self.values(np.broadcast_to(stock[:, None, None], (g_n, n, k)), trial, grid, cont)
+        return u[:, agents, :, agents].transpose(1, 0, 2)
+
+
+def best_replies(
+    model: StageModel,
+    stock: np.ndarray,
+    demands: np.ndarray,
+    grid: np.ndarray,
+    cont: np.ndarray,
+    points: int = 33,
+    zooms: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best demands of every agent at every stock (G, n) and their values, given the others'.
+
+    A scan of ``points`` demands in ``[0, a_max]`` plus the rationing kink ``S - H_{-i}`` and the
+    current demand, then ``zooms`` rounds of ``points`` demands around the best (each narrows the
+    bracket by ``(points - 1) / 4``): demands resolved to about ``a_max / (8 (points - 1))^{zooms+1}``.
+    """
+    amax = model.amax
+    others = demands.sum(axis=1, keepdims=True) - demands
+    kink = np.clip(stock[:, None] - others, 0.0, amax)
+    base = np.broadcast_to(np.linspace(0.0, amax, points), demands.shape + (points,))
+    cand = np.concatenate([base, kink[..., None], demands[..., None]], axis=-1)
+    vals = model.own_values(stock, demands, cand, grid, cont)
+    pick = np.argmax(vals, axis=-1)
+    best_x = np.take_along_axis(cand, pick[..., None], axis=-1)[..., 0]
+    best_v = np.take_along_axis(vals, pick[..., None], axis=-1)[..., 0]
+    width = amax / (points - 1)
+    for _ in range(zooms):
+        lo = np.clip(best_x - width, 0.0, amax)
+        hi = np.clip(best_x + width, 0.0, amax)
+        frac = np.linspace(0.0, 1.0, points)
+        cand = lo[..., None] + (hi - lo)[..., None] * frac
+        vals = model.own_values(stock, demands, cand, grid, cont)
+        pick = np.argmax(vals, axis=-1)
+        x = np.take_along_axis(cand, pick[..., None], axis=-1)[..., 0]
+        v = np.take_along_axis(vals, pick[..., None], axis=-1)[..., 0]
+        better = v > best_v
+        best_x, best_v = np.where(better, x, best_x), np.where(better, v, best_v)
+        width = 2.0 * width / (points - 1)
+    return best_x, best_v

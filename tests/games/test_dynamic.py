@@ -1,0 +1,158 @@
+"""The dynamic commons: Markov perfect equilibria by backward induction, certified by one-shot
+deviations in the true game; checked against the static game and an independent brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sedtheory as sed
+from sedtheory.errors import InvalidParameterError
+from sedtheory.games import Game
+from sedtheory.games.dynamic import DynamicCommonsGame, logistic
+
+TAX = sed.PiecewiseLinearTax([0.0, 5.0], [0.1, 0.4])
+
+
+def _game(
+    horizon: int, stock: float, sigma=(0.6, 0.8, 1.0), theta=(10.0, 15.0, 20.0), grid: int = 41, **kw
+) -> DynamicCommonsGame:
+    soc = sed.Society(list(sigma), list(theta))
+    return DynamicCommonsGame(
+        soc,
+        TAX,
+        horizon=horizon,
+        discount=0.9,
+        initial_stock=stock,
+        grid=grid,
+        endowment=10.0,
+        max_harvest=40.0,
+        **kw,
+    )
+
+
+def test_is_a_game_and_solved_by_backward_induction() -> None:
+    game = _game(3, 80.0)
+    assert isinstance(game, Game)
+    assert sed.equilibrium.applicable_solvers(game)[0] == "backward-induction"
+    eq = sed.solve_equilibrium(game)
+    assert eq.method == "backward-induction" and eq.converged
+    assert eq.actions.shape == game.strategy_shape
+    assert eq.details["stage_gaps"].shape == (3,) and eq.details["interpolation"] == "linear"
+
+
+def test_horizon_one_is_the_static_game_without_damage() -> None:
+    game = _game(1, 80.0)
+    eq = sed.solve_equilibrium(game)
+    static = sed.solve_equilibrium(
+        sed.CommonsGame(game.society, TAX, damage=0.0, endowment=10.0, max_harvest=40.0)
+    )
+    assert np.allclose(game.path(eq.actions).demands[0], static.actions, rtol=1e-6, atol=1e-6)
+    assert np.allclose(eq.utilities, static.utilities, rtol=1e-7)  # demands resolved to ~1e-7
+
+
+def _tax(y: np.ndarray) -> np.ndarray:
+    return 0.1 * np.minimum(y, 5.0) + 0.4 * np.maximum(y - 5.0, 0.0)
+
+
+THETA = np.array([10.0, 20.0])
+
+
+def _stage_eq_brute(s: float, value, points: int = 801) -> tuple[np.ndarray, np.ndarray]:
+    """Independent oracle: the stage game at stock s for two selfish agents with continuation
+    ``value(E) -> (m, 2)`` own payoffs, by damped best responses over a fine demand grid.
+    Returns the demands and the own step payoffs."""
+    xs = np.linspace(0.0, 40.0, points)
+    h = np.zeros(2)
+    for _ in range(300):
+        new = h.copy()
+        for i in range(2):
+            d = np.repeat(h[None, :], points, axis=0)
+            d[:, i] = xs
+            total = d.sum(axis=1)
+            lam = np.where(total > s, s / np.where(total > 0, total, 1.0), 1.0)
+            y = d * lam[:, None]
+            t = _tax(y)
+            r = 10.0 + y - t + t.sum(axis=1, keepdims=True) / 2 - y**2 / (2 * THETA)
+            u = r[:, i] + 0.9 * value(np.maximum(s - total, 0.0))[:, i]
+            new[i] = xs[int(np.argmax(u))]
+        if np.allclose(new, h, atol=1e-12):
+            break
+        h = 0.5 * (h + new)
+    total = h.sum()
+    y = h * (min(1.0, s / total) if total > 0 else 1.0)
+    t = _tax(y)
+    return h, 10.0 + y - t + t.sum() / 2 - y**2 / (2 * THETA)
+
+
+def test_two_steps_against_an_independent_brute_force() -> None:
+    game = _game(2, 30.0, sigma=(1.0, 1.0), theta=(10.0, 20.0), grid=321)
+    eq = sed.solve_equilibrium(game)
+    g = logistic()
+    nodes = np.linspace(0.0, 30.0, 151)  # escapements reachable from S_0 = 30
+    last = np.array([_stage_eq_brute(float(g(e)), lambda e: np.zeros((e.size, 2)))[1] for e in nodes])
+
+    def value(e: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(e, nodes, last[:, i]) for i in range(2)], axis=1)
+
+    h0, _ = _stage_eq_brute(30.0, value)
+    assert np.allclose(game.path(eq.actions).demands[0], h0, atol=0.1)  # the oracle's grid step is 0.05
+
+
+def test_symmetric_agents_get_the_same_policy() -> None:
+    game = _game(3, 60.0, sigma=(0.7, 0.7, 0.7), theta=(15.0, 15.0, 15.0))
+    pol = sed.solve_equilibrium(game).actions
+    assert np.allclose(pol[..., 0], pol[..., 1], atol=1e-9) and np.allclose(
+        pol[..., 1], pol[..., 2], atol=1e-9
+    )
+
+
+def test_the_certificate_catches_a_planted_deviation() -> None:
+    game = _game(2, 80.0)
+    eq = sed.solve_equilibrium(game)
+    bad = eq.actions.copy()
+    bad[0, :, 0] = 0.0  # agent 0 harvests nothing in the first step
+    cert = sed.certify(game, bad)
+    assert not cert.converged and cert.nash_gap > 1e-3
+    # the best responses repair it: agent 0's own programme beats the planted policy
+    br = game.best_responses(bad)
+    fixed = bad.copy()
+    fixed[..., 0] = br[..., 0]
+    assert game.utilities(fixed)[0] > game.utilities(bad)[0] + 1e-3
+
+
+def test_laissez_faire_collapse_is_visible() -> None:
+    soc = sed.Society([1.0] * 4, 40.0)
+    game = DynamicCommonsGame(
+        soc,
+        sed.PiecewiseLinearTax([0.0], [0.0]),
+        horizon=4,
+        discount=0.9,
+        initial_stock=60.0,
+        grid=41,
+        endowment=50.0,
+        max_harvest=40.0,
+    )
+    path = game.path(sed.solve_equilibrium(game).actions)
+    assert path.collapsed and path.stocks[1] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"discount": 0.0}, "discount"),
+        ({"discount": 1.5}, "discount"),
+        ({"initial_stock": -1.0}, "initial_stock"),
+        ({"initial_stock": 1e3}, "initial_stock"),
+        ({"regrowth": lambda e: e * (100 - e) / 100}, "regrowth"),
+        ({"regrowth": lambda e: e + 1}, "regrowth"),
+        ({"grid": 3}, "grid"),
+        ({"horizon": 0}, "horizon"),
+        ({"max_harvest": float("inf")}, "max_harvest"),
+    ],
+)
+def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
+    base = {"horizon": 2, "discount": 0.9, "initial_stock": 50.0, "grid": 11}
+    with pytest.raises(InvalidParameterError) as info:
+        DynamicCommonsGame(sed.Society([1.0, 1.0], 10.0), TAX, **{**base, **kwargs})
+    assert info.value.field == field
