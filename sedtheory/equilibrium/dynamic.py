@@ -33,19 +33,23 @@ __all__ = ["backward_induction"]
 def _stage(
     game: Any, cont: np.ndarray, start: np.ndarray, tol: float, max_iter: int, damping: float
 ) -> tuple[np.ndarray, float, int]:
-    """Damped best responses at every grid stock: (demands (G, n), stage gap, iterations)."""
+    """Damped best responses at every grid stock: (demands (G, n), stage gap, iterations).
+
+    Stops when no agent at any grid stock gains more than ``tol`` (relative to the values) by its
+    best response: the stage gap, not the change in demands (agents indifferent over a range,
+    e.g. at an empty orchard, need not move)."""
     model, grid = game.stage, game.grid
     h = start.copy()
+    gap = np.inf
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
-        br, _ = best_replies(model, grid, h, grid, cont)
-        step = br - h
-        h = h + damping * step
-        if float(np.max(np.abs(step))) <= tol * max(1.0, game.max_harvest):
+        br, best = best_replies(model, grid, h, grid, cont)
+        here = model.values(grid, h, grid, cont)
+        gap = float(np.max(best - here))
+        if gap <= tol * max(1.0, float(np.max(np.abs(here)))):
             break
-    _, best = best_replies(model, grid, h, grid, cont)
-    here = model.values(grid, h, grid, cont)
-    return h, float(np.max(best - here)), it
+        h = np.where(best - here > 0, h + damping * (br - h), h)
+    return h, gap, it
 
 
 def backward_induction(
@@ -82,7 +86,7 @@ def _is_dynamic(game: Any) -> bool:
     reference="Maskin and Tirole (2001); Levhari and Mirman (1980)",
 )
 def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) -> SolverOutput:
-    policies, values, gaps, its = backward_induction(game, tol=min(tol, 1e-6) * 1e-3, max_iter=max_iter)
+    policies, values, gaps, its = backward_induction(game, tol=min(tol, 1e-6) * 1e-4, max_iter=max_iter)
     argument = (
         f"backward induction on a {game.grid.size}-point stock grid (linear interpolation); largest "
         f"stage gap {float(gaps.max()):.2e}; the Nash gap below is measured by one-shot deviations "

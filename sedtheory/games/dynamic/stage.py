@@ -22,7 +22,7 @@ import numpy as np
 from sedtheory.games.commons import formulas as F
 from sedtheory.taxes import RatePieces
 
-__all__ = ["StageModel", "best_replies", "interpolate"]
+__all__ = ["StageModel", "best_replies", "interpolate", "interpolate_own"]
 
 
 def interpolate(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
@@ -32,6 +32,15 @@ def interpolate(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.
     idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
     w = (s - grid[idx]) / (grid[idx + 1] - grid[idx])
     return values[idx] * (1.0 - w)[..., None] + values[idx + 1] * w[..., None]
+
+
+def interpolate_own(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
+    """``values[:, i]`` interpolated at ``stocks[g, i, k]`` for each agent i: shape (G, n, K)."""
+    s = np.clip(stocks, grid[0], grid[-1])
+    idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
+    w = (s - grid[idx]) / (grid[idx + 1] - grid[idx])
+    agent = np.arange(values.shape[1])[None, :, None]
+    return values[idx, agent] * (1.0 - w) + values[idx + 1, agent] * w
 
 
 @dataclass(frozen=True)
@@ -80,14 +89,40 @@ class StageModel:
         self, stock: np.ndarray, demands: np.ndarray, x: np.ndarray, grid: np.ndarray, cont: np.ndarray
     ) -> np.ndarray:
         """Agent i's value when it demands ``x[g, i, k]`` and the others keep ``demands[g]``:
-        shape (G, n, K), vectorised over stocks g, deviating agents i and candidates k."""
-        g_n, n = demands.shape
-        k = x.shape[-1]
-        trial = np.broadcast_to(demands[:, None, None, :], (g_n, n, k, n)).copy()
-        agents = np.arange(n)
-        trial[:, agents, :, agents] = np.moveaxis(x, 1, 0)
-        u = self.values(np.broadcast_to(stock[:, None, None], (g_n, n, k)), trial, grid, cont)
-        return u[:, agents, :, agents].transpose(1, 0, 2)
+        shape (G, n, K), vectorised over stocks g, deviating agents i and candidates k.
+
+        Without rationing (``x + H_{-i} <= S``) the others' harvests do not move, so the value is
+        the current weighted payoffs with agent i's own terms swapped (O(1) per candidate); only
+        candidates that ration are evaluated with every agent's payoff.
+        """
+        others = demands.sum(axis=1, keepdims=True) - demands  # (G, n)
+        out = self._unrationed(stock, demands, others, x, grid, cont)
+        rationed = x + others[..., None] > stock[:, None, None]
+        if np.any(rationed):
+            g_idx, i_idx, k_idx = np.nonzero(rationed)
+            trial = demands[g_idx].copy()
+            trial[np.arange(g_idx.size), i_idx] = x[g_idx, i_idx, k_idx]
+            u = self.values(stock[g_idx], trial, grid, cont)
+            out[g_idx, i_idx, k_idx] = u[np.arange(g_idx.size), i_idx]
+        return out
+
+    def _unrationed(
+        self, stock: np.ndarray, demands: np.ndarray, others: np.ndarray, x: np.ndarray, grid: np.ndarray,
+        cont: np.ndarray,
+    ) -> np.ndarray:
+        """``sum_j W_ij r_j + beta C_i(G(S - H_{-i} - x))`` with the others' harvests at their demands."""
+        w = self.weights
+        sigma = np.diag(w)
+        s = w.sum(axis=1)
+        t_h = self.pieces.taxes(demands)
+        own_h = self.omega + demands - t_h - F.effort_cost(demands, self.cost_weights)  # r_j without R/n
+        base = own_h @ w.T - sigma * own_h + s * (t_h.sum(axis=1, keepdims=True) - t_h) / self.n
+        t_x = self.pieces.taxes(x)
+        own_x = self.omega + x - t_x - F.effort_cost(x, self.cost_weights[None, :, None])
+        step = base[..., None] + sigma[None, :, None] * own_x + (s / self.n)[None, :, None] * t_x
+        escapement = np.maximum(stock[:, None, None] - others[..., None] - x, 0.0)
+        nxt = np.asarray(self.regrowth(escapement))  # type: ignore[operator]
+        return step + self.beta * interpolate_own(grid, cont, nxt)
 
 
 def best_replies(
