@@ -10,6 +10,7 @@ from sedtheory import errors, games, scenarios, voting, welfare
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import SOLVERS, Equilibrium, certify, nash_gap, solve_equilibrium
 from sedtheory.games import CommonsGame, Game, PiecewiseQuadraticGame
+from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.loop import SEDRound, SEDRun, run_sed
 from sedtheory.objective import Objective
 from sedtheory.principal import (
@@ -37,6 +38,7 @@ from sedtheory.principal import (
     welfare_frontier,
 )
 from sedtheory.registry import Registry, register
+from sedtheory.scenarios import ScenarioSpec
 from sedtheory.society import Society
 from sedtheory.symbolic import NoClosedFormError, Position, SymbolicEquilibrium, symbolic_equilibrium
 from sedtheory.symbolic.symmetric import SymmetricClosedForms, symmetric_closed_forms
@@ -56,6 +58,7 @@ __all__ = [
     "BracketRates",
     "Certificate",
     "CommonsGame",
+    "DynamicCommonsGame",
     "Equilibrium",
     "FirstBest",
     "Game",
@@ -74,6 +77,7 @@ __all__ = [
     "RULES",
     "Registry",
     "SOLVERS",
+    "ScenarioSpec",
     "SEDRound",
     "SEDRun",
     "Position",
