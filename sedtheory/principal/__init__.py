@@ -32,6 +32,7 @@ from sedtheory.principal.spaces import (
     PolicySpace,
     default_space,
 )
+from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
 from sedtheory.welfare import welfare
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "pigouvian_tax",
     "policy_equilibria",
     "saez_tax",
+    "SurvivalRate",
+    "minimal_rates_to_survive",
     "upper_bound",
     "welfare",
     "welfare_frontier",

@@ -156,3 +156,26 @@ def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(InvalidParameterError) as info:
         DynamicCommonsGame(sed.Society([1.0, 1.0], 10.0), TAX, **{**base, **kwargs})
     assert info.value.field == field
+
+
+def test_minimal_rate_to_survive_brackets_the_threshold() -> None:
+    from sedtheory.principal import minimal_rates_to_survive
+
+    soc = sed.Society([1.0, 1.0, 1.0], 40.0)
+    game = DynamicCommonsGame(
+        soc,
+        sed.PiecewiseLinearTax([0.0], [0.0]),
+        horizon=3,
+        discount=0.9,
+        initial_stock=60.0,
+        grid=41,
+        endowment=50.0,
+        max_harvest=40.0,
+    )
+    res = minimal_rates_to_survive(game, 10.0, tol=0.05)
+    assert res.status == "found" and res.rate - res.below <= 0.05
+    assert res.stocks[:-1].min() >= 10.0 and res.equilibrium.converged
+    below = game.with_policy(sed.PiecewiseLinearTax([0.0], [res.below]))
+    assert below.path(sed.solve_equilibrium(below).actions).stocks[:-1].min() < 10.0
+    with pytest.raises(InvalidParameterError, match="level"):
+        minimal_rates_to_survive(game, 100.0)
