@@ -99,9 +99,9 @@ class Registry(dict[str, E], Generic[E]):
         """
         return self[self.resolve(name)]
 
-    def meta(self, name: str) -> Any:
-        """The entry of ``name`` (alias of :meth:`get`, for readability in tests)."""
-        return self.get(name)
+    def knows(self, name: Any) -> bool:
+        """True when ``name`` is a registered name or an alias."""
+        return isinstance(name, str) and (name in self or name in self.aliases)
 
 
 def register(

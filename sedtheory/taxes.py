@@ -244,11 +244,8 @@ class PiecewiseLinearTax:
         """
         if not upper > 0:
             raise InvalidParameterError("upper", upper, "give a positive upper end")
-        keep = self._thresholds < upper
-        lo = self._thresholds[keep].copy()
-        hi = np.append(self._thresholds[1:], np.inf)[keep].copy()
-        hi[-1] = min(hi[-1], upper)
-        return lo, hi, self._rates[keep].copy(), self._base[keep].copy()
+        p = RatePieces.of(self._thresholds, self._rates, upper)
+        return p.lo.copy(), p.hi.copy(), p.rate.copy(), p.base.copy()
 
     # ------------------------------------------------------------------ symbolic
     def symbolic(

@@ -280,14 +280,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     for _ in range(max_moves):
         if pending.size == 0:
             break
-        seg_lo, seg_hi = segment_bounds(seg_of, seg, lo_p, hi_p, up)
-        sol, _ = aggregate_roots(
-            model.restricted(pending, seg_lo, seg_hi),
-            pending.size,
-            n,
-            stop_width=1e-11,
-            jumps=model.jumps(pending, seg_lo, seg_hi),
-        )
+        sol = _segment_root(model, pending, segment_bounds(seg_of, seg, lo_p, hi_p, up))
         g = _gains(game, sol, rates[pending], model.upper)
         bad = _too_large(g, game, sol, rates[pending], tol)
         actions[pending[~bad]] = sol[~bad]
@@ -304,14 +297,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
             ),
         )
         joint = np.where(movers, target, seg)
-        j_lo, j_hi = segment_bounds(seg_of, joint, lo_p, hi_p, up)
-        trial, _ = aggregate_roots(
-            model.restricted(pending, j_lo, j_hi),
-            pending.size,
-            n,
-            stop_width=1e-11,
-            jumps=model.jumps(pending, j_lo, j_hi),
-        )
+        trial = _segment_root(model, pending, segment_bounds(seg_of, joint, lo_p, hi_p, up))
         ok = model.potential_change(pending, sol, trial) > 0
         single = np.argmax(np.where(movers, g * model.weight[None, :], -1.0), axis=1)
         one = seg.copy()
@@ -320,6 +306,19 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
         seg = np.where(ok[:, None], joint, one)
     actions[pending] = np.nan
     return actions
+
+
+def _segment_root(model: _GlobalBatch, rows: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Exact aggregate roots of the policies ``rows`` with every agent held to its segment ``bounds``."""
+    seg_lo, seg_hi = bounds
+    sol, _ = aggregate_roots(
+        model.restricted(rows, seg_lo, seg_hi),
+        rows.size,
+        model.sigma.size,
+        stop_width=1e-11,
+        jumps=model.jumps(rows, seg_lo, seg_hi),
+    )
+    return sol
 
 
 def _piece_index(x: np.ndarray, lo: np.ndarray) -> np.ndarray:
@@ -420,6 +419,14 @@ def policy_equilibria(
     certified = rel <= tol
     certified.setflags(write=False)
     return PolicyBatch(
-        points=r, actions=actions, utilities=utilities, payoffs=payoffs, nash_gaps=gaps,
-        relative_nash_gaps=rel, certified=certified, method=method, fallback=fallback, game=game,
+        points=r,
+        actions=actions,
+        utilities=utilities,
+        payoffs=payoffs,
+        nash_gaps=gaps,
+        relative_nash_gaps=rel,
+        certified=certified,
+        method=method,
+        fallback=fallback,
+        game=game,
     )

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sedtheory.equilibrium.result import relative_gap_scale
-from sedtheory.games.protocol import AggregativeGame, Game, PiecewiseQuadraticGame
+from sedtheory.games.protocol import AggregativeGame, Game
 from sedtheory.registry import Registry
 
 __all__ = ["SOLVERS", "SolverOutput", "SolverSpec", "applicable_solvers", "damped_best_response"]
@@ -171,8 +171,3 @@ def damped_best_response(
             if gap / relative_gap_scale(game.utilities(a)) <= tol:
                 break
     return SolverOutput(a, it, "damped-best-response", "damped exact best-response iteration")
-
-
-def is_piecewise_quadratic(game: Any) -> bool:
-    """True when ``game`` has the piecewise-quadratic own-action capability."""
-    return isinstance(game, PiecewiseQuadraticGame)

@@ -242,18 +242,12 @@ class BracketRates:
 
     @property
     def dim(self) -> int:
-        if self.thresholds is None:
-            raise InvalidParameterError(
-                "thresholds", None, "the space has no thresholds yet; call for_game(game)"
-            )
-        return int(self.thresholds.size)
+        return int(self.for_thresholds().size)
 
     @property
     def bounds(self) -> np.ndarray:
-        if self._box is None:
-            raise InvalidParameterError(
-                "thresholds", None, "the space has no thresholds yet; call for_game(game)"
-            )
+        self.for_thresholds()  # a typed error while the space has no thresholds
+        assert self._box is not None
         return self._box
 
     def tax(self, x: npt.ArrayLike) -> PiecewiseLinearTax:

@@ -59,7 +59,7 @@ __all__ = [
 
 def _load(scenario: str | Path) -> tuple[Any, dict[str, Any], str]:
     """(game, spec as data, name) of a scenario name or file."""
-    if isinstance(scenario, str) and scenario in SCENARIOS.aliases | {k: k for k in SCENARIOS}:
+    if SCENARIOS.knows(scenario):
         name = SCENARIOS.resolve(scenario)
         return SCENARIOS[name].make(), {"name": name, **APPLE_PICKING_PARAMETERS}, name
     spec = ScenarioSpec.from_file(scenario)

@@ -8,7 +8,6 @@ welfare frontier.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,8 +211,3 @@ def analyse(
         theorems,
         frontier,
     )
-
-
-def finite_or_label(x: float) -> float | str:
-    """``x``, or its p-style label when it is infinite (for JSON)."""
-    return x if math.isfinite(x) else format_p(x)

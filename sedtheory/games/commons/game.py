@@ -129,23 +129,18 @@ class CommonsGame:
             self._kernel.beta,
             self._kernel.d,
         )
-        self._pieces = tax.pieces(amax)
         self._rate_pieces = self._kernel.pieces(tax.rates)
+        rp = self._rate_pieces
+        self._pieces = (rp.lo, rp.hi, rp.rate, rp.base)
         self._upper = self._reply_bounds()
         self._upper.setflags(write=False)
 
     # ---------------------------------------------------------------- set-up
     def _reply_bounds(self) -> np.ndarray:
         """Per-agent upper bound on every best response (exact, see Notes of the class)."""
-        sigma = self._society.selfishness
-        k, beta = self._k, self._beta
-        rates = self._tax.rates
-        upper = np.full(self.n, self._amax)
-        pos = beta > 0
-        slope_cap = sigma + np.abs(k) * float(np.max(np.abs(rates)))
-        with np.errstate(divide="ignore"):
-            upper[pos] = np.minimum(self._amax, slope_cap[pos] / beta[pos])
-        flat = ~pos
+        sigma, k, rates = self._society.selfishness, self._k, self._tax.rates
+        upper = self._kernel.reply_bound(float(np.max(np.abs(rates))))
+        flat = ~(self._beta > 0)
         if np.isinf(self._amax) and np.any(flat):
             last_slope = sigma - k * rates[-1]
             unbounded = flat & (last_slope > 0)

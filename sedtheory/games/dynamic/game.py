@@ -56,7 +56,7 @@ class Path:
         return bool(self.stocks[-1] <= 1e-9)
 
 
-def _unit(field: str, value: Any, low_open: bool, allow_one: bool) -> float:
+def _unit(field: str, value: Any, allow_one: bool) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -110,7 +110,7 @@ class DynamicCommonsGame:
         cap = self._regrowth.capacity
         self._society, self._tax = society, tax
         self._horizon = count("horizon", horizon, 1, "use a positive integer number of steps")
-        self._beta = _unit("discount", discount, True, True)
+        self._beta = _unit("discount", discount, allow_one=True)
         s0 = cap if initial_stock is None else float(initial_stock)
         if not 0.0 <= s0 <= cap:
             raise InvalidParameterError("initial_stock", initial_stock, f"use a stock in [0, K = {cap:g}]")

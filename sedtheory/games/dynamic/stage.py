@@ -107,7 +107,12 @@ class StageModel:
         return out
 
     def _unrationed(
-        self, stock: np.ndarray, demands: np.ndarray, others: np.ndarray, x: np.ndarray, grid: np.ndarray,
+        self,
+        stock: np.ndarray,
+        demands: np.ndarray,
+        others: np.ndarray,
+        x: np.ndarray,
+        grid: np.ndarray,
         cont: np.ndarray,
     ) -> np.ndarray:
         """``sum_j W_ij r_j + beta C_i(G(S - H_{-i} - x))`` with the others' harvests at their demands."""
@@ -123,6 +128,20 @@ class StageModel:
         escapement = np.maximum(stock[:, None, None] - others[..., None] - x, 0.0)
         nxt = np.asarray(self.regrowth(escapement))  # type: ignore[operator]
         return step + self.beta * interpolate_own(grid, cont, nxt)
+
+
+def _best_candidate(
+    model: StageModel,
+    stock: np.ndarray,
+    demands: np.ndarray,
+    cand: np.ndarray,
+    grid: np.ndarray,
+    cont: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best of the candidate demands ``cand`` (G, n, K) of every agent and its value."""
+    vals = model.own_values(stock, demands, cand, grid, cont)
+    pick = np.argmax(vals, axis=-1)[..., None]
+    return np.take_along_axis(cand, pick, axis=-1)[..., 0], np.take_along_axis(vals, pick, axis=-1)[..., 0]
 
 
 def best_replies(
@@ -145,20 +164,14 @@ def best_replies(
     kink = np.clip(stock[:, None] - others, 0.0, amax)
     base = np.broadcast_to(np.linspace(0.0, amax, points), demands.shape + (points,))
     cand = np.concatenate([base, kink[..., None], demands[..., None]], axis=-1)
-    vals = model.own_values(stock, demands, cand, grid, cont)
-    pick = np.argmax(vals, axis=-1)
-    best_x = np.take_along_axis(cand, pick[..., None], axis=-1)[..., 0]
-    best_v = np.take_along_axis(vals, pick[..., None], axis=-1)[..., 0]
+    best_x, best_v = _best_candidate(model, stock, demands, cand, grid, cont)
     width = amax / (points - 1)
+    frac = np.linspace(0.0, 1.0, points)
     for _ in range(zooms):
         lo = np.clip(best_x - width, 0.0, amax)
         hi = np.clip(best_x + width, 0.0, amax)
-        frac = np.linspace(0.0, 1.0, points)
         cand = lo[..., None] + (hi - lo)[..., None] * frac
-        vals = model.own_values(stock, demands, cand, grid, cont)
-        pick = np.argmax(vals, axis=-1)
-        x = np.take_along_axis(cand, pick[..., None], axis=-1)[..., 0]
-        v = np.take_along_axis(vals, pick[..., None], axis=-1)[..., 0]
+        x, v = _best_candidate(model, stock, demands, cand, grid, cont)
         better = v > best_v
         best_x, best_v = np.where(better, x, best_x), np.where(better, v, best_v)
         width = 2.0 * width / (points - 1)
