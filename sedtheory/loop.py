@@ -52,6 +52,7 @@ from sedtheory.welfare import pmean
 
 __all__ = ["SCENARIOS", "SEDRound", "SEDRun", "run_sed", "scenario"]
 
+
 @dataclass(frozen=True)
 class SEDRound:
     """What happened in one SED round.
@@ -225,9 +226,7 @@ def _one_round(
 ) -> SEDRound:
     """Vote -> principal -> play -> record, once."""
     t0 = time.perf_counter()
-    prefs = preferences_over_p(
-        game, candidates, welfare_of=welfare_of, designs=cache, space=space, **options
-    )
+    prefs = preferences_over_p(game, candidates, welfare_of=welfare_of, designs=cache, space=space, **options)
     opts = dict(default_rule_options(prefs, game.society.selfishness).get(rule, {}))
     opts.update(rule_options or {})
     tied = winners(prefs.rankings, rule, **opts)

@@ -75,7 +75,6 @@ class RatePieces:
         return base + rate * (x - self.lo[piece])
 
 
-
 class PiecewiseLinearTax:
     r"""Bracket tax :math:`T(y)` with thresholds :math:`\tau_b` and marginal rates :math:`\phi_b`.
 

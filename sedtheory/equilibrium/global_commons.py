@@ -36,7 +36,6 @@ from sedtheory.games.commons.replies import best_replies, deviation_gain
 __all__ = ["AggregateSolution", "solve_global"]
 
 
-
 class _Restricted:
     """Backward replies of a set of agents, each restricted to ``[L_i, U_i]`` (one concave segment)."""
 

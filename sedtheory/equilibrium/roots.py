@@ -219,5 +219,3 @@ def bracket_jumps(
         move = better(val[pick], bound[own[pick]])
         bound[own[pick][move]] = val[pick][move]
         x_bound[own[pick][move]] = x[pick][move]
-
-

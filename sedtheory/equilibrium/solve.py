@@ -186,8 +186,14 @@ def solve_equilibrium(
     if out.verified_gap is not None and out.verified_utilities is not None:
         verified = (out.verified_gap, out.verified_utilities)
     eq = certify(
-        game, out.actions, method=out.method, tol=tol, iterations=out.iterations,
-        certificate=out.argument, details=out.details, verified=verified,
+        game,
+        out.actions,
+        method=out.method,
+        tol=tol,
+        iterations=out.iterations,
+        certificate=out.argument,
+        details=out.details,
+        verified=verified,
     )
     if not eq.converged:
         status = "no-pure-equilibrium-found"

@@ -347,8 +347,14 @@ def agent_learner(
 ) -> Callable[[Callable[..., AgentLearner]], Callable[..., AgentLearner]]:
     """Register an agent-learner factory in :data:`LEARNERS` (``LEARNERS.register`` with its fields)."""
     return LEARNERS.register(
-        name, aliases=aliases, feedback=feedback, action_space=action_space, options=options,
-        requires=requires, description=description, reference=reference,
+        name,
+        aliases=aliases,
+        feedback=feedback,
+        action_space=action_space,
+        options=options,
+        requires=requires,
+        description=description,
+        reference=reference,
     )
 
 
@@ -433,7 +439,8 @@ def make_learner(
     model = stage_model(game)
     if spec.requires == "piecewise-quadratic" and not isinstance(model, StageModel):
         raise CapabilityError(
-            "learner", learner,
+            "learner",
+            learner,
             f"{spec.name!r} needs the piecewise-quadratic own-action capability, which this "
             f"{type(game).__name__} lacks; use one of {applicable_learners(game)}",
         )
@@ -452,7 +459,7 @@ def applicable_learners(game: Any) -> list[str]:
     return [name for name, spec in LEARNERS.items() if not (generic and spec.requires != "game")]
 
 
-_MOVED = frozenset({'run_learner', 'LearningResult', 'LearningHistory', 'history_gaps', 'learn'})
+_MOVED = frozenset({"run_learner", "LearningResult", "LearningHistory", "history_gaps", "learn"})
 
 
 def __getattr__(name: str) -> object:

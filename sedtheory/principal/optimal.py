@@ -163,8 +163,15 @@ def optimal_tax(
     if optimize_thresholds:
         return _with_thresholds(game, obj, space.bounds, resolution, starts, min_step, polish, tol, bound)
     design = optimal_policy(
-        game, obj, space, resolution=resolution, starts=starts, min_step=min_step, tol=tol,
-        polish=polish, bound=bound,
+        game,
+        obj,
+        space,
+        resolution=resolution,
+        starts=starts,
+        min_step=min_step,
+        tol=tol,
+        polish=polish,
+        bound=bound,
     )
     return TaxDesign.of(design)
 
@@ -240,7 +247,7 @@ def optimal_design(game: Any, objective: Any, space: Any = None, **options: Any)
     return optimal_policy(game, obj, default_space(game, space), **options)
 
 
-_MOVED = frozenset({'upper_bound'})
+_MOVED = frozenset({"upper_bound"})
 
 
 def __getattr__(name: str) -> object:

@@ -112,8 +112,16 @@ def statement(
 ) -> Callable[[Check], Check]:
     """Register ``check`` as the statement ``name`` in :data:`THEOREMS` (``THEOREMS.register``)."""
     return THEOREMS.register(
-        name, statement=text, hypotheses=tuple(hypotheses), citation=citation, generate=generate,
-        holds_on=holds_on, planted=planted, planted_check=planted_check, how=how, kind=kind,
+        name,
+        statement=text,
+        hypotheses=tuple(hypotheses),
+        citation=citation,
+        generate=generate,
+        holds_on=holds_on,
+        planted=planted,
+        planted_check=planted_check,
+        how=how,
+        kind=kind,
         instances=instances,
     )
 

@@ -176,9 +176,17 @@ def voting_rule(
 ) -> Callable[[Kernel], Kernel]:
     """Register a kernel in :data:`RULES` under ``name`` with its metadata (``RULES.register``)."""
     return RULES.register(
-        name, anonymous=anonymous, neutral=neutral, condorcet_consistent=condorcet_consistent,
-        unanimous=unanimous, domain=domain, uses=uses, options=options, required=required,
-        description=description, reference=reference,
+        name,
+        anonymous=anonymous,
+        neutral=neutral,
+        condorcet_consistent=condorcet_consistent,
+        unanimous=unanimous,
+        domain=domain,
+        uses=uses,
+        options=options,
+        required=required,
+        description=description,
+        reference=reference,
     )
 
 
@@ -485,7 +493,7 @@ def _fork_weighted_median(b: Ballots, groups: np.ndarray | None = None) -> np.nd
     return out
 
 
-_MOVED = frozenset({'tie_break_order', 'winners', 'prepare', 'winner', 'winner_masks'})
+_MOVED = frozenset({"tie_break_order", "winners", "prepare", "winner", "winner_masks"})
 
 
 def __getattr__(name: str) -> object:

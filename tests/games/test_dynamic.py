@@ -149,6 +149,8 @@ def test_laissez_faire_collapse_is_visible() -> None:
         ({"grid": 3}, "grid"),
         ({"horizon": 0}, "horizon"),
         ({"max_harvest": float("inf")}, "max_harvest"),
+        ({"horizon": float("inf"), "discount": 1.0}, "discount"),
+        ({"horizon": 2.5}, "horizon"),
     ],
 )
 def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
@@ -179,3 +181,32 @@ def test_minimal_rate_to_survive_brackets_the_threshold() -> None:
     assert below.path(sed.solve_equilibrium(below).actions).stocks[:-1].min() < 10.0
     with pytest.raises(InvalidParameterError, match="level"):
         minimal_rates_to_survive(game, 100.0)
+
+
+def test_infinite_horizon_is_the_limit_of_long_finite_horizons() -> None:
+    """Value iteration: stationary strategies (1, G, n) whose policy is the first-step policy of a
+    long finite horizon (the discount makes later steps irrelevant), certified in the true game."""
+    import math
+
+    def game(horizon: float) -> DynamicCommonsGame:
+        soc = sed.Society([0.6, 0.8, 1.0], [10.0, 15.0, 20.0])
+        return DynamicCommonsGame(
+            soc,
+            TAX,
+            horizon=horizon,
+            discount=0.8,
+            initial_stock=80.0,
+            grid=41,
+            endowment=10.0,
+            max_harvest=5.0,
+        )
+
+    inf = game(math.inf)
+    assert inf.stationary and inf.strategy_shape == (1, 41, 3)
+    eq = sed.solve_equilibrium(inf)
+    assert eq.converged and eq.details["value_change"] <= 1e-8 * np.abs(eq.details["values"]).max()
+    assert eq.details["stage_gaps"].max() < 1e-9
+    long = game(40)
+    finite = sed.solve_equilibrium(long)
+    assert np.allclose(eq.actions[0], finite.actions[0], atol=1e-6)
+    assert np.allclose(inf.payoffs(eq.actions), long.payoffs(finite.actions), rtol=1e-3)  # 0.8^40 ~ 1e-4

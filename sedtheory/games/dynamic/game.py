@@ -66,6 +66,16 @@ def _unit(field: str, value: Any, allow_one: bool) -> float:
     return x
 
 
+def _horizon(value: Any, beta: float) -> float:
+    if isinstance(value, float | np.floating) and math.isinf(value) and value > 0:
+        if beta >= 1.0:
+            raise InvalidParameterError(
+                "discount", beta, "an infinite horizon needs discount < 1 (else payoffs are infinite)"
+            )
+        return math.inf
+    return count("horizon", value, 1, "use a positive integer number of steps or math.inf")
+
+
 class DynamicCommonsGame:
     r"""The T-step commons with a stock that regrows (finite horizon).
 
@@ -76,8 +86,9 @@ class DynamicCommonsGame:
         Applied every step to realised harvests; revenue returned equally.
     regrowth : str, Regrowth or callable
         ``"logistic"`` (default), ``"melting_pot"`` or a callable ``G`` (checked on a grid).
-    horizon : int
-        ``T`` steps.
+    horizon : int or float
+        ``T`` steps, or ``math.inf`` (needs ``discount < 1``; strategies are then stationary,
+        shape ``(1, G, n)``, and payoffs are summed until :math:`\beta^t < 10^{-12}`).
     discount : float
         :math:`\beta \in (0, 1]`.
     initial_stock : float, optional
@@ -109,8 +120,8 @@ class DynamicCommonsGame:
         self._regrowth: Regrowth = regrowth_map(regrowth)
         cap = self._regrowth.capacity
         self._society, self._tax = society, tax
-        self._horizon = count("horizon", horizon, 1, "use a positive integer number of steps")
         self._beta = _unit("discount", discount, allow_one=True)
+        self._horizon = _horizon(horizon, self._beta)
         s0 = cap if initial_stock is None else float(initial_stock)
         if not 0.0 <= s0 <= cap:
             raise InvalidParameterError("initial_stock", initial_stock, f"use a stock in [0, K = {cap:g}]")
@@ -203,8 +214,15 @@ class DynamicCommonsGame:
         with continuations simulated exactly in the true game (no grid in the continuation)."""
         a = self.check_actions(actions)
         path = self.path(a)
+        if self.stationary:  # one continuation for every step: all path stocks at once
+            fine, cont = self._true_continuation(a, 0)
+            demands = path.demands
+            _, best = best_replies(self._model, path.stocks[:-1], demands, fine, cont)
+            here = self._model.values(path.stocks[:-1], demands, fine, cont)
+            weights = self._beta ** np.arange(demands.shape[0])[:, None]
+            return np.max(weights * np.maximum(best - here, 0.0), axis=0)
         gains = np.zeros(self.n)
-        for t in range(self._horizon):
+        for t in range(self.steps):
             stock = np.array([path.stocks[t]])
             cont = self._true_continuation(a, t + 1)
             _, best = best_replies(self._model, stock, path.demands[t][None, :], *cont)
@@ -218,8 +236,21 @@ class DynamicCommonsGame:
     default_tolerance = 1e-4
 
     @property
-    def horizon(self) -> int:
+    def horizon(self) -> float:
+        """``T`` (an int) or ``math.inf``."""
         return self._horizon
+
+    @property
+    def stationary(self) -> bool:
+        """True for ``horizon=inf``: one stationary policy, shape ``(1, G, n)``."""
+        return math.isinf(self._horizon)
+
+    @property
+    def steps(self) -> int:
+        """Steps simulated for payoffs: ``T``, or the first ``t`` with :math:`\beta^t < 10^{-12}`."""
+        if self.stationary:
+            return int(math.ceil(math.log(1e-12) / math.log(self._beta)))
+        return int(self._horizon)
 
     @property
     def discount(self) -> float:
@@ -249,17 +280,19 @@ class DynamicCommonsGame:
 
     @property
     def strategy_shape(self) -> tuple[int, int, int]:
-        return (self._horizon, self._grid.size, self.n)
+        return (1 if self.stationary else int(self._horizon), self._grid.size, self.n)
 
     def demands_at(self, actions: np.ndarray, t: int, stocks: np.ndarray) -> np.ndarray:
         """The policies' demands at step ``t`` and (off-grid) stocks (..., n)."""
-        return np.clip(interpolate(self._grid, actions[t], stocks), 0.0, self._amax)
+        return np.clip(
+            interpolate(self._grid, actions[min(t, actions.shape[0] - 1)], stocks), 0.0, self._amax
+        )
 
     def path(self, actions: npt.ArrayLike, start: int = 0, stock: float | None = None) -> Path:
         """Play the strategies from ``stock`` (default ``S_0``) at step ``start`` to the end."""
         a = self.check_actions(actions)
         s = self._s0 if stock is None else float(stock)
-        steps = self._horizon - start
+        steps = self.steps - start
         stocks, demands = np.zeros(steps + 1), np.zeros((steps, self.n))
         harvests, payoffs = np.zeros((steps, self.n)), np.zeros((steps, self.n))
         stocks[0] = s
@@ -286,21 +319,28 @@ class DynamicCommonsGame:
         s = np.asarray(stocks, dtype=float)
         total = np.zeros(s.shape + (self.n,))
         weight = 1.0
-        for t in range(start, self._horizon):
+        for t in range(start, self.steps):
             y, s = self._model.outcome(s, self.demands_at(actions, t, s))
             total += weight * self._model.payoffs(y)
             weight *= self._beta
         return total
 
-    def _own_programme(self, actions: np.ndarray, i: int) -> np.ndarray:
-        """Agent i's optimal policy against the others' (backward induction on the grid)."""
+    def _own_programme(self, actions: np.ndarray, i: int, value_tol: float = 1e-10) -> np.ndarray:
+        """Agent i's optimal policy against the others' (backward induction on the grid; value
+        iteration to ``value_tol`` relative for ``horizon=inf``)."""
         cont = np.zeros((self._grid.size, self.n))
-        policy = np.zeros((self._horizon, self._grid.size))
-        for t in range(self._horizon - 1, -1, -1):
+        rows = self.strategy_shape[0]
+        policy = np.zeros((rows, self._grid.size))
+        sweeps = 10_000 if self.stationary else rows
+        for k in range(sweeps):
+            t = max(rows - 1 - k, 0)
             demands = self.demands_at(actions, t, self._grid)
             x, v = best_replies(self._model, self._grid, demands, self._grid, cont)
             policy[t] = x[:, i]
+            change = float(np.max(np.abs(v[:, i] - cont[:, 0])))
             cont = np.broadcast_to(v[:, i : i + 1], cont.shape).copy()
+            if self.stationary and change <= value_tol * max(1.0, float(np.max(np.abs(v[:, i])))):
+                break
         return policy
 
     def __repr__(self) -> str:

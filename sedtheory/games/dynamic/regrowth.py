@@ -87,6 +87,15 @@ class Regrowth:
         out = np.asarray(self.func(e), dtype=float)
         return out[()] if out.ndim == 0 else out
 
+    def slope(self, escapement: npt.ArrayLike) -> np.ndarray:
+        """``G'(E)`` by central differences (one-sided at the ends of ``[0, K]``); exact to
+        rounding for the quadratic logistic map."""
+        e = np.asarray(escapement, dtype=float)
+        step = 1e-6 * self.capacity
+        lo = np.clip(e - step, 0.0, self.capacity)
+        hi = np.clip(e + step, 0.0, self.capacity)
+        return np.asarray((self(hi) - self(lo)) / (hi - lo))
+
     def surplus(self, escapement: npt.ArrayLike) -> Any:
         """``G(E) - E``: the yield that keeps the stock at ``G(E)`` forever."""
         e = np.asarray(escapement, dtype=float)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sedtheory.games.commons import formulas as F
+from sedtheory.games.commons.kernel import piece_search
 from sedtheory.taxes import RatePieces
 
 __all__ = ["StageModel", "best_replies", "interpolate", "interpolate_own"]
@@ -60,6 +61,21 @@ class StageModel:
     def n(self) -> int:
         return int(self.weights.shape[0])
 
+    def marginal_replies(self, price: np.ndarray) -> np.ndarray:
+        r"""Unrationed best demands (..., n) when the continuation is replaced by its tangent:
+        agent i maximises :math:`\sigma_i (x - T(x) - c_i x^2) + (s_i/n) T(x) - \lambda_i x` on
+        :math:`[0, a_{max}]` (exact, piece by piece), with marginal continuation ``price``
+        :math:`\lambda_i = -\partial_x \beta C_i(G(S - H_{-i} - x))`. Non-increasing in
+        :math:`\lambda_i` (the own objective is concave when :math:`\sigma_i \ge s_i/n`)."""
+        sigma = np.diag(self.weights)
+        k = F.own_tax_weight(sigma, self.weights.sum(axis=1), self.n)
+        curvature = 2.0 * sigma * self.cost_weights
+        upper = np.full(self.n, self.amax)
+        alpha = sigma - price
+        flat = alpha.reshape(-1, self.n)
+        x, _, _ = piece_search(flat, curvature, k, upper, self.pieces)
+        return x.reshape(alpha.shape)
+
     def payoffs(self, harvests: np.ndarray) -> np.ndarray:
         """Step payoffs ``r_j`` of realised harvests (..., n)."""
         t = self.pieces.taxes(harvests)
@@ -99,12 +115,34 @@ class StageModel:
         out = self._unrationed(stock, demands, others, x, grid, cont)
         rationed = x + others[..., None] > stock[:, None, None]
         if np.any(rationed):
-            g_idx, i_idx, k_idx = np.nonzero(rationed)
-            trial = demands[g_idx].copy()
-            trial[np.arange(g_idx.size), i_idx] = x[g_idx, i_idx, k_idx]
-            u = self.values(stock[g_idx], trial, grid, cont)
-            out[g_idx, i_idx, k_idx] = u[np.arange(g_idx.size), i_idx]
+            g_idx, i_idx = np.nonzero(rationed.any(axis=-1))
+            out[g_idx, i_idx] = np.where(
+                rationed[g_idx, i_idx],
+                self._rationed(
+                    stock[g_idx], demands[g_idx], others[g_idx, i_idx], i_idx, x[g_idx, i_idx], cont
+                ),
+                out[g_idx, i_idx],
+            )
         return out
+
+    def _rationed(
+        self,
+        stock: np.ndarray,
+        demands: np.ndarray,
+        others: np.ndarray,
+        agent: np.ndarray,
+        x: np.ndarray,
+        cont: np.ndarray,
+    ) -> np.ndarray:
+        """Agent ``agent[m]``'s value of demands ``x[m, k]`` that empty the orchard (rows m of stocks,
+        demands (m, n)): every harvest is scaled by ``q = S / (H_{-i} + x)``, nothing regrows
+        (``G(0) = 0``), so the continuation is the empty orchard's."""
+        q = stock[:, None] / np.maximum(others[:, None] + x, 1e-300)  # (m, K)
+        y = q[..., None] * demands[:, None, :]  # (m, K, n)
+        own = np.arange(self.n)[None, None, :] == agent[:, None, None]
+        y = np.where(own, (q * x)[..., None], y)
+        r = self.payoffs(y)
+        return np.einsum("mkj,mj->mk", r, self.weights[agent]) + self.beta * cont[0, agent][:, None]
 
     def _unrationed(
         self,
@@ -130,18 +168,22 @@ class StageModel:
         return step + self.beta * interpolate_own(grid, cont, nxt)
 
 
-def _best_candidate(
-    model: StageModel,
-    stock: np.ndarray,
-    demands: np.ndarray,
-    cand: np.ndarray,
-    grid: np.ndarray,
-    cont: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The best of the candidate demands ``cand`` (G, n, K) of every agent and its value."""
-    vals = model.own_values(stock, demands, cand, grid, cont)
-    pick = np.argmax(vals, axis=-1)[..., None]
-    return np.take_along_axis(cand, pick, axis=-1)[..., 0], np.take_along_axis(vals, pick, axis=-1)[..., 0]
+def _scan(stock: np.ndarray, demands: np.ndarray, amax: float, points: int) -> np.ndarray:
+    """Candidate demands (G, n, 2 points + 2): evenly spaced realised harvests without rationing
+    (``[0, S - H_{-i}]``), evenly spaced realised harvests with rationing (demands above the kink,
+    ``x = H_{-i} y / (S - y)``), the kink and the current demand."""
+    others = demands.sum(axis=1, keepdims=True) - demands
+    s = stock[:, None]
+    kink = np.clip(s - others, 0.0, amax)
+    frac = np.linspace(0.0, 1.0, points)
+    free = kink[..., None] * frac
+    top = np.where(others + amax > 0, s * amax / np.maximum(others + amax, 1e-300), 0.0)  # y at x = a_max
+    y = kink[..., None] + (np.maximum(top - kink, 0.0))[..., None] * frac[1:]
+    gap = stock[:, None, None] - y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rationed = np.where(gap > 0, others[..., None] * y / np.where(gap > 0, gap, 1.0), amax)
+    rationed = np.clip(rationed, kink[..., None], amax)
+    return np.concatenate([free, rationed, np.full(kink.shape + (1,), amax), demands[..., None]], axis=-1)
 
 
 def best_replies(
@@ -150,29 +192,42 @@ def best_replies(
     demands: np.ndarray,
     grid: np.ndarray,
     cont: np.ndarray,
-    points: int = 33,
-    zooms: int = 6,
+    points: int = 24,
+    refine: int = 32,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best demands of every agent at every stock (G, n) and their values, given the others'.
 
-    A scan of ``points`` demands in ``[0, a_max]`` plus the rationing kink ``S - H_{-i}`` and the
-    current demand, then ``zooms`` rounds of ``points`` demands around the best (each narrows the
-    bracket by ``(points - 1) / 4``): demands resolved to about ``a_max / (8 (points - 1))^{zooms+1}``.
+    A scan of ``2 points + 2`` candidates (evenly spaced realised harvests on each side of the
+    rationing kink :math:`S - H_{-i}`, the cap and the current demand), then ``refine`` rounds of
+    golden-section search between the best candidate's neighbours, vectorised over stocks and
+    agents. The value is the best one evaluated, so the reported gain never exceeds the true one
+    by more than rounding (a sharp peak missed by the scan can make it smaller).
     """
-    amax = model.amax
-    others = demands.sum(axis=1, keepdims=True) - demands
-    kink = np.clip(stock[:, None] - others, 0.0, amax)
-    base = np.broadcast_to(np.linspace(0.0, amax, points), demands.shape + (points,))
-    cand = np.concatenate([base, kink[..., None], demands[..., None]], axis=-1)
-    best_x, best_v = _best_candidate(model, stock, demands, cand, grid, cont)
-    width = amax / (points - 1)
-    frac = np.linspace(0.0, 1.0, points)
-    for _ in range(zooms):
-        lo = np.clip(best_x - width, 0.0, amax)
-        hi = np.clip(best_x + width, 0.0, amax)
-        cand = lo[..., None] + (hi - lo)[..., None] * frac
-        x, v = _best_candidate(model, stock, demands, cand, grid, cont)
-        better = v > best_v
-        best_x, best_v = np.where(better, x, best_x), np.where(better, v, best_v)
-        width = 2.0 * width / (points - 1)
+    cand = _scan(stock, demands, model.amax, points)
+    vals = model.own_values(stock, demands, cand, grid, cont)
+    order = np.sort(cand, axis=-1)
+    pick = np.argmax(vals, axis=-1)[..., None]
+    best_x = np.take_along_axis(cand, pick, axis=-1)[..., 0]
+    best_v = np.take_along_axis(vals, pick, axis=-1)[..., 0]
+    pos = np.clip(np.sum(order < best_x[..., None], axis=-1), 0, order.shape[-1] - 1)[..., None]
+    lo = np.take_along_axis(order, np.maximum(pos - 1, 0), axis=-1)[..., 0]
+    hi = np.take_along_axis(order, np.minimum(pos + 1, order.shape[-1] - 1), axis=-1)[..., 0]
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    a, b = lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo)
+    va = model.own_values(stock, demands, a[..., None], grid, cont)[..., 0]
+    vb = model.own_values(stock, demands, b[..., None], grid, cont)[..., 0]
+    for _ in range(refine):
+        left = va >= vb
+        lo, hi = np.where(left, lo, a), np.where(left, b, hi)
+        new = np.where(left, lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo))
+        vn = model.own_values(stock, demands, new[..., None], grid, cont)[..., 0]
+        a, b, va, vb = (
+            np.where(left, new, b),
+            np.where(left, a, new),
+            np.where(left, vn, vb),
+            np.where(left, va, vn),
+        )
+        for x, v in ((a, va), (b, vb)):
+            better = v > best_v
+            best_x, best_v = np.where(better, x, best_x), np.where(better, v, best_v)
     return best_x, best_v

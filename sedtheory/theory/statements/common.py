@@ -58,5 +58,3 @@ def gen_game(rng: np.random.Generator, commons: str | None = None) -> Instance:
         "agent": int(rng.integers(n)),
         "x": float(rng.uniform(0, 60)),
     }
-
-

@@ -392,5 +392,3 @@ def _bunching(inst: Instance) -> list[dict[str, Any]]:
     return _bunch(
         inst, (inst["k"] * r1 + inst["beta"] * inst["tau"], inst["k"] * r2 + inst["beta"] * inst["tau"])
     )
-
-

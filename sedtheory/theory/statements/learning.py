@@ -123,5 +123,3 @@ def _first_best_bound(inst: Instance) -> list[dict[str, Any]]:
         if top <= fb.upper_bound * (1 + 1e-7) + 1e-9
         else [{"policy_welfare": top, "first_best": fb.upper_bound}]
     )
-
-

@@ -223,5 +223,3 @@ def _atkinson(inst: Instance) -> list[dict[str, Any]]:
     if a_p < a_q - 1e-12:
         out.append({"p": inst["p"], "q": inst["q"], "A_p": a_p, "A_q": a_q})
     return out
-
-

@@ -61,5 +61,3 @@ def _tax_convex(inst: Instance) -> list[dict[str, Any]]:
     tax = inst["tax"]
     convex = _is_convex(tax)
     return [] if convex == tax.is_progressive else [{"rates": tax.rates.tolist(), "convex": convex}]
-
-

@@ -112,5 +112,3 @@ for _rule, _cite in (("plurality", "plurality"), ("borda", "Borda")):
         how="Up to 300 random profiles searched exhaustively for a single-voter manipulation (verified).",
         instances=40,
     )(_gs_check)
-
-
