@@ -69,8 +69,13 @@ def test_every_solver_certifies_the_games_it_applies_to(name: str) -> None:
     from sedtheory.games.dynamic import DynamicCommonsGame
 
     dynamic = DynamicCommonsGame(
-        sed.Society([0.5, 1.0], 20.0), sed.PiecewiseLinearTax([0], [0.2]), horizon=2, initial_stock=50.0,
-        grid=21, endowment=10.0, max_harvest=30.0,
+        sed.Society([0.5, 1.0], 20.0),
+        sed.PiecewiseLinearTax([0], [0.2]),
+        horizon=2,
+        initial_stock=50.0,
+        grid=21,
+        endowment=10.0,
+        max_harvest=30.0,
     )
     games = [
         sed.scenarios.apple_picking((0.1, 0.3, 0.6)),

@@ -14,6 +14,7 @@ from sedtheory.principal.baselines import (
     pigouvian_tax,
     saez_tax,
 )
+from sedtheory.principal.dynamic_plan import DynamicPlan, dynamic_first_best
 from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best, upper_bound
 from sedtheory.principal.frontier import WelfareFrontier, pareto_front, welfare_frontier
 from sedtheory.principal.implementation import (
@@ -66,6 +67,8 @@ __all__ = [
     "saez_tax",
     "SurvivalRate",
     "minimal_rates_to_survive",
+    "DynamicPlan",
+    "dynamic_first_best",
     "upper_bound",
     "welfare",
     "welfare_frontier",

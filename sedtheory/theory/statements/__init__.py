@@ -1,4 +1,5 @@
-r"""The registered statements: p-means, taxes, the SED game, voting, learning, and findings.
+r"""The registered statements: p-means, taxes, the SED game, voting, learning, findings, and
+the dynamic commons.
 
 One module per topic; each function there is the check of one statement, and its decorator
 registers it with its text, hypotheses, citation, instance generator and planted violation.
@@ -7,6 +8,6 @@ numbers that violate the statement. Importing this package registers them all.
 """
 
 # registration order (the order of THEOREMS): p-means, taxes, the game, voting, learning, findings
-from sedtheory.theory.statements import means, taxes, game, voting, learning, findings  # noqa: I001
+from sedtheory.theory.statements import means, taxes, game, voting, learning, findings, dynamic  # noqa: I001
 
-__all__ = ["findings", "game", "learning", "means", "taxes", "voting"]
+__all__ = ["dynamic", "findings", "game", "learning", "means", "taxes", "voting"]

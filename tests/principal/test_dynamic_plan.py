@@ -1,0 +1,69 @@
+"""The dynamic first best: certified by the relaxed convex program, checked by brute force."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import sedtheory as sed
+from sedtheory.errors import DomainError, InvalidParameterError
+from sedtheory.games.dynamic import DynamicCommonsGame
+from sedtheory.principal.dynamic_plan import dynamic_first_best
+
+
+def _game(regrowth: object = "logistic", **kw: object) -> DynamicCommonsGame:
+    args = {"horizon": 2, "discount": 0.9, "initial_stock": 40.0, "grid": 21, "endowment": 5.0}
+    return DynamicCommonsGame(
+        sed.Society([1.0, 1.0], [10.0, 20.0]),
+        sed.PiecewiseLinearTax([0.0], [0.0]),
+        regrowth,
+        **{**args, **kw},
+    )
+
+
+@pytest.mark.parametrize("p", [1.0, 0.5, 0.0, -1.0, -math.inf])
+def test_certified_and_bounds_every_policy(p: float) -> None:
+    game = _game()
+    plan = dynamic_first_best(game, p)
+    assert plan.certificate.status == "optimal" and plan.certificate.lower == plan.welfare
+    eq = sed.solve_equilibrium(game, raise_on_failure=False)  # any strategies are a feasible plan
+    assert sed.pmean(eq.utilities, p) <= plan.certificate.upper + 1e-9
+    assert np.allclose(plan.transfers.sum(axis=1), 0.0, atol=1e-9)
+    assert plan.stocks[0] == 40.0 and np.all(plan.harvests >= 0)
+
+
+def test_utilitarian_plan_against_brute_force() -> None:
+    """p = 1 with lump-sum transfers: total payoffs only depend on total harvests per step;
+    a grid over both agents' harvests in both steps (with the true stock) is never better."""
+    game = _game()
+    plan = dynamic_first_best(game, 1.0, transfers="lump-sum")
+    c = game.stage.cost_weights
+    best = -np.inf
+    grid = np.linspace(0.0, 40.0, 41)
+    for y0 in itertools.product(grid, repeat=2):
+        if sum(y0) > 40.0:
+            continue
+        s1 = float(game.regrowth(40.0 - sum(y0)))
+        # last step: each agent's unconstrained optimum theta_j, scaled down if the stock binds
+        y1 = np.array([10.0, 20.0])
+        y1 = y1 * min(1.0, s1 / y1.sum())
+        total = sum(y - cj * y * y for y, cj in zip(y0, c, strict=True)) + 0.9 * float(
+            (y1 - c * y1 * y1).sum()
+        )
+        best = max(best, total)
+    welfare = plan.welfare - 5.0 * (1 + 0.9)
+    assert best <= 2 * welfare + 1e-6  # the mean of two utilities is half the total
+    assert 2 * welfare - best < 0.5  # the 1-apple grid is close to the optimum
+
+
+def test_bad_input() -> None:
+    with pytest.raises(DomainError):
+        dynamic_first_best(_game(), 2.0)
+    with pytest.raises(DomainError) as info:
+        dynamic_first_best(_game("melting_pot"), 1.0)
+    assert info.value.field == "regrowth"
+    with pytest.raises(InvalidParameterError):
+        dynamic_first_best(_game(), 1.0, transfers="magic")
