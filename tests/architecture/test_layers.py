@@ -34,6 +34,7 @@ LAYERS = {
     "loop": 4,
     "voting": 4,
     "learning": 4,
+    "envs": 4,
     "theory": 4,
     "plotting": 4,
     "report": 5,

@@ -106,7 +106,7 @@ class DynamicCommonsGame:
         society: Society,
         tax: PiecewiseLinearTax,
         regrowth: Any = "logistic",
-        horizon: int = 10,
+        horizon: float = 10,
         discount: float = 0.95,
         initial_stock: float | None = None,
         endowment: float = 0.0,
@@ -224,9 +224,9 @@ class DynamicCommonsGame:
         gains = np.zeros(self.n)
         for t in range(self.steps):
             stock = np.array([path.stocks[t]])
-            cont = self._true_continuation(a, t + 1)
-            _, best = best_replies(self._model, stock, path.demands[t][None, :], *cont)
-            here = self._model.values(stock, path.demands[t][None, :], *cont)[0]
+            later = self._true_continuation(a, t + 1)
+            _, best = best_replies(self._model, stock, path.demands[t][None, :], *later)
+            here = self._model.values(stock, path.demands[t][None, :], *later)[0]
             gains = np.maximum(gains, self._beta**t * np.maximum(best[0] - here, 0.0))
         return gains
 
