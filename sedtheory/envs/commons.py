@@ -30,7 +30,7 @@ Examples
 [50.0, 0.0]
 >>> obs, rewards, terms, truncs, infos = env.step({a: [5.0] for a in env.agents})
 >>> round(float(infos["agent_0"]["stock"]), 4)
-49.5
+46.0
 """
 
 from __future__ import annotations
