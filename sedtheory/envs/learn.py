@@ -55,8 +55,9 @@ class LearnedPolicies:
     nash_gap: float
 
 
-def _policy(params: np.ndarray, stock: float, cap: float, amax: float) -> np.ndarray:
-    z = params[:, 0] + params[:, 1] * stock / cap
+def _policy(params: np.ndarray, stock: Any, cap: float, amax: float) -> np.ndarray:
+    """Every agent's demand at a stock (n,), or at stocks (m,) -> (m, n)."""
+    z = params[:, 0] + params[:, 1] * np.asarray(stock, dtype=float)[..., None] / cap
     return amax / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
@@ -110,8 +111,7 @@ def learn_dynamic(
 
 
 def _strategies(game: Any, params: np.ndarray) -> np.ndarray:
-    cap, amax = game.regrowth.capacity, game.max_harvest
-    rows = np.stack([_policy(params, float(s), cap, amax) for s in game.grid])  # (G, n)
+    rows = _policy(params, game.grid, game.regrowth.capacity, game.max_harvest)  # (G, n)
     return np.broadcast_to(rows, game.strategy_shape).copy()
 
 
@@ -155,10 +155,10 @@ def compare_dynamic(
     eq = solve_equilibrium(game, raise_on_failure=False)
     plan = dynamic_first_best(game, objective) if objective.concave else None
 
-    def value(strategies: np.ndarray) -> float:
-        return objective.evaluate(objective.values(game.utilities(strategies), game.payoffs(strategies)))
-
-    welfare = {"learned": value(learned.strategies), "mpe": value(eq.actions)}
+    welfare = {
+        "learned": objective.of_profile(game, learned.strategies),
+        "mpe": objective.of_profile(game, eq.actions),
+    }
     stocks = {"learned": game.path(learned.strategies).stocks, "mpe": game.path(eq.actions).stocks}
     if plan is not None:
         welfare["planner"], stocks["planner"] = plan.welfare, plan.stocks

@@ -102,11 +102,11 @@ def _damped(
     tol: float,
     max_iter: int,
     damping: float,
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Damped simultaneous best responses at ``stocks`` until no agent gains more than ``tol``
     (the orchard-emptying games cycle under steps much above 1/4). Returns, per stock, the
-    profile with the smallest gain seen (where the rounds run out, e.g. when the interpolated
-    stage game has no pure equilibrium, that is the best available; its gap is reported)."""
+    profile with the smallest gain seen and that gain (where the rounds run out, e.g. when the
+    interpolated stage game has no pure equilibrium, that is the best available), and the rounds."""
     it, stalled = 0, 0
     keep, kept = h.copy(), np.full(stocks.shape, np.inf)
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
@@ -121,7 +121,7 @@ def _damped(
         if stalled >= 40:  # no stock improved for 40 rounds: cycling, stop with the best seen
             break
         h = np.where(gain > 0, h + damping * (br - h), h)
-    return keep, it
+    return keep, kept, it
 
 
 def _gaps(
@@ -166,8 +166,9 @@ def stage_equilibria(
     rows = np.nonzero(gaps > scale)[0]
     iterations = 1
     if rows.size:
-        h[rows], iterations = _damped(model, grid[rows], h[rows], grid, cont, scale, max_iter, damping)
-        gaps[rows] = _gaps(model, grid[rows], h[rows], cont, grid)
+        h[rows], gaps[rows], iterations = _damped(
+            model, grid[rows], h[rows], grid, cont, scale, max_iter, damping
+        )
     return h, np.maximum(gaps, 0.0), iterations
 
 

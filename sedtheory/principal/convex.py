@@ -20,7 +20,7 @@ import numpy as np
 
 from sedtheory.errors import SolverError
 
-__all__ = ["concave_objective", "cp", "solve", "is_concave_p"]
+__all__ = ["concave_objective", "concave_objective_inverse", "cp", "solve", "is_concave_p"]
 
 
 class _LazyCvxpy:
@@ -63,6 +63,18 @@ def concave_objective(u: cp.Expression, p: float, scale: float = 1.0) -> cp.Maxi
     if p < 0.0:
         return cp.Maximize(-cp.sum(cp.power(u, p)) / u.size)
     raise ValueError(f"M_p is not concave for p={p}")
+
+
+def concave_objective_inverse(value: float, p: float, scale: float = 1.0) -> float:
+    """``M_p`` from the optimal value of :func:`concave_objective` (its monotone transform undone)."""
+    v = float(value)
+    if p == 1.0 or p == -math.inf:
+        return v * scale
+    if p == 0.0:
+        return math.exp(v) * scale
+    if 0.0 < p < 1.0:
+        return v ** (1.0 / p) * scale
+    return (-v) ** (1.0 / p) * scale
 
 
 def solve(problem: cp.Problem, what: str, **kwargs: Any) -> str:

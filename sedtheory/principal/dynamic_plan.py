@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +38,7 @@ import numpy as np
 from sedtheory.certificate import Certificate
 from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.objective import Objective, as_objective
-from sedtheory.principal.convex import as_array, concave_objective, cp, solve
+from sedtheory.principal.convex import as_array, concave_objective, concave_objective_inverse, cp, solve
 from sedtheory.principal.first_best import TRANSFER_MODELS
 
 __all__ = ["DynamicPlan", "dynamic_first_best"]
@@ -155,7 +154,7 @@ def dynamic_first_best(game: Any, p: float | Objective = 1.0, transfers: str = "
     own = (game.discount ** np.arange(y.shape[0])) @ payoffs
     utilities = game.society.apply_weights(own)
     welfare = objective.evaluate(objective.values(utilities, own))
-    upper = _unscaled(problem.value, objective, var["scale"], game.n)
+    upper = concave_objective_inverse(problem.value, objective.p, var["scale"])
     cert = Certificate.from_bounds(
         welfare,
         max(welfare, upper),  # the relaxation's optimum can sit below the replay by solver rounding
@@ -167,15 +166,3 @@ def dynamic_first_best(game: Any, p: float | Objective = 1.0, transfers: str = "
     return DynamicPlan(
         objective, y, t, payoffs, stocks, utilities, welfare, cert, transfers, "convex", solver
     )
-
-
-def _unscaled(value: float, objective: Objective, scale: float, n: int) -> float:
-    """``M_p`` from the value of :func:`concave_objective` (a monotone transform of it)."""
-    p = objective.p
-    if p == 1.0 or p == -math.inf:
-        return float(value) * scale
-    if p == 0.0:
-        return float(math.exp(value)) * scale
-    if 0.0 < p < 1.0:
-        return float(value) ** (1.0 / p) * scale
-    return float(-value) ** (1.0 / p) * scale

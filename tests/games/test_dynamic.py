@@ -121,18 +121,22 @@ def test_the_certificate_catches_a_planted_deviation() -> None:
     assert game.utilities(fixed)[0] > game.utilities(bad)[0] + 1e-3
 
 
-def test_laissez_faire_collapse_is_visible() -> None:
-    soc = sed.Society([1.0] * 4, 40.0)
-    game = DynamicCommonsGame(
-        soc,
+def _selfish(n: int, horizon: int) -> DynamicCommonsGame:
+    """n selfish agents, no tax, S_0 = 60: the laissez-faire orchard."""
+    return DynamicCommonsGame(
+        sed.Society([1.0] * n, 40.0),
         sed.PiecewiseLinearTax([0.0], [0.0]),
-        horizon=4,
+        horizon=horizon,
         discount=0.9,
         initial_stock=60.0,
         grid=41,
         endowment=50.0,
         max_harvest=40.0,
     )
+
+
+def test_laissez_faire_collapse_is_visible() -> None:
+    game = _selfish(4, horizon=4)
     path = game.path(sed.solve_equilibrium(game).actions)
     assert path.collapsed and path.stocks[1] == 0.0
 
@@ -163,17 +167,7 @@ def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
 def test_minimal_rate_to_survive_brackets_the_threshold() -> None:
     from sedtheory.principal import minimal_rates_to_survive
 
-    soc = sed.Society([1.0, 1.0, 1.0], 40.0)
-    game = DynamicCommonsGame(
-        soc,
-        sed.PiecewiseLinearTax([0.0], [0.0]),
-        horizon=3,
-        discount=0.9,
-        initial_stock=60.0,
-        grid=41,
-        endowment=50.0,
-        max_harvest=40.0,
-    )
+    game = _selfish(3, horizon=3)
     res = minimal_rates_to_survive(game, 10.0, tol=0.05)
     assert res.status == "found" and res.rate - res.below <= 0.05
     assert res.stocks[:-1].min() >= 10.0 and res.equilibrium.converged

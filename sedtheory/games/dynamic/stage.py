@@ -26,20 +26,23 @@ from sedtheory.taxes import RatePieces
 __all__ = ["StageModel", "best_replies", "interpolate", "interpolate_own"]
 
 
+def _cells(grid: np.ndarray, stocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grid cell of each (clipped) stock and the weight of its upper end."""
+    s = np.clip(stocks, grid[0], grid[-1])
+    idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
+    return idx, (s - grid[idx]) / (grid[idx + 1] - grid[idx])
+
+
 def interpolate(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``values`` (G, n) on ``grid`` at ``stocks`` (any shape, clipped):
     shape ``stocks.shape + (n,)``."""
-    s = np.clip(stocks, grid[0], grid[-1])
-    idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
-    w = (s - grid[idx]) / (grid[idx + 1] - grid[idx])
+    idx, w = _cells(grid, stocks)
     return values[idx] * (1.0 - w)[..., None] + values[idx + 1] * w[..., None]
 
 
 def interpolate_own(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
     """``values[:, i]`` interpolated at ``stocks[g, i, k]`` for each agent i: shape (G, n, K)."""
-    s = np.clip(stocks, grid[0], grid[-1])
-    idx = np.clip(np.searchsorted(grid, s, side="right") - 1, 0, grid.size - 2)
-    w = (s - grid[idx]) / (grid[idx + 1] - grid[idx])
+    idx, w = _cells(grid, stocks)
     agent = np.arange(values.shape[1])[None, :, None]
     return values[idx, agent] * (1.0 - w) + values[idx + 1, agent] * w
 
