@@ -38,7 +38,7 @@ import numpy as np
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput
 from sedtheory.games.dynamic.stage import StageModel, best_replies, interpolate
 
-__all__ = ["BackwardInduction", "backward_induction", "stage_equilibria", "stage_roots"]
+__all__ = ["BackwardInduction", "backward_induction", "emptying_profiles", "stage_equilibria", "stage_roots"]
 
 
 def stage_roots(
@@ -50,14 +50,15 @@ def stage_roots(
     iterations: int = 52,
     roots: int = 4,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Unrationed stage equilibria from the aggregate: candidates (G, roots + 1, n) and which
-    exist (G, roots + 1).
+    r"""Unrationed stage equilibria from the aggregate: candidates (G, roots + 2, n) and which
+    exist (G, roots + 2).
 
     Agent i's tangent reply at total demand ``H`` is :math:`x_i(\lambda_i(S - H))`; roots of
     :math:`\Phi(H) = \sum_i x_i - H` on ``[0, S]`` are bracketed on ``points`` intervals and
     bisected: the first ``roots - 1`` sign changes and the last (an interpolated continuation
-    need not be concave, so there may be several). The last candidate is the demand at ``E = 0``
-    and exists where :math:`\Phi(S) > 0` (the orchard is emptied: no unrationed root there).
+    need not be concave, so there may be several). The last two candidates are the demand at
+    ``E = 0`` and its water-filled version (:func:`_water_fill`); they exist where
+    :math:`\Phi(S) > 0` (the orchard is emptied: no unrationed root there).
     """
     slopes = np.diff(cont, axis=0) / np.diff(grid)[:, None]
 
@@ -88,9 +89,98 @@ def stage_roots(
     share = np.where(jump > 0, (total - x_hi.sum(axis=-1)) / np.where(jump > 0, jump, 1.0), 0.5)
     found_roots = x_hi + np.clip(share, 0.0, 1.0)[..., None] * (x_lo - x_hi)  # (G, roots, n)
     emptied = phi[:, -1] > 0
-    candidates = np.concatenate([found_roots, replies(np.zeros_like(s))], axis=1)
-    exists = np.concatenate([count[:, -1:] >= np.arange(1, roots + 1), emptied[:, None]], axis=1)
+    wanted = replies(np.zeros_like(s))
+    candidates = np.concatenate([found_roots, wanted, _water_fill(wanted[:, 0], stocks, model.amax)], axis=1)
+    exists = np.concatenate(
+        [count[:, -1:] >= np.arange(1, roots + 1), emptied[:, None], emptied[:, None]], axis=1
+    )
     return candidates, exists
+
+
+def _water_fill(wanted: np.ndarray, stocks: np.ndarray, amax: float, iterations: int = 60) -> np.ndarray:
+    r"""Orchard-emptying demands (G, 1, n) from wanted harvests ``wanted`` (G, n) exceeding the
+    stock: with the common ration :math:`q = S/H`, an agent that wants less than :math:`q a_{max}`
+    demands :math:`\bar y_i / q` (and gets :math:`\bar y_i`), the others demand the cap; ``q``
+    solves :math:`\sum_i \min(\bar y_i, q a_{max}) = S` (bisection). Exact for selfish agents
+    without a tax; a start for the damped responses otherwise."""
+    s = stocks[:, None]
+    lo, hi = np.zeros_like(s), np.maximum(wanted.max(axis=1, keepdims=True), 1e-300) / amax
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        over = np.minimum(wanted, mid * amax).sum(axis=1, keepdims=True) > s
+        lo, hi = np.where(over, lo, mid), np.where(over, mid, hi)
+    y = np.minimum(wanted, hi * amax)
+    return np.minimum(y / np.maximum(hi, 1e-300), amax)[:, None, :]
+
+
+def emptying_profiles(
+    model: StageModel,
+    stocks: np.ndarray,
+    start: np.ndarray,
+    unrationed: np.ndarray,
+    rounds: int = 40,
+    iterations: int = 50,
+) -> np.ndarray:
+    r"""Candidate equilibria (G, n) of the stage games at the edge of emptying the orchard.
+
+    With rationing every realised harvest is :math:`y_k = q h_k`, :math:`q = S/H`, nothing
+    regrows, and agent i's utility is separable, :math:`\sum_k \phi_{ik}(y_k)` with
+    :math:`\phi_{ik}(y) = W_{ik}(\omega + y - T(y) - c_k y^2) + (s_i/n) T(y)`. Raising its demand
+    moves :math:`y_i` up and scales every other harvest down, so an agent below the cap wants
+    :math:`\ell_i` with :math:`(S - \ell_i)\,\phi_{ii}'(\ell_i) = \sum_{k \ne i} y_k \phi_{ik}'(y_k)`.
+    Jacobi rounds from the profile ``start``: the wants :math:`\ell` (bisection, the others held);
+    if they exceed the stock, the ration :math:`q` that empties the orchard with the largest wants
+    capped at :math:`q a_{max}` (:func:`_water_fill`); otherwise the agents stop exactly at the
+    rationing kink :math:`H = S`, between :math:`\ell` and their ``unrationed`` wants at
+    :math:`E = 0` (a concave kink of every agent's value: a continuum of equilibria, one chosen by
+    a common share). Exact for selfish agents without a tax; candidates (checked by the global
+    scan) otherwise.
+    """
+    w = model.weights
+    sigma, s_over_n = np.diag(w), w.sum(axis=1) / model.n
+    s = stocks[:, None]
+    y = model.outcome(stocks, start)[0]
+    h = start
+    for _ in range(rounds):
+        own, rate = model.marginal_payoffs(y)
+        cross = (y * own) @ w.T - sigma * y * own + s_over_n * ((y * rate).sum(axis=1, keepdims=True) - y * rate)
+        wanted = _wants(model, s, cross, sigma, s_over_n, iterations)
+        short = wanted.sum(axis=1, keepdims=True) < s
+        top = np.maximum(unrationed, wanted)
+        room = top.sum(axis=1, keepdims=True) - wanted.sum(axis=1, keepdims=True)
+        theta = np.clip((s - wanted.sum(axis=1, keepdims=True)) / np.maximum(room, 1e-300), 0.0, 1.0)
+        kink = np.minimum(wanted + theta * (top - wanted), model.amax)
+        new = np.where(short, kink, _water_fill(wanted, stocks, model.amax)[:, 0])
+        y_new = model.outcome(stocks, new)[0]
+        done = np.max(np.abs(y_new - y)) <= 1e-13 * max(1.0, float(np.max(s)))
+        y, h = y_new, new
+        if done:
+            break
+    return h
+
+
+def _wants(
+    model: StageModel,
+    s: np.ndarray,
+    cross: np.ndarray,
+    sigma: np.ndarray,
+    s_over_n: np.ndarray,
+    iterations: int,
+) -> np.ndarray:
+    """Each agent's wanted rationed harvest: the root of ``(S - z) phi_ii'(z) = cross`` on [0, S]
+    (bisection; ``S`` where ``cross <= 0``, 0 where the left side starts below ``cross``)."""
+
+    def excess(z: np.ndarray) -> np.ndarray:
+        o, r = model.marginal_payoffs(z)
+        return (s - z) * (sigma * o + s_over_n * r) - cross
+
+    lo, hi = np.zeros_like(cross), np.broadcast_to(s, cross.shape).copy()
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        up = excess(mid) > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    everything = np.broadcast_to(s, cross.shape)
+    return np.where(cross <= 0, everything, np.where(excess(np.zeros_like(cross)) > 0, lo, 0.0))
 
 
 def _damped(
@@ -118,10 +208,23 @@ def _damped(
         if float(np.max(worst)) <= tol:
             break
         stalled = 0 if better.any() else stalled + 1
-        if stalled >= 40:  # no stock improved for 40 rounds: cycling, stop with the best seen
+        if stalled >= 20:  # no stock improved for 20 rounds: cycling, stop with the best seen
             break
-        h = np.where(gain > 0, h + damping * (br - h), h)
+        h = _to_cap(np.where(gain > 0, h + damping * (br - h), h), stocks, model.amax)
     return keep, kept, it
+
+
+def _to_cap(h: np.ndarray, stocks: np.ndarray, amax: float) -> np.ndarray:
+    """Profiles that empty the orchard scaled up until the largest demand is the cap.
+
+    When total demand exceeds the stock, realised harvests depend on the demands only through
+    their shares, so a common scaling changes no payoff; what it changes is which agents sit at
+    the cap, where an orchard-emptying equilibrium has its largest demand whenever that agent
+    still wants a larger share. Best responses alone creep there slowly; the move is only a
+    step of the iteration (every profile returned is checked by the global scan)."""
+    total, top = h.sum(axis=1), h.max(axis=1)
+    factor = np.where((total > stocks) & (top > 0), amax / np.maximum(top, 1e-300), 1.0)
+    return np.minimum(h * np.maximum(factor, 1.0)[:, None], amax)
 
 
 def _gaps(
@@ -164,6 +267,12 @@ def stage_equilibria(
             better = trial < gaps[rows]
             h[rows[better]], gaps[rows[better]] = candidates[rows[better], k], trial[better]
     rows = np.nonzero(gaps > scale)[0]
+    if rows.size:  # orchard-emptying equilibria of the rationed game
+        trial_h = emptying_profiles(model, grid[rows], h[rows], candidates[rows, -2 - len(guesses)])
+        trial = _gaps(model, grid[rows], trial_h, cont, grid)
+        better = trial < gaps[rows]
+        h[rows[better]], gaps[rows[better]] = trial_h[better], trial[better]
+        rows = rows[~better | (trial > scale)]
     iterations = 1
     if rows.size:
         h[rows], gaps[rows], iterations = _damped(
@@ -188,6 +297,8 @@ class BackwardInduction:
         Best-response rounds over all steps (and value-iteration sweeps for ``horizon=inf``).
     change : float
         For ``horizon=inf``: the last value-iteration change (sup norm); 0 otherwise.
+    solves : int
+        Stage solves (steps or sweeps whose profile was not carried over by the shift bound).
     """
 
     policies: np.ndarray
@@ -195,11 +306,27 @@ class BackwardInduction:
     stage_gaps: np.ndarray
     iterations: int
     change: float = 0.0
+    solves: int = 0
 
 
 def _step_values(model: StageModel, grid: np.ndarray, h: np.ndarray, later: np.ndarray) -> np.ndarray:
     y, nxt = model.outcome(grid, h)
     return model.payoffs(y) + model.beta * interpolate(grid, later, nxt)
+
+
+def _span(change: np.ndarray) -> float:
+    """Largest oscillation over stocks of a change of continuation utilities (G, n): adding a
+    constant to an agent's continuation moves none of its gains."""
+    return float(np.max(change.max(axis=0) - change.min(axis=0)))
+
+
+def _reuse(
+    model: StageModel, grid: np.ndarray, h: np.ndarray, cont: np.ndarray, bound: float, tol: float
+) -> bool:
+    """Whether the profile ``h`` (certified with gains at most ``bound`` against an earlier
+    continuation) is still a stage equilibrium to ``tol`` (relative) against ``cont``."""
+    scale = tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
+    return bound <= scale
 
 
 def backward_induction(
@@ -210,8 +337,18 @@ def backward_induction(
     value_tol: float = 1e-8,
     max_sweeps: int = 5000,
 ) -> BackwardInduction:
-    """Markov perfect strategies of a dynamic commons game by backward induction (value iteration
-    to ``value_tol``, relative to the largest value, for ``horizon=inf``)."""
+    r"""Markov perfect strategies of a dynamic commons game by backward induction (value iteration
+    to ``value_tol``, relative to the largest value, for ``horizon=inf``).
+
+    Notes
+    -----
+    If the continuation utilities change from one step to the next by :math:`\Delta_i(S)`, every
+    gain of a fixed profile changes by at most :math:`\beta(\max_S \Delta_i - \min_S \Delta_i)`
+    (a constant shift moves no decision). So the previous step's profile is kept without a new
+    stage solve while its accumulated bound stays below the tolerance; the reported stage gap of
+    such a step is that bound. Where the orchard is emptied at every stock (laissez-faire with
+    selfish agents) the continuation only shifts and one stage solve serves every step.
+    """
     model, grid = game.stage, game.grid
     if math.isinf(game.horizon):
         return _value_iteration(game, tol, max_iter, damping, value_tol, max_sweeps)
@@ -219,15 +356,22 @@ def backward_induction(
     policies = np.zeros((t_n, g_n, n))
     values = np.zeros((t_n + 1, g_n, n))
     gaps = np.zeros(t_n)
-    iterations = 0
+    iterations, solved = 0, 0
+    previous = np.zeros((g_n, n))
     for t in range(t_n - 1, -1, -1):
         cont = values[t + 1] @ model.weights.T  # continuation utilities sum_j W_ij V_j
+        if t < t_n - 1:
+            bound = gaps[t + 1] + model.beta * _span(cont - previous)
+            if _reuse(model, grid, policies[t + 1], cont, bound, tol):
+                policies[t], gaps[t] = policies[t + 1], bound
+                values[t] = _step_values(model, grid, policies[t], values[t + 1])
+                continue
         guesses = () if t == t_n - 1 else (policies[t_n - 1], policies[t + 1])
         policies[t], stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, guesses)
-        gaps[t] = float(stage_gap.max())
-        iterations += its
+        gaps[t], previous = float(stage_gap.max()), cont
+        iterations, solved = iterations + its, solved + 1
         values[t] = _step_values(model, grid, policies[t], values[t + 1])
-    return BackwardInduction(policies, values, gaps, iterations)
+    return BackwardInduction(policies, values, gaps, iterations, solves=solved)
 
 
 def _value_iteration(
@@ -236,12 +380,16 @@ def _value_iteration(
     model, grid = game.stage, game.grid
     values = np.zeros((grid.size, game.n))
     emptied, _, iterations = stage_equilibria(model, grid, values, tol, max_iter, damping)
-    h, change, sweeps = emptied, np.inf, 0
+    h, change, sweeps, solved = emptied, np.inf, 0, 1
+    bound, previous = np.inf, values @ model.weights.T
     while sweeps < max_sweeps:
         sweeps += 1
         cont = values @ model.weights.T
-        h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied, h))
-        iterations += its
+        bound += model.beta * _span(cont - previous)
+        if not _reuse(model, grid, h, cont, bound, tol):
+            h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied, h))
+            bound, previous = float(stage_gap.max()), cont
+            iterations, solved = iterations + its, solved + 1
         new = _step_values(model, grid, h, values)
         change = float(np.max(np.abs(new - values)))
         values = new
@@ -249,7 +397,9 @@ def _value_iteration(
             break
     cont = values @ model.weights.T
     h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied, h))
-    return BackwardInduction(h[None], values[None], np.array([stage_gap.max()]), iterations + its, change)
+    return BackwardInduction(
+        h[None], values[None], np.array([stage_gap.max()]), iterations + its, change, solved + 1
+    )
 
 
 def _is_dynamic(game: Any) -> bool:
@@ -267,7 +417,7 @@ def _is_dynamic(game: Any) -> bool:
     reference="Maskin and Tirole (2001); Levhari and Mirman (1980)",
 )
 def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) -> SolverOutput:
-    out = backward_induction(game, tol=min(tol, 1e-6) * 1e-4, max_iter=max(max_iter, 400))
+    out = backward_induction(game, tol=tol * 1e-2, max_iter=max(max_iter, 400))
     sweeps = "" if out.change == 0.0 else f"; value iteration stopped at a change of {out.change:.1e}"
     argument = (
         f"backward induction on a {game.grid.size}-point stock grid (linear interpolation); largest "
@@ -280,5 +430,6 @@ def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) 
         "grid": game.grid,
         "interpolation": "linear",
         "value_change": out.change,
+        "stage_solves": out.solves,
     }
     return SolverOutput(out.policies, out.iterations, "backward-induction", argument, details)

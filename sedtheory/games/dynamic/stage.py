@@ -79,6 +79,14 @@ class StageModel:
         x, _, _ = piece_search(flat, curvature, k, upper, self.pieces)
         return x.reshape(alpha.shape)
 
+    def marginal_payoffs(self, harvests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Marginal own payoffs without the lump sum, :math:`1 - T'(y_k) - 2 c_k y_k`, and the
+        marginal rates :math:`T'(y_k)` of realised harvests (..., n) (right derivatives)."""
+        pieces = self.pieces
+        piece = np.clip(np.searchsorted(pieces.lo, harvests, side="right") - 1, 0, pieces.lo.size - 1)
+        rate = pieces.rate[piece]
+        return 1.0 - rate - 2.0 * self.cost_weights * harvests, rate
+
     def payoffs(self, harvests: np.ndarray) -> np.ndarray:
         """Step payoffs ``r_j`` of realised harvests (..., n)."""
         t = self.pieces.taxes(harvests)
