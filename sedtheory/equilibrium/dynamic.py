@@ -143,7 +143,8 @@ def emptying_profiles(
     h = start
     for _ in range(rounds):
         own, rate = model.marginal_payoffs(y)
-        cross = (y * own) @ w.T - sigma * y * own + s_over_n * ((y * rate).sum(axis=1, keepdims=True) - y * rate)
+        revenue = (y * rate).sum(axis=1, keepdims=True) - y * rate
+        cross = (y * own) @ w.T - sigma * y * own + s_over_n * revenue
         wanted = _wants(model, s, cross, sigma, s_over_n, iterations)
         short = wanted.sum(axis=1, keepdims=True) < s
         top = np.maximum(unrationed, wanted)
