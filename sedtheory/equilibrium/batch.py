@@ -59,7 +59,8 @@ class PolicyEvaluations:
     Attributes
     ----------
     points : numpy.ndarray, shape (m, d)
-    actions, utilities, payoffs : numpy.ndarray, shape (m, n)
+    actions : numpy.ndarray, shape (m, n) (or (m, *strategy_shape) for games with richer strategies)
+    utilities, payoffs : numpy.ndarray, shape (m, n)
     nash_gaps, relative_nash_gaps : numpy.ndarray, shape (m,)
         Exact Nash gaps of each row's profile (exact best responses).
     certified : numpy.ndarray of bool, shape (m,)

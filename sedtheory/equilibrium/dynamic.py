@@ -198,20 +198,26 @@ def _damped(
     (the orchard-emptying games cycle under steps much above 1/4). Returns, per stock, the
     profile with the smallest gain seen and that gain (where the rounds run out, e.g. when the
     interpolated stage game has no pure equilibrium, that is the best available), and the rounds."""
-    it, stalled = 0, 0
     keep, kept = h.copy(), np.full(stocks.shape, np.inf)
+    last = np.full(stocks.shape, np.inf)  # per stock: the gain at its last 10 % progress
+    stalled = np.zeros(stocks.shape, dtype=int)
+    live = np.arange(stocks.size)  # stocks still iterated (not solved, not stalled for 20 rounds)
+    it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
-        br, best = best_replies(model, stocks, h, grid, cont)
-        gain = best - model.values(stocks, h, grid, cont)
+        s, x = stocks[live], h[live]
+        br, best = best_replies(model, s, x, grid, cont)
+        gain = best - model.values(s, x, grid, cont)
         worst = np.max(gain, axis=1)
-        better = worst < kept
-        keep[better], kept[better] = h[better], worst[better]
-        if float(np.max(worst)) <= tol:
+        better = worst < kept[live]
+        keep[live[better]], kept[live[better]] = x[better], worst[better]
+        progress = worst < 0.9 * last[live]
+        last[live[progress]] = worst[progress]
+        stalled[live] = np.where(progress, 0, stalled[live] + 1)
+        go = (worst > tol) & (stalled[live] < 20)  # cycling stocks stop with the best profile seen
+        h[live] = _to_cap(np.where(gain > 0, x + damping * (br - x), x), s, model.amax)
+        live = live[go]
+        if live.size == 0:
             break
-        stalled = 0 if better.any() else stalled + 1
-        if stalled >= 20:  # no stock improved for 20 rounds: cycling, stop with the best seen
-            break
-        h = _to_cap(np.where(gain > 0, h + damping * (br - h), h), stocks, model.amax)
     return keep, kept, it
 
 
@@ -261,12 +267,13 @@ def stage_equilibria(
     h = candidates[np.arange(grid.size), np.argmax(exists, axis=1)]
     gaps = _gaps(model, grid, h, cont)
     scale = tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
-    for k in range(1, exists.shape[1]):  # the other candidates where the first fails
-        rows = np.nonzero((gaps > scale) & exists[:, k])[0]
-        if rows.size:
-            trial = _gaps(model, grid[rows], candidates[rows, k], cont, grid)
-            better = trial < gaps[rows]
-            h[rows[better]], gaps[rows[better]] = candidates[rows[better], k], trial[better]
+    # the other candidates where the first fails, all in one check
+    rows, ks = np.nonzero((gaps > scale)[:, None] & exists & (np.arange(exists.shape[1]) > 0))
+    if rows.size:
+        trial = _gaps(model, grid[rows], candidates[rows, ks], cont, grid)
+        for r, k, v in zip(rows, ks, trial, strict=True):  # a few failing stocks, not every agent
+            if v < gaps[r]:
+                h[r], gaps[r] = candidates[r, k], v
     rows = np.nonzero(gaps > scale)[0]
     if rows.size:  # orchard-emptying equilibria of the rationed game
         trial_h = emptying_profiles(model, grid[rows], h[rows], candidates[rows, -2 - len(guesses)])

@@ -133,7 +133,8 @@ def compass(
         better = gain > v[live] + 1e-13 * np.maximum(1.0, np.abs(v[live]))
         moved = live[better]
         x[moved] = trial.reshape(live.size, moves.shape[0], bk)[better, best[better]]
-        acts[moved] = batch.actions.reshape(live.size, moves.shape[0], -1)[better, best[better]]
+        shape = (live.size, moves.shape[0]) + batch.actions.shape[1:]
+        acts[moved] = batch.actions.reshape(shape)[better, best[better]]
         v[moved] = gain[better]
         h[moved] = np.minimum(h[moved] * mult[best[better]], step)
         h[live[~better]] *= 0.25 * _MULTIPLES[0]

@@ -121,7 +121,8 @@ def evaluate_one_by_one(space: Any, game: Any, points: np.ndarray, tol: float) -
     best profile), so that one bad trial policy never aborts a search.
     """
     m, n = points.shape[0], game.n
-    out = {k: np.zeros((m, n)) for k in ("actions", "utilities", "payoffs")}
+    shape = tuple(getattr(game, "strategy_shape", (n,)))  # (n,), or e.g. Markov policies (T, G, n)
+    actions, utilities, payoffs = np.zeros((m, *shape)), np.zeros((m, n)), np.zeros((m, n))
     gaps, rel = np.full(m, np.inf), np.full(m, np.inf)
     certified = np.zeros(m, dtype=bool)
     for r in range(m):
@@ -129,13 +130,13 @@ def evaluate_one_by_one(space: Any, game: Any, points: np.ndarray, tol: float) -
             eq = solve_equilibrium(space.apply(game, points[r]), tol=tol, raise_on_failure=False)
         except SedtheoryError:
             continue
-        out["actions"][r], out["utilities"][r], out["payoffs"][r] = eq.actions, eq.utilities, eq.payoffs
+        actions[r], utilities[r], payoffs[r] = eq.actions, eq.utilities, eq.payoffs
         gaps[r], rel[r], certified[r] = eq.nash_gap, eq.relative_nash_gap, eq.converged
     return PolicyEvaluations(
         points,
-        out["actions"],
-        out["utilities"],
-        out["payoffs"],
+        actions,
+        utilities,
+        payoffs,
         gaps,
         rel,
         certified,

@@ -204,7 +204,7 @@ def best_replies(
     grid: np.ndarray,
     cont: np.ndarray,
     points: int = 24,
-    refine: int = 32,
+    refine: int = 24,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best demands of every agent at every stock (G, n) and their values, given the others'.
 
