@@ -15,6 +15,7 @@ from sedtheory.loop import SEDRound, SEDRun, run_sed
 from sedtheory.objective import Objective
 from sedtheory.principal import (
     BracketRates,
+    DynamicPlan,
     FirstBest,
     Implementation,
     ImplementingRates,
@@ -26,15 +27,18 @@ from sedtheory.principal import (
     TaxDesign,
     WelfareFrontier,
     best_implementation,
+    dynamic_first_best,
     first_best,
     grid_search_tax,
     implementing_rates,
     laissez_faire,
+    minimal_rates_to_survive,
     optimal_policy,
     optimal_tax,
     pigouvian_tax,
     policy_equilibria,
     saez_tax,
+    steady_states,
     welfare_frontier,
 )
 from sedtheory.registry import Registry, register
@@ -55,6 +59,10 @@ from sedtheory.voting import (
 from sedtheory.welfare import pmean
 
 __all__ = [
+    "DynamicPlan",
+    "dynamic_first_best",
+    "minimal_rates_to_survive",
+    "steady_states",
     "BracketRates",
     "Certificate",
     "CommonsGame",

@@ -23,7 +23,7 @@ Examples
 >>> from sedtheory.games.dynamic import DynamicCommonsGame
 >>> from sedtheory.envs import DynamicCommonsEnv
 >>> game = DynamicCommonsGame(sed.Society([1.0, 1.0], 20.0), sed.PiecewiseLinearTax([0], [0.1]),
-...                           horizon=3, discount=0.9, initial_stock=50.0, grid=11)
+...                           horizon=3, discount=0.9, initial_stock=50.0, grid=21)
 >>> env = DynamicCommonsEnv(game)
 >>> obs, infos = env.reset(seed=0)
 >>> obs["agent_0"].tolist()

@@ -6,7 +6,14 @@ the fast solvers, a capability such as :class:`PiecewiseQuadraticGame`); see
 """
 
 from sedtheory.games.commons import CommonsGame, CommonsKernel
-from sedtheory.games.protocol import AggregativeGame, Game, PiecewiseQuadraticGame, require_game
+from sedtheory.games.protocol import (
+    AggregativeGame,
+    Game,
+    PiecewiseQuadraticGame,
+    SearchHints,
+    require_game,
+    search_hints,
+)
 
 __all__ = [
     "AggregativeGame",
@@ -14,5 +21,7 @@ __all__ = [
     "CommonsKernel",
     "Game",
     "PiecewiseQuadraticGame",
+    "SearchHints",
     "require_game",
+    "search_hints",
 ]

@@ -21,12 +21,13 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Game", "PiecewiseQuadraticGame", "AggregativeGame", "require_game"]
+__all__ = ["Game", "PiecewiseQuadraticGame", "AggregativeGame", "SearchHints", "require_game", "search_hints"]
 
 
 @runtime_checkable
@@ -126,3 +127,36 @@ def require_game(game: Any, field: str = "game") -> Any:
             f"pass a game satisfying sedtheory.games.Game, e.g. a CommonsGame (missing: {missing})",
         )
     return game
+
+
+@dataclass(frozen=True)
+class SearchHints:
+    """How much a principal's search may ask of a game whose equilibria are costly.
+
+    A game may carry ``search_hints`` (an instance of this class); the generic policy search
+    (:func:`~sedtheory.principal.optimal_policy`, :func:`~sedtheory.principal.optimal_tax`) takes
+    its defaults from it where the caller gives none. Games without it get the defaults below,
+    meant for equilibria that cost milliseconds.
+
+    Attributes
+    ----------
+    scan_evaluations : int or None
+        Policies in the first scan (``None``: the per-dimension defaults of ``scan_points``).
+    min_step : float
+        Smallest compass step.
+    starts : int
+        Compass searches from the best scan points.
+    tolerance : float
+        Relative Nash-gap tolerance of every equilibrium.
+    """
+
+    scan_evaluations: int | None = None
+    min_step: float = 1e-5
+    starts: int = 8
+    tolerance: float = 1e-9
+
+
+def search_hints(game: Any) -> SearchHints:
+    """The game's :class:`SearchHints` (the defaults for games without any)."""
+    hints = getattr(game, "search_hints", None)
+    return hints if isinstance(hints, SearchHints) else SearchHints()

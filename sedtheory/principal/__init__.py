@@ -33,6 +33,13 @@ from sedtheory.principal.spaces import (
     PolicySpace,
     default_space,
 )
+from sedtheory.principal.steady import (
+    SteadyState,
+    SteadyStates,
+    mpe_steady_states,
+    planner_steady_state,
+    steady_states,
+)
 from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
 from sedtheory.welfare import welfare
 
@@ -65,7 +72,12 @@ __all__ = [
     "pigouvian_tax",
     "policy_equilibria",
     "saez_tax",
+    "SteadyState",
+    "SteadyStates",
     "SurvivalRate",
+    "mpe_steady_states",
+    "planner_steady_state",
+    "steady_states",
     "minimal_rates_to_survive",
     "DynamicPlan",
     "dynamic_first_best",

@@ -30,7 +30,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.games.commons import CommonsGame
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.policy import PolicyDesign, optimal_policy
 from sedtheory.principal.search import scan_points
@@ -91,24 +90,24 @@ class TaxDesign(PolicyDesign):
 
 
 def optimal_tax(
-    game: CommonsGame,
+    game: Any,
     p: float | Objective,
     *,
     bounds: tuple[float, float] | npt.ArrayLike = (0.0, 1.0),
     welfare_of: Literal["utility", "payoff"] = "utility",
     resolution: int | None = None,
-    starts: int = 8,
-    min_step: float = 1e-5,
+    starts: int | None = None,
+    min_step: float | None = None,
     polish: bool | None = None,
     optimize_thresholds: bool = False,
-    tol: float = 1e-9,
+    tol: float | None = None,
     bound: bool = True,
 ) -> TaxDesign:
     r"""The welfare-maximising bracket rates for ``M_p`` and how optimality was established.
 
     Parameters
     ----------
-    game : CommonsGame
+    game : CommonsGame or another game with a bracket tax (e.g. DynamicCommonsGame)
         Its thresholds are kept (unless ``optimize_thresholds``); its rates are ignored.
     p : float or Objective
         The objective's p, in ``[-inf, +inf]`` (or an :class:`~sedtheory.Objective`).
@@ -118,9 +117,9 @@ def optimal_tax(
     resolution : int, optional
         Grid points per bracket for the scan (default :func:`scan_points`: 1001 / 101 / 11 / 11
         for B = 1..4, fewer for large n; each contains the seed's 0.1 grid).
-    starts : int
+    starts : int, optional
         At most this many compass searches, from the best local maxima of the scan.
-    min_step : float
+    min_step : float, optional
         Smallest compass step.
     polish : bool, optional
         Run the convex best implementation of the best outcome. Default: for ``p <= 1`` and
@@ -132,11 +131,19 @@ def optimal_tax(
     optimize_thresholds : bool
         Also move the interior thresholds (compass search on them, each trial an inner
         ``optimal_tax`` with a coarser scan).
-    tol : float
+    tol : float, optional
         Relative Nash-gap tolerance of the reported equilibrium.
+        ``starts``, ``min_step``, ``tol`` (and the scan size when ``resolution`` is omitted)
+        default to the game's :class:`~sedtheory.games.SearchHints`: 8, 1e-5 and 1e-9 for the
+        commons; for a :class:`~sedtheory.games.dynamic.DynamicCommonsGame` (rates constant over
+        the episode, welfare at the Markov perfect equilibrium from ``S_0``) a 16-policy scan, 2
+        starts, steps down to 1e-3 and the game's tolerance 1e-4, since each evaluation is a
+        backward induction.
     bound : bool
         Compute the first-best upper bound (a convex program; ``False`` skips it and
-        reports ``inf``).
+        reports ``inf``). For the dynamic commons: the tax-feasible dynamic first best
+        (:func:`~sedtheory.principal.dynamic_first_best`) where it applies (concave regrowth,
+        ``p <= 1``, unweighted objective), else ``inf`` with the reason.
 
     Returns
     -------
@@ -177,14 +184,14 @@ def optimal_tax(
 
 
 def _with_thresholds(
-    game: CommonsGame,
+    game: Any,
     obj: Objective,
     box: np.ndarray,
     resolution: int | None,
-    starts: int,
-    min_step: float,
+    starts: int | None,
+    min_step: float | None,
     polish: bool | None,
-    tol: float,
+    tol: float | None,
     bound: bool,
 ) -> TaxDesign:
     """Compass search on the interior thresholds, each trial an inner optimal_tax."""
@@ -192,14 +199,14 @@ def _with_thresholds(
     inner_res = resolution or max(3, scan_points(tau.size, game.n) // 2 + 1)
 
     def design(thresholds: np.ndarray, final: bool = False) -> TaxDesign:
-        g = game.with_tax(PiecewiseLinearTax(thresholds, game.tax.rates))
+        g = game.with_policy(PiecewiseLinearTax(thresholds, game.tax.rates))
         return optimal_tax(
             g,
             obj,
             bounds=box,
             resolution=resolution if final else inner_res,
             starts=starts,
-            min_step=min_step if final else 1e-3,
+            min_step=min_step if final else max(1e-3, min_step or 0.0),
             polish=polish if final else False,
             tol=tol,
             bound=bound and final,

@@ -30,7 +30,7 @@ import numpy as np
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
 from sedtheory.errors import DomainError
-from sedtheory.games.protocol import require_game
+from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.search import compass, grid, local_maxima, scan_points
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
@@ -124,7 +124,7 @@ def _scan(
 ) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int]:
     """Grid over the space's box and its certified evaluations: (grid, welfare, batch, points)."""
     lo, hi = space.bounds
-    points = scan_points(space.dim, game.n, resolution)
+    points = scan_points(space.dim, game.n, resolution, search_hints(game).scan_evaluations)
     pts = grid(lo, hi, points)
     batch = space.batch_equilibria(game, pts, tol=tol)
     w = batch.welfare(objective)
@@ -147,9 +147,9 @@ def optimal_policy(
     space: Any = None,
     *,
     resolution: int | None = None,
-    starts: int = 8,
-    min_step: float = 1e-5,
-    tol: float = 1e-9,
+    starts: int | None = None,
+    min_step: float | None = None,
+    tol: float | None = None,
     polish: bool | None = None,
     bound: bool = True,
 ) -> PolicyDesign:
@@ -166,12 +166,15 @@ def optimal_policy(
         ``game.default_policy_space()``.
     resolution : int, optional
         Grid points per coordinate of the scan (default :func:`~sedtheory.principal.search.scan_points`).
-    starts : int
+    starts : int, optional
         At most this many compass searches, from the best local maxima of the scan.
-    min_step : float
+    min_step : float, optional
         Smallest compass step.
-    tol : float
+    tol : float, optional
         Relative Nash-gap tolerance of every equilibrium.
+        ``starts``, ``min_step``, ``tol`` and the scan size default to the game's
+        :class:`~sedtheory.games.SearchHints` (8, 1e-5, 1e-9 and :func:`scan_points` for games
+        without any; the dynamic commons asks for less, as each equilibrium is a backward induction).
     polish : bool, optional
         Call the space's ``polish`` hook (default: the hook decides).
     bound : bool
@@ -193,9 +196,10 @@ def optimal_policy(
     require_game(game)
     obj = as_objective(objective)
     space = default_space(game, space)
-    count("starts", starts)
-    positive_float("min_step", min_step)
-    positive_float("tol", tol)
+    hints = search_hints(game)
+    starts = count("starts", hints.starts if starts is None else starts)
+    min_step = positive_float("min_step", hints.min_step if min_step is None else min_step)
+    tol = positive_float("tol", hints.tolerance if tol is None else tol)
     pts, w, scan, points = _scan(game, space, obj, resolution, tol)
     lo, hi = space.bounds
     order = np.argsort(-w)

@@ -30,12 +30,16 @@ from sedtheory.objective import Objective
 __all__ = ["SearchResult", "compass", "grid", "local_maxima", "scan_points"]
 
 
-def scan_points(bk: int, n: int, resolution: int | None = None) -> int:
-    """Grid points per bracket: the seed's 0.1 grid (11) or finer for small B, fewer for large n."""
+def scan_points(bk: int, n: int, resolution: int | None = None, evaluations: int | None = None) -> int:
+    """Grid points per bracket: the seed's 0.1 grid (11) or finer for small B, fewer for large n;
+    with ``evaluations`` (costly equilibria), the most points whose grid has at most that many
+    policies (at least 2 per coordinate)."""
     if resolution is not None:
         if int(resolution) < 2:
             raise InvalidParameterError("resolution", resolution, "give at least 2 points per bracket")
         return int(resolution)
+    if evaluations is not None:
+        return max(2, int(math.floor(evaluations ** (1.0 / bk) + 1e-9)))
     default = {1: 1001, 2: 101, 3: 11, 4: 11}.get(bk, 5)
     budget = 2e6 if n <= 20 else 3e5  # agent-policy pairs in the scan
     fit = int(math.floor((budget / max(n, 1)) ** (1.0 / bk)))

@@ -32,6 +32,7 @@ import numpy.typing as npt
 from sedtheory.equilibrium.batch import PolicyEvaluations, policy_equilibria
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
+from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.games.protocol import require_game
 from sedtheory.objective import Objective
 from sedtheory.taxes import PiecewiseLinearTax
@@ -332,9 +333,19 @@ class BracketRates:
         """Hook of :func:`optimal_policy`: the tightest first best that bounds every bracket tax."""
         from sedtheory.principal.first_best import upper_bound
 
-        if not hasattr(game, "kernel") or objective.weights is not None:
-            return math.inf, "no bound for this game or weighted objective"
-        return upper_bound(game, objective.p, objective.of)
+        if objective.weights is not None:
+            return math.inf, "no bound for a weighted objective"
+        if hasattr(game, "kernel"):
+            return upper_bound(game, objective.p, objective.of)
+        if isinstance(game, DynamicCommonsGame):
+            from sedtheory.principal.dynamic_plan import dynamic_first_best
+
+            try:
+                plan = dynamic_first_best(game, objective, "tax-feasible")
+            except SedtheoryError as exc:
+                return math.inf, f"no bound: the dynamic first best does not apply ({exc})"
+            return plan.certificate.upper, "the tax-feasible dynamic first best (relaxed convex program)"
+        return math.inf, "no bound for this game"
 
     def __repr__(self) -> str:
         t = None if self.thresholds is None else self.thresholds.tolist()

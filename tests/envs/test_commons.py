@@ -45,7 +45,7 @@ def test_deterministic_mode_reproduces_the_game_exactly() -> None:
 
 
 def test_stochastic_mode_is_seeded_and_keeps_stocks_on_cells() -> None:
-    game = _game(regrowth="melting_pot")
+    game = _game(regrowth="melting_pot", grid=41)
     runs = []
     for _ in range(2):
         env = DynamicCommonsEnv(game, "stochastic", side=10)

@@ -151,6 +151,8 @@ def test_laissez_faire_collapse_is_visible() -> None:
         ({"regrowth": lambda e: e * (100 - e) / 100}, "regrowth"),
         ({"regrowth": lambda e: e + 1}, "regrowth"),
         ({"grid": 3}, "grid"),
+        ({"grid": 6}, "grid"),  # cells of 20 > twice the logistic map's sustainable yield 6.25
+        ({"grid": 21, "regrowth": "melting_pot"}, "grid"),
         ({"horizon": 0}, "horizon"),
         ({"max_harvest": float("inf")}, "max_harvest"),
         ({"horizon": float("inf"), "discount": 1.0}, "discount"),

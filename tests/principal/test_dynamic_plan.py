@@ -67,3 +67,25 @@ def test_bad_input() -> None:
     assert info.value.field == "regrowth"
     with pytest.raises(InvalidParameterError):
         dynamic_first_best(_game(), 1.0, transfers="magic")
+
+
+def test_optimal_tax_on_the_dynamic_game_uses_the_generic_search() -> None:
+    game = _game(horizon=3, grid=81)  # fine enough that the MPE is certified to 1e-4 at every rate
+    design = sed.optimal_tax(game, 1.0, resolution=3, min_step=0.05)
+    assert design.equilibrium.converged and design.rates.shape == (1,)
+    assert design.equilibrium.actions.shape == game.strategy_shape
+    # exact at the returned policy, at least as good as laissez-faire, below the dynamic first best
+    induced = game.with_policy(design.tax)
+    assert design.welfare == pytest.approx(float(np.mean(induced.utilities(design.equilibrium.actions))))
+    lf = sed.solve_equilibrium(game)
+    assert design.welfare >= float(np.mean(lf.utilities)) - 1e-9
+    assert design.upper_bound == pytest.approx(dynamic_first_best(game, 1.0).certificate.upper, rel=1e-6)
+    assert design.welfare <= design.upper_bound
+
+
+def test_run_sed_votes_on_the_dynamic_game_unchanged() -> None:
+    game = _game(horizon=2, grid=81)
+    run = sed.run_sed(game, rounds=1, candidates=[0.0, 1.0], resolution=3, min_step=0.1)
+    record = run.rounds[0]
+    assert record.p in (0.0, 1.0) and record.nash_gap >= 0.0
+    assert set(run.agents["agent"]) == {0, 1} and np.all(np.isfinite(run.agents["action"]))

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from sedtheory.errors import ActionError, InvalidParameterError, ShapeError
 from sedtheory.games.dynamic.regrowth import Regrowth, regrowth_map
 from sedtheory.games.dynamic.stage import StageModel, best_replies, interpolate
+from sedtheory.games.protocol import SearchHints
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax, RatePieces
 from sedtheory.validate import count
@@ -76,6 +77,24 @@ def _horizon(value: Any, beta: float) -> float:
     return count("horizon", value, 1, "use a positive integer number of steps or math.inf")
 
 
+def _check_resolution(points: int, regrowth: Regrowth) -> None:
+    """A typed error when one grid cell is wider than twice the largest sustainable yield: the
+    stock then moves by less than half a cell per step at any sustainable harvest, and the grid
+    cannot tell conserving from standing still (policies and values are interpolated across the
+    whole regime)."""
+    cap = regrowth.capacity
+    _, msy = regrowth.maximum_sustainable_yield(points=1001)
+    spacing = cap / (points - 1)
+    if msy > 0 and spacing > 2.0 * msy:
+        need = int(math.ceil(cap / (2.0 * msy))) + 1
+        raise InvalidParameterError(
+            "grid",
+            points,
+            f"the stock grid is too coarse for the stock range: cells of {spacing:.4g} exceed twice the "
+            f"maximum sustainable yield {msy:.4g} of the regrowth map; use grid >= {need}",
+        )
+
+
 class DynamicCommonsGame:
     r"""The T-step commons with a stock that regrows (finite horizon).
 
@@ -98,7 +117,9 @@ class DynamicCommonsGame:
     max_harvest : float, optional
         Largest demand (default ``K``).
     grid : int
-        Points of the stock grid on ``[0, K]`` (at least 5).
+        Points of the stock grid on ``[0, K]``: at least 5, and fine enough that one cell is no
+        wider than twice the map's maximum sustainable yield (at least 9 points for the default
+        logistic map, 37 for ``"melting_pot"``).
     """
 
     def __init__(
@@ -134,6 +155,7 @@ class DynamicCommonsGame:
             raise InvalidParameterError("max_harvest", max_harvest, "use a finite number > 0")
         self._amax = amax
         points = count("grid", grid, 5, "use a stock grid of at least 5 points")
+        _check_resolution(points, self._regrowth)
         self._grid = np.linspace(0.0, cap, points)
         self._model = StageModel(
             weights=society.weights.toarray(),
@@ -170,6 +192,20 @@ class DynamicCommonsGame:
             policy,
             self._regrowth,
             self._horizon,
+            self._beta,
+            self._s0,
+            self._omega,
+            self._amax,
+            self._grid.size,
+        )
+
+    def with_horizon(self, horizon: float) -> DynamicCommonsGame:
+        """The same game with another horizon (``math.inf``: stationary strategies)."""
+        return DynamicCommonsGame(
+            self._society,
+            self._tax,
+            self._regrowth,
+            horizon,
             self._beta,
             self._s0,
             self._omega,
@@ -235,6 +271,9 @@ class DynamicCommonsGame:
     #: in the true game, so it includes the error of the stock grid (refine ``grid`` to lower it).
     default_tolerance = 1e-4
 
+    #: What the principal's search may ask: each policy evaluation is a backward induction.
+    search_hints = SearchHints(scan_evaluations=16, min_step=1e-3, starts=2, tolerance=default_tolerance)
+
     @property
     def horizon(self) -> float:
         """``T`` (an int) or ``math.inf``."""
@@ -281,6 +320,10 @@ class DynamicCommonsGame:
     @property
     def strategy_shape(self) -> tuple[int, int, int]:
         return (1 if self.stationary else int(self._horizon), self._grid.size, self.n)
+
+    def action_summary(self, actions: npt.ArrayLike) -> np.ndarray:
+        """One number per agent for tables: its total realised harvest along the path from ``S_0``."""
+        return np.asarray(self.path(actions).harvests.sum(axis=0))
 
     def demands_at(self, actions: np.ndarray, t: int, stocks: np.ndarray) -> np.ndarray:
         """The policies' demands at step ``t`` and (off-grid) stocks (..., n)."""
