@@ -8,7 +8,12 @@ r"""Figures of the SED analysis (matplotlib); every function returns the ``Figur
   thresholds (bunching shows as flat segments on a threshold);
 * :func:`plot_social_graph` - the social graph coloured by selfishness, sized by utility;
 * :func:`plot_learning_curves` - learned welfare or Nash gap against rounds with the analytic
-  value.
+  value;
+* :func:`plot_stock_paths` - stock paths of the dynamic commons (laissez-faire, optimal tax,
+  planner, learners) against the step;
+* :func:`plot_policy_functions` - Markov policies :math:`h_i(t, S)` against the stock;
+* :func:`plot_regrowth_map` - the regrowth map :math:`G` with the 45-degree line, its steady
+  states, the maximum sustainable yield and (optionally) the MPE and planner steady states.
 
 Importing this module does not choose a backend; scripts that save files use ``Agg``.
 
@@ -47,6 +52,9 @@ __all__ = [
     "plot_actions_vs_rate",
     "plot_social_graph",
     "plot_learning_curves",
+    "plot_policy_functions",
+    "plot_regrowth_map",
+    "plot_stock_paths",
     "p_label",
 ]
 
@@ -291,6 +299,87 @@ def plot_learning_curves(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Learning against the analytic value")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_stock_paths(
+    paths: Mapping[str, npt.ArrayLike], capacity: float | None = None, title: str | None = None
+) -> Any:
+    """Stock paths ``S_0 .. S_T`` (name -> stocks) of the dynamic commons against the step."""
+    if not paths:
+        raise InvalidParameterError("paths", paths, "pass name -> stocks (S_0 .. S_T)")
+    fig, ax = _figure((7.5, 4.5))
+    for name, stocks in paths.items():
+        s = np.asarray(stocks, dtype=float)
+        if s.ndim != 1 or not np.all(np.isfinite(s)):
+            raise InvalidParameterError("paths", name, "each path must be a 1-D array of finite stocks")
+        ax.plot(np.arange(s.size), s, marker="o", ms=3, lw=1.5, label=name)
+    if capacity is not None:
+        ax.axhline(capacity, color="grey", ls=":", label="capacity K")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("stock S_t (apples)")
+    ax.set_title(title or "Stock paths of the dynamic commons")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_policy_functions(game: Any, policies: npt.ArrayLike, step: int = 0, title: str | None = None) -> Any:
+    """Each agent's Markov policy :math:`h_i(t, S)` at step ``step`` against the stock (a
+    DynamicCommonsGame's grid), with the stock itself (demands above it empty the orchard)."""
+    grid = np.asarray(getattr(game, "grid", None), dtype=float)
+    a = game.check_actions(policies)
+    if not 0 <= int(step) < a.shape[0]:
+        raise InvalidParameterError("step", step, f"use a step in [0, {a.shape[0] - 1}]")
+    fig, ax = _figure((7.5, 4.5))
+    for i in range(a.shape[2]):
+        ax.plot(grid, a[int(step), :, i], lw=1.2, label=f"agent {i}")
+    ax.plot(grid, grid, color="black", ls="--", lw=1, label="the stock S")
+    ax.set_ylim(0.0, max(float(a[int(step)].max()), 1e-9) * 1.05)
+    ax.set_xlabel("stock S")
+    ax.set_ylabel(f"demand h_i({int(step)}, S)")
+    ax.set_title(title or "Markov perfect policies")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_regrowth_map(regrowth: Any, steady: Any = None, title: str | None = None) -> Any:
+    """The regrowth map :math:`G(E)` with the 45-degree line, its fixed points and the maximum
+    sustainable yield; with ``steady`` (a :class:`~sedtheory.principal.SteadyStates`) also the
+    stationary MPE's steady states (filled: stable) and the planner's."""
+    if not callable(regrowth) or not hasattr(regrowth, "capacity"):
+        raise InvalidParameterError("regrowth", regrowth, "pass a Regrowth (e.g. game.regrowth)")
+    cap = float(regrowth.capacity)
+    e = np.linspace(0.0, cap, 801)
+    fig, ax = _figure((6.0, 5.0))
+    ax.plot(e, regrowth(e), lw=2, label=f"G(E) ({regrowth.name})")
+    ax.plot(e, e, color="black", ls="--", lw=1, label="45-degree line")
+    msy_e, msy = regrowth.maximum_sustainable_yield()
+    ax.vlines(msy_e, msy_e, msy_e + msy, color="tab:green", lw=2, label=f"max sustainable yield {msy:.3g}")
+    if steady is not None:
+        for k, st in enumerate(steady.mpe):
+            ax.plot(
+                st.stock,
+                st.stock,
+                "o",
+                color="tab:red",
+                mfc="tab:red" if st.stable else "white",
+                label="MPE steady states (filled: stable)" if k == 0 else None,
+            )
+        ax.plot(
+            steady.planner.stock,
+            steady.planner.stock,
+            "*",
+            ms=12,
+            color="tab:purple",
+            label="planner steady state",
+        )
+    ax.set_xlabel("escapement E")
+    ax.set_ylabel("next stock G(E)")
+    ax.set_title(title or "Regrowth and steady states")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig

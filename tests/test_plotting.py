@@ -62,3 +62,32 @@ def test_bad_input() -> None:
         plotting.plot_actions_vs_rate(game, 5)
     with pytest.raises(InvalidParameterError, match="curves"):
         plotting.plot_learning_curves({})
+
+
+def test_dynamic_plots() -> None:
+    from sedtheory.games.dynamic import DynamicCommonsGame
+    from sedtheory.principal import dynamic_first_best, steady_states
+
+    game = DynamicCommonsGame(
+        sed.Society([1.0, 1.0], 40.0), sed.PiecewiseLinearTax([0], [0.0]), horizon=4, discount=0.9, grid=41
+    )
+    eq = sed.solve_equilibrium(game, raise_on_failure=False)
+    steady = steady_states(game)
+    plan = dynamic_first_best(game, 1.0)
+    figs = [
+        plotting.plot_stock_paths(
+            {"MPE": game.path(eq.actions).stocks, "planner": plan.stocks}, capacity=100
+        ),
+        plotting.plot_policy_functions(game, eq.actions, step=1),
+        plotting.plot_regrowth_map(game.regrowth, steady),
+    ]
+    for fig in figs:
+        _labelled(fig)
+    labels = figs[2].axes[0].get_legend_handles_labels()[1]
+    assert "planner steady state" in labels and any("MPE steady" in t for t in labels)
+    with pytest.raises(InvalidParameterError, match="paths"):
+        plotting.plot_stock_paths({})
+    with pytest.raises(InvalidParameterError, match="step"):
+        plotting.plot_policy_functions(game, eq.actions, step=9)
+    with pytest.raises(InvalidParameterError, match="regrowth"):
+        plotting.plot_regrowth_map("logistic")

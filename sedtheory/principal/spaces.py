@@ -32,7 +32,6 @@ import numpy.typing as npt
 from sedtheory.equilibrium.batch import PolicyEvaluations, policy_equilibria
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
-from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.games.protocol import require_game
 from sedtheory.objective import Objective
 from sedtheory.taxes import PiecewiseLinearTax
@@ -337,7 +336,7 @@ class BracketRates:
             return math.inf, "no bound for a weighted objective"
         if hasattr(game, "kernel"):
             return upper_bound(game, objective.p, objective.of)
-        if isinstance(game, DynamicCommonsGame):
+        if hasattr(game, "regrowth") and hasattr(game, "stage"):  # the dynamic commons
             from sedtheory.principal.dynamic_plan import dynamic_first_best
 
             try:

@@ -173,7 +173,7 @@ def steady_states(game: DynamicCommonsGame) -> SteadyStates:
     """Steady states and collapse of a :class:`~sedtheory.games.dynamic.DynamicCommonsGame` (its
     tax as given): the stationary MPE's fixed points, the planner's steady state, the maximum
     sustainable yield, and whether the game's own MPE path empties the orchard."""
-    if not isinstance(game, DynamicCommonsGame):
+    if not all(hasattr(game, a) for a in ("regrowth", "with_horizon", "path", "stage")):
         raise InvalidParameterError("game", type(game).__name__, "pass a DynamicCommonsGame")
     mpe, gap = mpe_steady_states(game)
     eq = solve_equilibrium(game, raise_on_failure=False)
