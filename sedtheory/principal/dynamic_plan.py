@@ -135,34 +135,109 @@ def _replay(game: Any, harvests: np.ndarray, transfers: np.ndarray) -> tuple[np.
     return y, t, payoffs, stocks
 
 
-def dynamic_first_best(game: Any, p: float | Objective = 1.0, transfers: str = "tax-feasible") -> DynamicPlan:
-    """The planner's optimum of a :class:`~sedtheory.games.dynamic.DynamicCommonsGame` for
-    :math:`p \\le 1`, certified by the relaxed convex program (see the module notes)."""
+def dynamic_first_best(
+    game: Any, p: float | Objective = 1.0, transfers: str = "tax-feasible", method: str = "auto"
+) -> DynamicPlan:
+    """The planner's optimum of a :class:`~sedtheory.games.dynamic.DynamicCommonsGame`, certified.
+
+    ``method``: ``"convex"`` (the relaxed convex program: concave ``G`` and ``p <= 1``),
+    ``"dynamic-programming"`` (``p = 1``, any increasing ``G``: :mod:`sedtheory.principal.dynamic_dp`)
+    or ``"auto"`` (the convex program where it applies, else dynamic programming for ``p = 1``,
+    else a :class:`DomainError` saying which applies)."""
     objective = as_objective(p)
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
-    if not objective.concave:
-        raise DomainError("p", objective.p, "the dynamic planner's program is convex for p <= 1 only")
+    if method not in ("auto", "convex", "dynamic-programming"):
+        raise InvalidParameterError("method", method, "use 'auto', 'convex' or 'dynamic-programming'")
     if not all(hasattr(game, a) for a in ("stage", "steps", "regrowth", "initial_stock")):
         raise InvalidParameterError("game", type(game).__name__, "pass a DynamicCommonsGame")
+    concave_map = _is_concave(game.regrowth)
+    if method == "auto":
+        method = "convex" if concave_map and objective.concave else "dynamic-programming"
+    if method == "dynamic-programming":
+        if objective.p != 1.0 or objective.weights is not None:
+            raise DomainError(
+                "p",
+                objective.p,
+                "dynamic programming is written for p = 1 (unweighted); the convex program covers "
+                "p <= 1 for a concave regrowth map" + ("" if concave_map else ", which this map is not"),
+            )
+        return _by_dynamic_programming(game, objective, transfers)
+    if not objective.concave:
+        raise DomainError("p", objective.p, "the dynamic planner's program is convex for p <= 1 only")
     problem, var = _program(game, objective, transfers)
     solver = solve(problem, "the dynamic planner's program")
     shape = (game.steps, game.n)
-    y, t, payoffs, stocks = _replay(
-        game, as_array(var["y"]).reshape(shape), as_array(var["t"]).reshape(shape)
+    upper = concave_objective_inverse(problem.value, objective.p, var["scale"])
+    argument = (
+        f"relaxed convex program ({solver}) bounds every policy; its plan replayed in the true "
+        "dynamics gives the lower bound"
     )
+    return _certified(
+        game,
+        objective,
+        transfers,
+        as_array(var["y"]).reshape(shape),
+        as_array(var["t"]).reshape(shape),
+        upper,
+        "convex",
+        solver,
+        argument,
+    )
+
+
+def _is_concave(regrowth: Any) -> bool:
+    if regrowth.name == "logistic":
+        return True
+    values = np.asarray(regrowth(np.linspace(0.0, regrowth.capacity, 257)))
+    return not bool(np.any(np.diff(values, 2) > 1e-9 * max(1.0, regrowth.capacity)))
+
+
+def _by_dynamic_programming(game: Any, objective: Objective, transfers: str) -> DynamicPlan:
+    from sedtheory.principal.dynamic_dp import plan_by_dynamic_programming
+
+    harvests, transfer_plan, upper = plan_by_dynamic_programming(game, objective, transfers)
+    argument = (
+        f"dynamic programming on the {game.grid.size}-point stock grid: upper bound from secant bounds "
+        "of the step value and the value at the next grid stock (monotone); the plan replayed in the "
+        "true dynamics gives the lower bound"
+    )
+    return _certified(
+        game,
+        objective,
+        transfers,
+        harvests,
+        transfer_plan,
+        upper,
+        "dynamic-programming",
+        "CLARABEL",
+        argument,
+        rtol=1e-3,
+    )
+
+
+def _certified(
+    game: Any,
+    objective: Objective,
+    transfers: str,
+    harvests: np.ndarray,
+    transfer_plan: np.ndarray,
+    upper: float,
+    method: str,
+    solver: str,
+    argument: str,
+    rtol: float = 1e-5,
+) -> DynamicPlan:
+    """Replay the plan, evaluate it, and attach the certificate."""
+    y, t, payoffs, stocks = _replay(game, harvests, transfer_plan)
     own = (game.discount ** np.arange(y.shape[0])) @ payoffs
     utilities = game.society.apply_weights(own)
     welfare = objective.evaluate(objective.values(utilities, own))
-    upper = concave_objective_inverse(problem.value, objective.p, var["scale"])
     cert = Certificate.from_bounds(
         welfare,
-        max(welfare, upper),  # the relaxation's optimum can sit below the replay by solver rounding
+        max(welfare, upper),  # the bound can sit below the replay by solver rounding
         "dynamic first best",
-        rtol=1e-5,
-        argument=f"relaxed convex program ({solver}) bounds every policy; its plan replayed in the "
-        "true dynamics gives the lower bound",
+        rtol=rtol,
+        argument=argument,
     )
-    return DynamicPlan(
-        objective, y, t, payoffs, stocks, utilities, welfare, cert, transfers, "convex", solver
-    )
+    return DynamicPlan(objective, y, t, payoffs, stocks, utilities, welfare, cert, transfers, method, solver)

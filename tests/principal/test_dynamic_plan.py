@@ -63,8 +63,17 @@ def test_bad_input() -> None:
     with pytest.raises(DomainError):
         dynamic_first_best(_game(), 2.0)
     with pytest.raises(DomainError) as info:
-        dynamic_first_best(_game("melting_pot"), 1.0)
+        dynamic_first_best(_game("melting_pot", grid=81), 1.0, method="convex")
     assert info.value.field == "regrowth"
+    with pytest.raises(DomainError) as info:  # not concave and p != 1: neither method applies
+        dynamic_first_best(_game("melting_pot", grid=81), 0.5)
+    assert info.value.field == "p" and "p = 1" in str(info.value)
+    with pytest.raises(InvalidParameterError):
+        dynamic_first_best(_game(), 1.0, method="guess")
+    unequal = DynamicCommonsGame(sed.Society([1.0, 0.5], 10.0), sed.PiecewiseLinearTax([0], [0.0]), horizon=2)
+    with pytest.raises(DomainError) as info:  # lump-sum transfers to the most-weighted agent: unbounded
+        dynamic_first_best(unequal, 1.0, "lump-sum", method="dynamic-programming")
+    assert info.value.field == "transfers"
     with pytest.raises(InvalidParameterError):
         dynamic_first_best(_game(), 1.0, transfers="magic")
 
@@ -89,3 +98,47 @@ def test_run_sed_votes_on_the_dynamic_game_unchanged() -> None:
     record = run.rounds[0]
     assert record.p in (0.0, 1.0) and record.nash_gap >= 0.0
     assert set(run.agents["agent"]) == {0, 1} and np.all(np.isfinite(run.agents["action"]))
+
+
+def _brute_force_two_steps(game: DynamicCommonsGame) -> float:
+    """Best total payoff of two steps over a 1-apple grid of both agents' first harvests (the
+    last step: each agent's bliss harvest theta_j, scaled down if the stock binds)."""
+    c, best = game.stage.cost_weights, -np.inf
+    s0 = game.initial_stock
+    for y0 in itertools.product(np.linspace(0.0, s0, int(s0) + 1), repeat=2):
+        if sum(y0) > s0:
+            continue
+        s1 = float(game.regrowth(s0 - sum(y0)))
+        y1 = np.array([10.0, 20.0]) * min(1.0, s1 / 30.0)
+        total = sum(y - cj * y * y for y, cj in zip(y0, c, strict=True))
+        best = max(best, total + game.discount * float((y1 - c * y1 * y1).sum()))
+    return float(best)
+
+
+def test_dynamic_programming_for_a_map_that_is_not_concave() -> None:
+    game = _game("melting_pot", grid=81)
+    plan = dynamic_first_best(game, 1.0, transfers="lump-sum")
+    assert plan.method == "dynamic-programming"
+    best = _brute_force_two_steps(game)
+    offset = 5.0 * (1 + 0.9)  # the endowments
+    assert 2 * (plan.certificate.upper - offset) >= best - 1e-6  # the bound holds
+    assert 2 * (plan.welfare - offset) >= best - 0.5  # the plan is as good as the 1-apple grid
+    assert plan.certificate.lower <= plan.certificate.upper
+    eq = sed.solve_equilibrium(game, raise_on_failure=False)
+    assert float(np.mean(eq.utilities)) <= plan.certificate.upper + 1e-9
+
+
+def test_dynamic_programming_agrees_with_the_convex_program() -> None:
+    game = DynamicCommonsGame(
+        sed.Society([1.0, 0.5, 1.0], [10.0, 20.0, 15.0]),
+        sed.PiecewiseLinearTax([0], [0.0]),
+        horizon=6,
+        discount=0.95,
+        grid=81,
+        endowment=2.0,
+    )
+    convex = dynamic_first_best(game, 1.0, method="convex")
+    dp = dynamic_first_best(game, 1.0, method="dynamic-programming")
+    assert convex.certificate.status == "optimal"
+    assert dp.welfare <= convex.certificate.upper + 1e-6 <= dp.certificate.upper + 1e-6
+    assert dp.welfare == pytest.approx(convex.welfare, rel=1e-3)
