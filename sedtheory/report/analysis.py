@@ -100,6 +100,7 @@ class Analysis:
     theorems: tuple[Any, ...]
     frontier: Any
     seconds: dict[str, float] = field(default_factory=dict)
+    dynamic: Any = None  # a DynamicAnalysis when the scenario has dynamic: settings
 
     @property
     def design(self) -> PolicyDesign:
@@ -195,6 +196,15 @@ def analyse(
     theorems = tuple(verify_all(instances=10 if config.quick else None, seed=0))
     step("welfare frontier ...")
     frontier = welfare_frontier(game, ps=candidates, points=11 if config.quick else 21)
+    dynamic = None
+    if (spec or {}).get("dynamic") is not None:
+        from sedtheory.report.dynamic import analyse_dynamic
+        from sedtheory.scenarios.dynamic import dynamic_game
+
+        settings = dict(spec["dynamic"])  # type: ignore[index]
+        step("the dynamic commons: MPE, principal, planner, steady states ...")
+        optimise = bool(settings.get("optimise", True))
+        dynamic = analyse_dynamic(dynamic_game(game, settings), p_star, optimise, config.quick)
     return Analysis(
         name,
         dict(spec or {}),
@@ -210,4 +220,5 @@ def analyse(
         principals,
         theorems,
         frontier,
+        dynamic=dynamic,
     )

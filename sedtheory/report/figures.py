@@ -47,7 +47,12 @@ def figures(analysis: Analysis) -> dict[str, Any]:
     regret = {
         name: (np.arange(1, len(res.average_regret) + 1), res.average_regret) for name, _, res in a.principals
     }
-    return {
+    dynamic: dict[str, Any] = {}
+    if a.dynamic is not None:
+        from sedtheory.report.dynamic import dynamic_figures
+
+        dynamic = dynamic_figures(a.dynamic)
+    return dynamic | {
         "welfare_frontier": plotting.plot_welfare_frontier(a.frontier),
         "welfare_vs_p": plotting.plot_welfare_vs_p(utilities, bound=bounds),
         "tax_schedules": plotting.plot_tax_schedule(distinct_taxes(a, (-math.inf, 0.0, 1.0, p_star))),

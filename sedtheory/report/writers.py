@@ -118,6 +118,10 @@ def to_json(a: Analysis, figure_files: Mapping[str, str] | None = None) -> dict[
         ],
         "figures": dict(figure_files or {}),
     }
+    if a.dynamic is not None:
+        from sedtheory.report.dynamic import dynamic_json
+
+        results["dynamic"] = dynamic_json(a.dynamic)
     return jsonable(results)
 
 
@@ -271,6 +275,10 @@ def to_markdown(a: Analysis, figure_files: Mapping[str, str] | None = None) -> s
     rule = a.config.rule.replace("_", " ").title()
     lines += ["", f"The report continues with the {rule} winner, p = {format_p(a.p_star)}.", ""]
     lines += _learning_section(a, fig) + _theorem_section(a)
+    if a.dynamic is not None:
+        from sedtheory.report.dynamic import dynamic_markdown
+
+        lines += [""] + dynamic_markdown(a.dynamic, fig)
     lines += ["", "All numbers are in `results.json`."]
     return "\n".join(lines) + "\n"
 

@@ -95,6 +95,9 @@ class ScenarioSpec:
     damage, endowment, max_harvest : float
     candidates : tuple of float or None
         Candidate p values for the vote (default: the package's).
+    dynamic : dict or None
+        Settings of the dynamic commons section of the report (keys of
+        :data:`sedtheory.scenarios.dynamic.DYNAMIC_KEYS`; checked when the game is built).
     name, source : str
     """
 
@@ -112,6 +115,7 @@ class ScenarioSpec:
     commons: str = "global"
     candidates: tuple[float, ...] | None = None
     name: str = ""
+    dynamic: dict[str, Any] | None = None
     source: str = "dict"
 
     @classmethod
@@ -154,6 +158,12 @@ class ScenarioSpec:
                 if not isinstance(data[key], str):
                     raise InvalidParameterError(key, data[key], "give a string")
                 fields[key] = data[key]
+        if data.get("dynamic") is not None:
+            if not isinstance(data["dynamic"], Mapping):
+                raise InvalidParameterError(
+                    "dynamic", data["dynamic"], "give a mapping (horizon, discount, ...)"
+                )
+            fields["dynamic"] = dict(data["dynamic"])
         if "graph" in data:
             g = data["graph"]
             fields["graph"] = g if isinstance(g, str) else _edges(g) if isinstance(g, list | tuple) else None
@@ -203,6 +213,12 @@ class ScenarioSpec:
         out = asdict(self)
         out.pop("source")
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in out.items() if v is not None}
+
+    def dynamic_game(self) -> Any:
+        """The scenario's dynamic commons (its ``dynamic:`` settings; typed errors name the key)."""
+        from sedtheory.scenarios.dynamic import dynamic_game
+
+        return dynamic_game(self.game(), self.dynamic or {})
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
