@@ -80,8 +80,10 @@ def analyse_dynamic(
     if optimise:
         t0 = time.perf_counter()
         try:
-            quick_options = {"resolution": 2, "min_step": 0.05, "starts": 1} if quick else {}
-            design = optimal_tax(game, p, **quick_options)
+            if quick:
+                design = optimal_tax(game, p, resolution=2, min_step=0.05, starts=1)
+            else:
+                design = optimal_tax(game, p)
         except SedtheoryError as exc:
             notes.append(f"the principal on the dynamic game failed: {exc}")
         seconds["principal"] = time.perf_counter() - t0
