@@ -73,23 +73,45 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     quick = parser.parse_args().quick
-    cases = [(7, 10, 101), (7, 100, 201)] if not quick else [(3, 3, 21)]
-    print("| n | T | grid | sedtheory (s) | largest stage gap | plain loop (s, steps done) |")
-    print("|---|---|---|---|---|---|")
-    for n, horizon, points in cases:
-        game = _game(n, horizon, points)
+    cases = (
+        [(7, 10, 101, 0.0), (7, 100, 201, 0.0), (7, 20, 201, 0.5), (7, 100, 201, 0.5)]
+        if not quick
+        else [(3, 3, 21, 0.0)]
+    )
+    print(
+        "| n | T | grid | flat rate | sedtheory (s) | stage solves | largest stage gap "
+        "| plain loop (s, steps done) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n, horizon, points, rate in cases:
+        game = _game(n, horizon, points, rate)
         t0 = time.perf_counter()
-        out = backward_induction(game)
+        out = backward_induction(game, tol=1e-6)
         ours = time.perf_counter() - t0
         base, steps = plain_loop(game, budget=60.0 if not quick else 5.0)
         gap = out.stage_gaps.max()
-        print(f"| {n} | {horizon} | {points} | {ours:.2f} | {gap:.1e} | {base:.1f} ({steps}/{horizon}) |")
-    game = _game(3 if quick else 7, math.inf, 41 if quick else 201)
+        print(
+            f"| {n} | {horizon} | {points} | {rate} | {ours:.2f} | {out.solves} | {gap:.1e} | "
+            f"{base:.1f} ({steps}/{horizon}) |"
+        )
+    seed = sed.scenarios.apple_picking()
+    game = DynamicCommonsGame(seed.society, seed.tax, horizon=100, discount=0.95, grid=201, max_harvest=40.0)
     t0 = time.perf_counter()
-    out = backward_induction(game)
-    took = time.perf_counter() - t0
-    print(f"\nhorizon=inf, grid {game.grid.size}: {took:.2f} s, value change {out.change:.1e}, ", end="")
-    print(f"stage gap {out.stage_gaps.max():.1e}")
+    out = backward_induction(game, tol=1e-6)
+    print(
+        f"\nseed society, laissez-faire, T = 100, grid 201: {time.perf_counter() - t0:.2f} s "
+        f"({out.solves} stage solves)"
+    )
+    for rate in (0.0, 0.5):
+        game = _game(3 if quick else 7, math.inf, 41 if quick else 201, rate)
+        t0 = time.perf_counter()
+        out = backward_induction(game, tol=1e-6)
+        took = time.perf_counter() - t0
+        print(
+            f"horizon=inf, rate {rate}, grid {game.grid.size}: {took:.2f} s, value change {out.change:.1e}, ",
+            end="",
+        )
+        print(f"stage gap {out.stage_gaps.max():.1e}, {out.solves} stage solves")
     env = DynamicCommonsEnv(_game(7, 200, 21))
     env.reset(seed=0)
     t0, steps = time.perf_counter(), 0

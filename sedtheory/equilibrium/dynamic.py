@@ -168,20 +168,30 @@ def _wants(
     s_over_n: np.ndarray,
     iterations: int,
 ) -> np.ndarray:
-    """Each agent's wanted rationed harvest: the root of ``(S - z) phi_ii'(z) = cross`` on [0, S]
-    (bisection; ``S`` where ``cross <= 0``, 0 where the left side starts below ``cross``)."""
+    """Each agent's wanted rationed harvest: the root of ``(S - z) phi_ii'(z) = cross`` below its
+    bliss harvest (where ``phi_ii'`` reaches 0, at most ``S``; bisection), 0 where the left side
+    starts below ``cross``, and ``S`` (grab) where ``cross < 0`` (the others' harvests hurt the
+    agent at the margin, so rationing them is worth more than the agent's own bliss)."""
 
-    def excess(z: np.ndarray) -> np.ndarray:
+    def marginal(z: np.ndarray) -> np.ndarray:
         o, r = model.marginal_payoffs(z)
-        return (s - z) * (sigma * o + s_over_n * r) - cross
+        return sigma * o + s_over_n * r  # type: ignore[no-any-return]
 
-    lo, hi = np.zeros_like(cross), np.broadcast_to(s, cross.shape).copy()
+    everything = np.broadcast_to(s, cross.shape)
+    lo, hi = np.zeros_like(cross), everything.copy()
+    for _ in range(iterations):  # the bliss harvest (phi_ii' non-increasing), capped at S
+        mid = 0.5 * (lo + hi)
+        up = marginal(mid) > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    bliss = hi
+    lo, hi = np.zeros_like(cross), bliss.copy()
     for _ in range(iterations):
         mid = 0.5 * (lo + hi)
-        up = excess(mid) > 0
+        up = (s - mid) * marginal(mid) > cross
         lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    everything = np.broadcast_to(s, cross.shape)
-    return np.where(cross <= 0, everything, np.where(excess(np.zeros_like(cross)) > 0, lo, 0.0))
+    scale = 1e-12 * np.maximum(1.0, np.abs(cross).max())
+    wanted = np.where(s * marginal(np.zeros_like(cross)) > cross, lo, 0.0)
+    return np.where(cross < -scale, everything, wanted)
 
 
 def _damped(

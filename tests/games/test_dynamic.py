@@ -206,3 +206,49 @@ def test_infinite_horizon_is_the_limit_of_long_finite_horizons() -> None:
     finite = sed.solve_equilibrium(long)
     assert np.allclose(eq.actions[0], finite.actions[0], atol=1e-6)
     assert np.allclose(inf.payoffs(eq.actions), long.payoffs(finite.actions), rtol=1e-3)  # 0.8^40 ~ 1e-4
+
+
+def _last_step_gaps(game: DynamicCommonsGame, h: np.ndarray, cont: np.ndarray) -> np.ndarray:
+    from sedtheory.games.dynamic.stage import best_replies
+
+    _, best = best_replies(game.stage, game.grid, h, game.grid, cont)
+    return np.max(best - game.stage.values(game.grid, h, game.grid, cont), axis=1)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5, 0.9])
+def test_orchard_emptying_stage_games_are_solved(rate: float) -> None:
+    """The last step (no continuation) at every stock: the grab game where demand exceeds the
+    stock, and the rationing kink H = S where the rationed and unrationed wants straddle it."""
+    from sedtheory.equilibrium.dynamic import emptying_profiles, stage_equilibria
+
+    rng = np.random.default_rng(1)
+    soc = sed.Society([1.0] * 5, rng.uniform(5.0, 15.0, 5))
+    game = DynamicCommonsGame(
+        soc, sed.PiecewiseLinearTax([0.0], [rate]), horizon=1, grid=81, endowment=1.0, max_harvest=40.0
+    )
+    cont = np.zeros((game.grid.size, game.n))
+    h, gaps, iterations = stage_equilibria(game.stage, game.grid, cont, 1e-9)
+    assert np.all(gaps <= 1e-8 * 50) and iterations == 1  # no damped rounds needed
+    assert np.all(_last_step_gaps(game, h, cont) <= 1e-7)
+    if rate == 0.0:  # exact water-filling: each agent gets min(theta_i, q a_max)
+        theta = soc.productivity
+        rows = np.nonzero(game.grid < theta.sum())[0][1:]
+        start = np.tile(theta, (rows.size, 1))
+        h = emptying_profiles(game.stage, game.grid[rows], start, start)
+        y = game.stage.outcome(game.grid[rows], h)[0]
+        q = y.max(axis=1, keepdims=True) / 40.0
+        assert np.allclose(y, np.minimum(theta, np.maximum(q * 40.0, 0.0)), atol=1e-8)
+        assert np.allclose(y.sum(axis=1), game.grid[rows], atol=1e-8)
+
+
+def test_carried_profiles_stay_within_their_bound() -> None:
+    """Steps whose profile was carried over (no stage solve) report a bound on their gain that
+    a fresh global scan never exceeds; here one stage solve serves most steps."""
+    from sedtheory.equilibrium.dynamic import backward_induction
+
+    game = _selfish(4, horizon=8)
+    out = backward_induction(game, tol=1e-8)
+    assert out.solves < game.horizon
+    for t in range(game.horizon):
+        cont = out.values[t + 1] @ game.stage.weights.T
+        assert np.max(_last_step_gaps(game, out.policies[t], cont)) <= out.stage_gaps[t] + 1e-9
