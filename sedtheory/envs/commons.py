@@ -35,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,18 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 __all__ = ["DynamicCommonsEnv"]
 
 MODES = ("deterministic", "stochastic")
+
+
+def _one_number(value: Any) -> float:
+    """A harvest given as a number or a one-element array/list (``nan`` otherwise)."""
+    try:
+        if isinstance(value, np.ndarray):
+            return float(value.reshape(-1)[0]) if value.size == 1 else math.nan
+        if isinstance(value, list | tuple):
+            return float(value[0]) if len(value) == 1 else math.nan
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
@@ -77,6 +90,7 @@ class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
         self.possible_agents = [f"agent_{i}" for i in range(game.n)]
         self.agents: list[str] = []
         cap, steps = game.regrowth.capacity, game.steps
+        self._steps = steps
         self._obs_space = spaces.Box(np.array([0.0, 0.0]), np.array([cap, float(steps)]), dtype=np.float64)
         self._act_space = spaces.Box(0.0, game.max_harvest, shape=(1,), dtype=np.float64)
         self._rng = np.random.default_rng()
@@ -109,13 +123,14 @@ class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
         return self._observe(), {a: {"stock": self.stock} for a in self.agents}
 
     def _demands(self, actions: dict[str, Any]) -> np.ndarray:
-        demands = np.zeros(self.game.n)
-        for k, agent in enumerate(self.possible_agents):
-            value = np.asarray(actions.get(agent, 0.0), dtype=float).reshape(-1)
-            if value.size != 1 or not np.isfinite(value[0]):
-                raise InvalidParameterError(f"actions[{agent!r}]", value.tolist(), "give one finite harvest")
-            demands[k] = np.clip(value[0], 0.0, self.game.max_harvest)
-        return demands
+        raw = [actions.get(agent, 0.0) for agent in self.possible_agents]
+        demands = np.array([_one_number(v) for v in raw])
+        bad = ~np.isfinite(demands)
+        if bad.any():
+            k = int(np.argmax(bad))
+            agent = self.possible_agents[k]
+            raise InvalidParameterError(f"actions[{agent!r}]", raw[k], "give one finite harvest")
+        return np.minimum(np.maximum(demands, 0.0), self.game.max_harvest)
 
     def _harvest(self, demands: np.ndarray) -> np.ndarray:
         """Realised harvests, advancing the stock."""
@@ -140,19 +155,18 @@ class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
         demands = self._demands(actions)
         y = self._harvest(demands)
         model = self.game.stage
-        rewards_vec = model.weights @ model.payoffs(y)
+        rewards_vec = (model.weights @ model.payoffs(y)).tolist()
+        harvests = y.tolist()
         self.t += 1
-        done = self.t >= self.game.steps
-        agents = list(self.agents)
-        rewards = {a: float(rewards_vec[k]) for k, a in enumerate(self.possible_agents) if a in agents}
-        infos = {
-            a: {"stock": self.stock, "harvest": float(y[k])}
-            for k, a in enumerate(self.possible_agents)
-            if a in agents
-        }
-        obs = {a: np.array([self.stock, float(min(self.t, self.game.steps))]) for a in agents}
-        terms = {a: False for a in agents}
-        truncs = {a: done for a in agents}
+        steps = self._steps
+        done = self.t >= steps
+        agents = self.agents
+        rewards = {a: rewards_vec[k] for k, a in enumerate(self.possible_agents)}
+        infos = {a: {"stock": self.stock, "harvest": harvests[k]} for k, a in enumerate(self.possible_agents)}
+        seen = np.array([self.stock, float(min(self.t, steps))])
+        obs = {a: seen.copy() for a in agents}
+        terms = dict.fromkeys(agents, False)
+        truncs = dict.fromkeys(agents, done)
         if done:
             self.agents = []
         return obs, rewards, terms, truncs, infos

@@ -79,12 +79,19 @@ def certify(
         converged=bool(ok),
         iterations=iterations,
         status="optimal" if ok else "gap-above-tolerance",
-        selection=SELECTION_NOTE,
+        selection=str(getattr(game, "selection_note", SELECTION_NOTE)),
         certificate=f"{text}; measured exact Nash gap {gap:.3e} (relative {rel:.3e}, tol {tol:g})",
-        aggregate=float(a.sum()),
+        aggregate=_aggregate(game, a),
         game=game,
         details=dict(details or {}),
     )
+
+
+def _aggregate(game: Game, actions: np.ndarray) -> float:
+    """Total action, or for games with richer strategies the total of ``game.action_summary``
+    (the dynamic commons: total realised harvest along the path)."""
+    summary = getattr(game, "action_summary", None)
+    return float(np.sum(summary(actions))) if callable(summary) else float(actions.sum())
 
 
 def _pick_method(game: Game, method: str) -> str:

@@ -271,6 +271,15 @@ class DynamicCommonsGame:
     #: in the true game, so it includes the error of the stock grid (refine ``grid`` to lower it).
     default_tolerance = 1e-4
 
+    #: Which Markov perfect equilibrium ``solve_equilibrium`` returns (the result's ``selection``).
+    selection_note = (
+        "Markov perfect equilibrium by backward induction: at each step and grid stock the first "
+        "candidate that passes the global scan (aggregate roots in order of total demand, then the "
+        "orchard-emptying and rationing-kink profiles, then the last and next steps' profiles), else "
+        "damped best responses; other MPE may exist (several roots of the aggregate equation, a "
+        "continuum at the rationing kink). `aggregate` is the total realised harvest on the path."
+    )
+
     #: What the principal's search may ask: each policy evaluation is a backward induction.
     search_hints = SearchHints(scan_evaluations=16, min_step=1e-3, starts=2, tolerance=default_tolerance)
 
