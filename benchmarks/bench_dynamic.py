@@ -102,8 +102,8 @@ def main() -> None:
         f"\nseed society, laissez-faire, T = 100, grid 201: {time.perf_counter() - t0:.2f} s "
         f"({out.solves} stage solves)"
     )
-    for rate in (0.0, 0.5):
-        game = _game(3 if quick else 7, math.inf, 41 if quick else 201, rate)
+    for rate, points in ((0.0, 41 if quick else 201), (0.5, 41)):
+        game = _game(3 if quick else 7, math.inf, points, rate)
         t0 = time.perf_counter()
         out = backward_induction(game, tol=1e-6)
         took = time.perf_counter() - t0
@@ -112,14 +112,16 @@ def main() -> None:
             end="",
         )
         print(f"stage gap {out.stage_gaps.max():.1e}, {out.solves} stage solves")
-    env = DynamicCommonsEnv(_game(7, 200, 21))
-    env.reset(seed=0)
-    t0, steps = time.perf_counter(), 0
-    while env.agents:
-        env.step({a: [3.0] for a in env.agents})
-        steps += 1
-    rate = steps * 7 / (time.perf_counter() - t0)
-    print(f"\nenvironment (deterministic, n = 7): {rate:,.0f} agent-steps per second")
+    for n in (7, 100):
+        env = DynamicCommonsEnv(_game(n, 2000, 21))
+        env.reset(seed=0)
+        actions = {a: [21.0 / n] for a in env.agents}
+        t0, steps = time.perf_counter(), 0
+        while env.agents:
+            env.step(actions)
+            steps += 1
+        rate = steps * n / (time.perf_counter() - t0)
+        print(f"environment (deterministic, n = {n}): {rate:,.0f} agent-steps per second")
     print("\n| grid points | first-step demand of agent 0 on the MPE path |")
     print("|---|---|")
     for points in (41, 81, 161) if quick else (41, 81, 161, 321):
