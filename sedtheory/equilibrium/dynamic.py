@@ -223,7 +223,7 @@ def _damped(
         progress = worst < 0.9 * last[live]
         last[live[progress]] = worst[progress]
         stalled[live] = np.where(progress, 0, stalled[live] + 1)
-        go = (worst > tol) & (stalled[live] < 20)  # cycling stocks stop with the best profile seen
+        go = (worst > tol) & (stalled[live] < 10)  # cycling stocks stop with the best profile seen
         h[live] = _to_cap(np.where(gain > 0, x + damping * (br - x), x), s, model.amax)
         live = live[go]
         if live.size == 0:
