@@ -261,8 +261,13 @@ def stage_equilibria(
     max_iter: int = 400,
     damping: float = 0.25,
     guesses: tuple[np.ndarray, ...] = (),
+    prefer: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The stage game at every grid stock: demands (G, n), stage gap per stock (G,), iterations.
+
+    ``prefer`` (G, n), if given, is checked before everything else and kept wherever it is still
+    an equilibrium (value iteration passes the last sweep's profile: re-selecting among several
+    equilibria at every sweep can make the values cycle instead of converge).
 
     ``tol`` is relative to the largest stage value. The aggregate roots come first (see
     :func:`stage_roots`); where none passes the global scan, the profiles ``guesses`` (G, n) are
@@ -271,6 +276,10 @@ def stage_equilibria(
     every candidate leaves a gain above the tolerance are re-solved by damped best responses
     from the best candidate."""
     candidates, exists = stage_roots(model, grid, grid, cont)
+    if prefer is not None:
+        candidates = np.concatenate([prefer[:, None, :], candidates], axis=1)
+        # an empty orchard makes every demand an equilibrium: keep the canonical (root) one there
+        exists = np.concatenate([(grid > 0)[:, None], exists], axis=1)
     if guesses:
         candidates = np.concatenate([candidates, np.stack(guesses, axis=1)], axis=1)
         exists = np.concatenate([exists, np.ones((grid.size, len(guesses)), dtype=bool)], axis=1)
@@ -366,6 +375,11 @@ def backward_induction(
     stage solve while its accumulated bound stays below the tolerance; the reported stage gap of
     such a step is that bound. Where the orchard is emptied at every stock (laissez-faire with
     selfish agents) the continuation only shifts and one stage solve serves every step.
+
+    Value iteration (``horizon=inf``) keeps the last sweep's profile wherever it is still a stage
+    equilibrium, and stops after 50 sweeps without a new smallest change: where the selection
+    flips between equilibria from sweep to sweep the values cycle instead of converging, and the
+    reported ``change`` says so (the true-game certificate then decides).
     """
     model, grid = game.stage, game.grid
     if math.isinf(game.horizon):
@@ -400,12 +414,15 @@ def _value_iteration(
     emptied, _, iterations = stage_equilibria(model, grid, values, tol, max_iter, damping)
     h, change, sweeps, solved = emptied, np.inf, 0, 1
     bound, previous = np.inf, values @ model.weights.T
-    while sweeps < max_sweeps:
+    smallest, since = np.inf, 0  # the values cycle when the selection flips: stop after 50 idle sweeps
+    while sweeps < max_sweeps and since < 50:
         sweeps += 1
         cont = values @ model.weights.T
         bound += model.beta * _span(cont - previous)
         if not _reuse(model, grid, h, cont, bound, tol):
-            h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied, h))
+            h, stage_gap, its = stage_equilibria(
+                model, grid, cont, tol, max_iter, damping, (emptied,), prefer=None if sweeps == 1 else h
+            )
             bound, previous = float(stage_gap.max()), cont
             iterations, solved = iterations + its, solved + 1
         new = _step_values(model, grid, h, values)
@@ -413,8 +430,9 @@ def _value_iteration(
         values = new
         if change <= value_tol * max(1.0, float(np.max(np.abs(values)))):
             break
+        smallest, since = (change, 0) if change < 0.999 * smallest else (smallest, since + 1)
     cont = values @ model.weights.T
-    h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied, h))
+    h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied,), prefer=h)
     return BackwardInduction(
         h[None], values[None], np.array([stage_gap.max()]), iterations + its, change, solved + 1
     )

@@ -252,3 +252,21 @@ def test_carried_profiles_stay_within_their_bound() -> None:
     for t in range(game.horizon):
         cont = out.values[t + 1] @ game.stage.weights.T
         assert np.max(_last_step_gaps(game, out.policies[t], cont)) <= out.stage_gaps[t] + 1e-9
+
+
+@pytest.mark.slow
+def test_value_iteration_stops_when_the_selection_cycles() -> None:
+    """Two selfish agents at a flat rate of 0.9: the stage selection flips at some stocks from
+    sweep to sweep and the values cycle; the guard stops it and the true game certifies."""
+    import math
+
+    game = DynamicCommonsGame(
+        sed.Society([1.0, 1.0], 40.0),
+        sed.PiecewiseLinearTax([0], [0.9]),
+        horizon=math.inf,
+        discount=0.9,
+        grid=41,
+    )
+    eq = sed.solve_equilibrium(game, raise_on_failure=False)
+    assert eq.converged and eq.iterations < 2000
+    assert eq.details["stage_solves"] < 1000
