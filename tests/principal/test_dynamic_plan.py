@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sedtheory as sed
 from sedtheory.errors import DomainError, InvalidParameterError
@@ -142,3 +144,32 @@ def test_dynamic_programming_agrees_with_the_convex_program() -> None:
     assert convex.certificate.status == "optimal"
     assert dp.welfare <= convex.certificate.upper + 1e-6 <= dp.certificate.upper + 1e-6
     assert dp.welfare == pytest.approx(convex.welfare, rel=1e-3)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(5.0, 25.0), min_size=2, max_size=3),
+    st.floats(0.8, 0.97),
+    st.floats(20.0, 100.0),
+)
+def test_dynamic_programming_brackets_the_convex_optimum(
+    productivity: list[float], discount: float, stock: float
+) -> None:
+    """For a concave map both methods apply: the DP plan never beats the convex optimum (a true
+    plan), and the DP upper bound is never below it (a valid bound)."""
+    n = len(productivity)
+    game = DynamicCommonsGame(
+        sed.Society([1.0] * n, productivity),
+        sed.PiecewiseLinearTax([0.0], [0.0]),
+        horizon=3,
+        discount=discount,
+        initial_stock=stock,
+        grid=41,
+        endowment=2.0,
+    )
+    convex = dynamic_first_best(game, 1.0, "lump-sum", method="convex")
+    dp = dynamic_first_best(game, 1.0, "lump-sum", method="dynamic-programming")
+    assert convex.certificate.status == "optimal"
+    optimum = convex.certificate.upper
+    assert dp.welfare <= optimum + 1e-6 * max(1.0, abs(optimum))
+    assert dp.certificate.upper >= optimum - 1e-6 * max(1.0, abs(optimum))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sedtheory as sed
 from sedtheory.errors import InvalidParameterError
@@ -66,3 +68,31 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidParameterError) as info:
         mpe_steady_states(_game(discount=1.0))
     assert info.value.field == "discount"
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(st.floats(0.6, 0.99), st.floats(0.05, 1.0), st.floats(1.0, 60.0))
+def test_planner_steady_state_laws(discount: float, growth: float, productivity: float) -> None:
+    """The planner's steady state is a fixed point of the regrowth map at its harvest; its
+    escapement satisfies the modified golden rule (below the escapement of maximum sustainable
+    yield) unless the agents' bliss harvest binds, and is above it otherwise."""
+    from sedtheory.games.dynamic import logistic
+
+    game = DynamicCommonsGame(
+        sed.Society([1.0, 1.0], productivity),
+        sed.PiecewiseLinearTax([0], [0.0]),
+        logistic(r=growth),
+        horizon=3,
+        discount=discount,
+        grid=201,
+    )
+    ss = planner_steady_state(game)
+    g = game.regrowth
+    assert float(g(ss.escapement)) == pytest.approx(ss.stock, abs=1e-6)
+    assert ss.stock - ss.escapement == pytest.approx(ss.harvest, abs=1e-6)
+    golden = max(0.0, 50.0 * (1.0 - (1.0 / discount - 1.0) / growth))
+    if ss.harvest < 2 * productivity - 1e-9:  # the bliss harvest does not bind
+        assert ss.escapement == pytest.approx(golden, abs=1e-4)
+        assert ss.escapement <= g.maximum_sustainable_yield()[0] + 1e-6  # impatience eats into MSY
+    else:  # harvesting only what the agents want leaves more than the golden rule
+        assert ss.escapement >= golden - 1e-6
