@@ -67,7 +67,7 @@ class RatePieces:
 
     def taxes(self, x: np.ndarray) -> np.ndarray:
         """``T(x)`` elementwise, ``x`` of shape ``(n,)`` (shared rates) or ``(m, n)`` (per row)."""
-        piece = np.clip(np.searchsorted(self.lo, x, side="right") - 1, 0, self.lo.size - 1)
+        piece = np.maximum(np.searchsorted(self.lo, x, side="right") - 1, 0)  # lo[-1] < inf: <= P - 1
         if self.rate.ndim == 1:
             return self.base[piece] + self.rate[piece] * (x - self.lo[piece])
         rate = np.take_along_axis(self.rate, piece, axis=-1)

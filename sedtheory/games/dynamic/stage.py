@@ -97,8 +97,7 @@ class StageModel:
     def outcome(self, stock: np.ndarray, demands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Realised harvests (..., n) and next stocks (...) of demands (..., n) at stocks (...)."""
         total = demands.sum(axis=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(total > stock, stock / np.where(total > 0, total, 1.0), 1.0)
+        share = np.minimum(stock, total) / np.maximum(total, 1e-300)  # S / H when rationed, else 1
         harvests = demands * share[..., None]
         escapement = np.maximum(stock - np.minimum(total, stock), 0.0)
         return harvests, np.asarray(self.regrowth(escapement))  # type: ignore[operator]
