@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput
-from sedtheory.games.dynamic.stage import StageModel, best_replies, interpolate
+from sedtheory.games.dynamic.stage import CHUNK, StageModel, best_replies, interpolate
 
 __all__ = ["BackwardInduction", "backward_induction", "emptying_profiles", "stage_equilibria", "stage_roots"]
 
@@ -70,7 +70,13 @@ def stage_roots(
 
     s = stocks[:, None]
     totals = s * np.linspace(0.0, 1.0, points + 1)
-    phi = replies(s - totals).sum(axis=-1) - totals  # (G, points + 1)
+    rows = max(1, CHUNK // max(1, model.n * (points + 1)))  # bound the (rows, points + 1, n) replies
+    phi = (
+        np.concatenate(
+            [replies(s[k : k + rows] - totals[k : k + rows]).sum(axis=-1) for k in range(0, s.shape[0], rows)]
+        )
+        - totals
+    )  # (G, points + 1)
     cross = (phi[:, :-1] > 0) & (phi[:, 1:] <= 0)
     count = np.cumsum(cross, axis=1)
     firsts = [np.argmax(cross & (count == j), axis=1) for j in range(1, roots)]

@@ -270,3 +270,30 @@ def test_value_iteration_stops_when_the_selection_cycles() -> None:
     eq = sed.solve_equilibrium(game, raise_on_failure=False)
     assert eq.converged and eq.iterations < 2000
     assert eq.details["stage_solves"] < 1000
+
+
+def test_rationed_closed_form_and_chunks_agree_with_the_general_evaluation(monkeypatch) -> None:
+    """Selfish weights and a flat tax: the emptied orchard's value in O(1) per candidate equals the
+    evaluation with every agent's payoff; chunked best replies equal unchunked ones."""
+    from sedtheory.games.dynamic import stage
+
+    rng = np.random.default_rng(0)
+    soc = sed.Society([1.0] * 5, rng.uniform(5, 15, 5))
+    game = DynamicCommonsGame(
+        soc, sed.PiecewiseLinearTax([0], [0.3]), horizon=2, grid=41, endowment=1.0, max_harvest=40.0
+    )
+    model = game.stage
+    assert model.separable
+    assert not DynamicCommonsGame(sed.Society([0.5] * 5, 10.0), TAX, horizon=2, grid=41).stage.separable
+    cont = rng.uniform(0.0, 10.0, (41, 5))
+    stock, demands = rng.uniform(1, 100, 30), rng.uniform(0, 40, (30, 5))
+    agent = rng.integers(0, 5, 30)
+    others = demands.sum(axis=1) - demands[np.arange(30), agent]
+    x = rng.uniform(0, 40, (30, 6)) + np.maximum(stock - others, 0.0)[:, None]
+    fast = model._rationed(stock, demands, others, agent, x, cont)
+    model.__dict__["separable"] = False  # the general path
+    assert np.allclose(fast, model._rationed(stock, demands, others, agent, x, cont), atol=1e-12)
+    whole = stage.best_replies(model, game.grid, demands[:1].repeat(41, axis=0), game.grid, cont)
+    monkeypatch.setattr(stage, "CHUNK", 500)
+    parts = stage.best_replies(model, game.grid, demands[:1].repeat(41, axis=0), game.grid, cont)
+    assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])

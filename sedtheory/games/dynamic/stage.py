@@ -16,6 +16,7 @@ starts), vectorised over every grid stock and agent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -63,6 +64,13 @@ class StageModel:
     @property
     def n(self) -> int:
         return int(self.weights.shape[0])
+
+    @cached_property
+    def separable(self) -> bool:
+        """Selfish weights (``W`` diagonal) and a flat tax: see :meth:`_rationed`."""
+        off = self.weights - np.diag(np.diag(self.weights))
+        flat = self.pieces.lo.size == 1 and self.pieces.rate.ndim == 1
+        return bool(flat and not np.any(off))
 
     def marginal_replies(self, price: np.ndarray) -> np.ndarray:
         r"""Unrationed best demands (..., n) when the continuation is replaced by its tangent:
@@ -146,7 +154,17 @@ class StageModel:
     ) -> np.ndarray:
         """Agent ``agent[m]``'s value of demands ``x[m, k]`` that empty the orchard (rows m of stocks,
         demands (m, n)): every harvest is scaled by ``q = S / (H_{-i} + x)``, nothing regrows
-        (``G(0) = 0``), so the continuation is the empty orchard's."""
+        (``G(0) = 0``), so the continuation is the empty orchard's.
+
+        With selfish weights (``W`` diagonal) and a flat tax the others' payoffs enter only through
+        the revenue, which is ``tau S`` whenever the orchard is emptied: O(1) per candidate instead
+        of every agent's payoff."""
+        if self.separable:
+            y = stock[:, None] * x / np.maximum(others[:, None] + x, 1e-300)  # the deviator's harvest
+            lump = float(self.pieces.rate[0]) * stock[:, None] / self.n
+            cost = F.effort_cost(y, self.cost_weights[agent][:, None])
+            r = F.payoff(self.omega, y, F.tax_transfer(self.pieces.taxes(y), lump), cost, 0.0)
+            return self.weights[agent, agent][:, None] * r + self.beta * cont[0, agent][:, None]
         q = stock[:, None] / np.maximum(others[:, None] + x, 1e-300)  # (m, K)
         y = q[..., None] * demands[:, None, :]  # (m, K, n)
         own = np.arange(self.n)[None, None, :] == agent[:, None, None]
@@ -196,6 +214,10 @@ def _scan(stock: np.ndarray, demands: np.ndarray, amax: float, points: int) -> n
     return np.concatenate([free, rationed, np.full(kink.shape + (1,), amax), demands[..., None]], axis=-1)
 
 
+#: Largest number of (stock, agent, candidate) values evaluated at once (memory bound).
+CHUNK = 4_000_000
+
+
 def best_replies(
     model: StageModel,
     stock: np.ndarray,
@@ -204,6 +226,27 @@ def best_replies(
     cont: np.ndarray,
     points: int = 24,
     refine: int = 24,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best demands of every agent at every stock (G, n) and their values, given the others'
+    (see :func:`_best_replies`), in chunks of stocks of at most :data:`CHUNK` candidate values."""
+    rows = max(1, CHUNK // max(1, model.n * (2 * points + 2)))
+    if stock.shape[0] <= rows:
+        return _best_replies(model, stock, demands, grid, cont, points, refine)
+    parts = [
+        _best_replies(model, stock[k : k + rows], demands[k : k + rows], grid, cont, points, refine)
+        for k in range(0, stock.shape[0], rows)
+    ]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _best_replies(
+    model: StageModel,
+    stock: np.ndarray,
+    demands: np.ndarray,
+    grid: np.ndarray,
+    cont: np.ndarray,
+    points: int,
+    refine: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best demands of every agent at every stock (G, n) and their values, given the others'.
 
