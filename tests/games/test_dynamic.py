@@ -290,9 +290,10 @@ def test_rationed_closed_form_and_chunks_agree_with_the_general_evaluation(monke
     agent = rng.integers(0, 5, 30)
     others = demands.sum(axis=1) - demands[np.arange(30), agent]
     x = rng.uniform(0, 40, (30, 6)) + np.maximum(stock - others, 0.0)[:, None]
-    fast = model._rationed(stock, demands, others, agent, x, cont)
+    rows = np.arange(30)
+    fast = model._rationed(stock, demands, rows, others, agent, x, cont)
     model.__dict__["separable"] = False  # the general path
-    assert np.allclose(fast, model._rationed(stock, demands, others, agent, x, cont), atol=1e-12)
+    assert np.allclose(fast, model._rationed(stock, demands, rows, others, agent, x, cont), atol=1e-12)
     whole = stage.best_replies(model, game.grid, demands[:1].repeat(41, axis=0), game.grid, cont)
     monkeypatch.setattr(stage, "CHUNK", 500)
     parts = stage.best_replies(model, game.grid, demands[:1].repeat(41, axis=0), game.grid, cont)

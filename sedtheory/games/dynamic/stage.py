@@ -137,7 +137,7 @@ class StageModel:
             out[g_idx, i_idx] = np.where(
                 rationed[g_idx, i_idx],
                 self._rationed(
-                    stock[g_idx], demands[g_idx], others[g_idx, i_idx], i_idx, x[g_idx, i_idx], cont
+                    stock[g_idx], demands, g_idx, others[g_idx, i_idx], i_idx, x[g_idx, i_idx], cont
                 ),
                 out[g_idx, i_idx],
             )
@@ -147,14 +147,15 @@ class StageModel:
         self,
         stock: np.ndarray,
         demands: np.ndarray,
+        rows: np.ndarray,
         others: np.ndarray,
         agent: np.ndarray,
         x: np.ndarray,
         cont: np.ndarray,
     ) -> np.ndarray:
-        """Agent ``agent[m]``'s value of demands ``x[m, k]`` that empty the orchard (rows m of stocks,
-        demands (m, n)): every harvest is scaled by ``q = S / (H_{-i} + x)``, nothing regrows
-        (``G(0) = 0``), so the continuation is the empty orchard's.
+        """Agent ``agent[m]``'s value of demands ``x[m, k]`` that empty the orchard (stocks (m,),
+        the profile ``demands[rows[m]]``): every harvest is scaled by ``q = S / (H_{-i} + x)``,
+        nothing regrows (``G(0) = 0``), so the continuation is the empty orchard's.
 
         With selfish weights (``W`` diagonal) and a flat tax the others' payoffs enter only through
         the revenue, which is ``tau S`` whenever the orchard is emptied: O(1) per candidate instead
@@ -166,7 +167,7 @@ class StageModel:
             r = F.payoff(self.omega, y, F.tax_transfer(self.pieces.taxes(y), lump), cost, 0.0)
             return self.weights[agent, agent][:, None] * r + self.beta * cont[0, agent][:, None]
         q = stock[:, None] / np.maximum(others[:, None] + x, 1e-300)  # (m, K)
-        y = q[..., None] * demands[:, None, :]  # (m, K, n)
+        y = q[..., None] * demands[rows][:, None, :]  # (m, K, n)
         own = np.arange(self.n)[None, None, :] == agent[:, None, None]
         y = np.where(own, (q * x)[..., None], y)
         r = self.payoffs(y)
