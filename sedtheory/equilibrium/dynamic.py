@@ -30,6 +30,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,10 +85,7 @@ def stage_roots(
     pick = np.stack([*firsts, last], axis=1)  # (G, roots)
     lo = np.take_along_axis(totals, pick, axis=1)
     hi = np.take_along_axis(totals, pick + 1, axis=1)
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        up = replies(s - mid).sum(axis=-1) > mid
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    lo, hi = _bisect(lambda mid: replies(s - mid).sum(axis=-1) > mid, lo, hi, iterations)
     x_lo, x_hi = replies(s - lo), replies(s - hi)
     width, jump = hi - lo, x_lo.sum(axis=-1) - x_hi.sum(axis=-1)
     room = np.maximum(width + jump, 1e-300)
@@ -103,6 +101,19 @@ def stage_roots(
     return candidates, exists
 
 
+def _bisect(
+    above: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray, iterations: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised bisection: ``(lo, hi)`` after ``iterations`` halvings, keeping ``above(lo)``
+    true and ``above(hi)`` false wherever they were (``above(mid)``: the point sought lies above
+    ``mid``)."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        up = above(mid)
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    return lo, hi
+
+
 def _water_fill(wanted: np.ndarray, stocks: np.ndarray, amax: float, iterations: int = 60) -> np.ndarray:
     r"""Orchard-emptying demands (G, 1, n) from wanted harvests ``wanted`` (G, n) exceeding the
     stock: with the common ration :math:`q = S/H`, an agent that wants less than :math:`q a_{max}`
@@ -111,10 +122,9 @@ def _water_fill(wanted: np.ndarray, stocks: np.ndarray, amax: float, iterations:
     without a tax; a start for the damped responses otherwise."""
     s = stocks[:, None]
     lo, hi = np.zeros_like(s), np.maximum(wanted.max(axis=1, keepdims=True), 1e-300) / amax
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        over = np.minimum(wanted, mid * amax).sum(axis=1, keepdims=True) > s
-        lo, hi = np.where(over, lo, mid), np.where(over, mid, hi)
+    lo, hi = _bisect(
+        lambda q: np.minimum(wanted, q * amax).sum(axis=1, keepdims=True) <= s, lo, hi, iterations
+    )
     y = np.minimum(wanted, hi * amax)
     return np.minimum(y / np.maximum(hi, 1e-300), amax)[:, None, :]
 
@@ -184,19 +194,11 @@ def _wants(
         return sigma * o + s_over_n * r  # type: ignore[no-any-return]
 
     everything = np.broadcast_to(s, cross.shape)
-    lo, hi = np.zeros_like(cross), everything.copy()
-    for _ in range(iterations):  # the bliss harvest (phi_ii' non-increasing), capped at S
-        mid = 0.5 * (lo + hi)
-        up = marginal(mid) > 0
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-    bliss = hi
-    lo, hi = np.zeros_like(cross), bliss.copy()
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        up = (s - mid) * marginal(mid) > cross
-        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    zero = np.zeros_like(cross)
+    _, bliss = _bisect(lambda z: marginal(z) > 0, zero, everything.copy(), iterations)  # capped at S
+    lo, _ = _bisect(lambda z: (s - z) * marginal(z) > cross, zero, bliss.copy(), iterations)
     scale = 1e-12 * np.maximum(1.0, np.abs(cross).max())
-    wanted = np.where(s * marginal(np.zeros_like(cross)) > cross, lo, 0.0)
+    wanted = np.where(s * marginal(zero) > cross, lo, 0.0)
     return np.where(cross < -scale, everything, wanted)
 
 
