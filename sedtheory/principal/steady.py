@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from sedtheory.equilibrium import solve_equilibrium
 from sedtheory.errors import InvalidParameterError
@@ -107,58 +105,38 @@ class SteadyStates:
     mpe_gap: float
 
 
-def _stock_map(game: DynamicCommonsGame, policy: np.ndarray) -> Any:
-    def phi(s: np.ndarray) -> np.ndarray:
-        s = np.asarray(s, dtype=float)
-        total = interpolate(game.grid, policy, s).clip(0.0, game.max_harvest).sum(axis=-1)
-        return np.asarray(game.regrowth(np.maximum(s - np.minimum(total, s), 0.0)))
-
-    return phi
-
-
 def mpe_steady_states(game: DynamicCommonsGame, points: int = 4001) -> tuple[tuple[SteadyState, ...], float]:
     """Fixed points of the stationary MPE's stock map (solving the game with ``horizon=inf``),
-    ascending, and the stationary MPE's relative Nash gap."""
+    ascending (:meth:`~sedtheory.games.dynamic.Regrowth.steady_states` with the MPE's total
+    demand), and the stationary MPE's relative Nash gap."""
     if game.discount >= 1.0:
         raise InvalidParameterError(
             "discount", game.discount, "steady states of the stationary MPE need discount < 1"
         )
     stationary = game if game.stationary else game.with_horizon(math.inf)
     eq = solve_equilibrium(stationary, raise_on_failure=False)
-    policy, gap = eq.actions[0], eq.relative_nash_gap
-    phi = _stock_map(stationary, policy)
-    cap = stationary.regrowth.capacity
-    grid = np.linspace(0.0, cap, points)
-    f = phi(grid) - grid
-    roots = [0.0]
-    for k in np.nonzero((f[1:-1] * f[2:] < 0) | (f[1:-1] == 0))[0] + 1:
-        a, b = grid[k], grid[k + 1]
-        roots.append(
-            a if f[k] == 0 else float(optimize.brentq(lambda s: float(phi(s) - s), a, b, xtol=1e-12))
-        )
-    if f[-1] == 0:
-        roots.append(cap)
+    policy, g = eq.actions[0], stationary.regrowth
+
+    def demand(s: np.ndarray) -> np.ndarray:
+        """Total demand of the stationary policies at stocks ``s``."""
+        return np.asarray(interpolate(stationary.grid, policy, np.asarray(s, dtype=float)).sum(axis=-1))
+
     out = []
-    step = 1e-6 * cap
-    for s in np.unique(np.round(roots, 10)):
-        lo, hi = max(s - step, 0.0), min(s + step, cap)
-        slope = float((phi(hi) - phi(lo)) / (hi - lo))
-        harvest = float(min(interpolate(stationary.grid, policy, np.array(s)).sum(), s))
+    step = 1e-6 * g.capacity
+    for s in g.steady_states(demand, points):
+        ends = np.array([max(s - step, 0.0), min(s + step, g.capacity)])
+        after = g(np.maximum(ends - demand(ends), 0.0))  # the stock map around the fixed point
+        slope = float((after[1] - after[0]) / (ends[1] - ends[0]))
+        harvest = float(min(demand(np.array(s)), s))
         out.append(SteadyState(float(s), harvest, float(s) - harvest, slope, abs(slope) < 1.0))
-    return tuple(out), gap
+    return tuple(out), eq.relative_nash_gap
 
 
 def planner_steady_state(game: DynamicCommonsGame, points: int = 20001) -> SteadyState:
     r"""The planner's steady state: escapement :math:`\arg\max_E \beta G(E) - E`, harvest capped at
     the agents' total bliss harvest :math:`\sum_i \theta_i` (see the module notes)."""
-    g, beta, cap = game.regrowth, game.discount, game.regrowth.capacity
-    grid = np.linspace(0.0, cap, points)
-    k = int(np.argmax(beta * g(grid) - grid))
-    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, points - 1)]
-    res = optimize.minimize_scalar(
-        lambda e: -(beta * float(g(e)) - e), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12 * cap}
-    )
-    e_star = float(res.x) if -res.fun >= beta * g(grid[k]) - grid[k] else float(grid[k])
+    g = game.regrowth
+    e_star = g.best_escapement(game.discount, points)
     bliss = float(np.sum(game.society.productivity))  # theta_i: where 1 - a / theta_i = 0
     bliss = min(bliss, game.n * game.max_harvest)
     harvest = float(g(e_star)) - e_star

@@ -103,22 +103,27 @@ class Regrowth:
 
     def maximum_sustainable_yield(self, points: int = 4001) -> tuple[float, float]:
         """``(E*, G(E*) - E*)``: the escapement maximising the sustainable yield and that yield
-        (the yield to rounding; ``E*`` to about 1e-8 relative, the flatness of a maximum).
+        (the yield to rounding; ``E*`` to about 1e-8 relative, the flatness of a maximum)."""
+        best = self.best_escapement(1.0, points)
+        return best, float(self.surplus(best))
+
+    def best_escapement(self, discount: float = 1.0, points: int = 4001) -> float:
+        """The escapement maximising :math:`\beta G(E) - E` on ``[0, K]`` (``beta = 1``: the
+        maximum sustainable yield; ``beta < 1``: the modified golden rule).
 
         A dense scan of ``[0, K]`` followed by a bounded scalar refinement around the best point.
         """
         grid = np.linspace(0.0, self.capacity, points)
-        s = self.surplus(grid)
+        s = discount * self(grid) - grid
         k = int(np.argmax(s))
         lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, points - 1)]
         res = optimize.minimize_scalar(
-            lambda e: -float(self.surplus(e)),
+            lambda e: -(discount * float(self(e)) - e),
             bounds=(lo, hi),
             method="bounded",
-            options={"xatol": 1e-12 * max(1.0, self.capacity)},
+            options={"xatol": 1e-12 * self.capacity},
         )
-        best = float(res.x) if -res.fun >= s[k] else float(grid[k])
-        return best, float(self.surplus(best))
+        return float(res.x) if -res.fun >= s[k] else float(grid[k])
 
     def steady_states(
         self, harvest: Callable[[np.ndarray], np.ndarray] | None = None, points: int = 4001
