@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sedtheory.errors import InvalidParameterError
-from sedtheory.games.protocol import Game, require_game
+from sedtheory.games.protocol import Game, action_summary, require_game
 from sedtheory.objective import pick
 from sedtheory.principal.policy import PolicyDesign
 from sedtheory.scenarios import SCENARIOS, scenario
@@ -264,7 +264,7 @@ def _round_row(record: SEDRound, rule: str) -> dict[str, Any]:
         "welfare": record.welfare,
         "utilitarian": float(np.mean(record.utilities)),
         "egalitarian": float(np.min(record.utilities)),
-        "aggregate": float(np.sum(_per_agent(record.game, record.actions))),
+        "aggregate": float(np.sum(action_summary(record.game, record.actions))),
         "nash_gap": record.nash_gap,
         "condorcet_winner": condorcet_winner(prefs.rankings),
         "single_peaked": prefs.single_peaked,
@@ -274,14 +274,6 @@ def _round_row(record: SEDRound, rule: str) -> dict[str, Any]:
     }
 
 
-def _per_agent(game: Game, actions: np.ndarray) -> np.ndarray:
-    """One number per agent for tables: the action, or for games whose strategies are richer
-    (Markov policies) the game's ``action_summary`` (the dynamic commons: total realised harvest
-    along the path)."""
-    summary = getattr(game, "action_summary", None)
-    return np.asarray(summary(actions) if callable(summary) else actions, dtype=float)
-
-
 def _agent_rows(records: Sequence[SEDRound]) -> list[dict[str, Any]]:
     return [
         {
@@ -289,7 +281,7 @@ def _agent_rows(records: Sequence[SEDRound]) -> list[dict[str, Any]]:
             "agent": i,
             "selfishness": float(r.game.society.selfishness[i]),
             "peak": r.preferences.peaks[i],
-            "action": float(_per_agent(r.game, r.actions)[i]),
+            "action": float(action_summary(r.game, r.actions)[i]),
             "utility": float(r.utilities[i]),
             "payoff": float(r.payoffs[i]),
             "p": r.p,

@@ -10,7 +10,7 @@ import numpy.typing as npt
 from sedtheory.equilibrium.result import Equilibrium, relative_gap_scale
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput, applicable_solvers, damped_best_response
 from sedtheory.errors import CapabilityError, EquilibriumNotFoundError, InvalidParameterError
-from sedtheory.games.protocol import Game, require_game
+from sedtheory.games.protocol import Game, action_summary, require_game
 
 __all__ = ["solve_equilibrium", "nash_gap", "certify", "damped_best_response", "SELECTION_NOTE"]
 
@@ -81,17 +81,10 @@ def certify(
         status="optimal" if ok else "gap-above-tolerance",
         selection=str(getattr(game, "selection_note", SELECTION_NOTE)),
         certificate=f"{text}; measured exact Nash gap {gap:.3e} (relative {rel:.3e}, tol {tol:g})",
-        aggregate=_aggregate(game, a),
+        aggregate=float(np.sum(action_summary(game, a))),
         game=game,
         details=dict(details or {}),
     )
-
-
-def _aggregate(game: Game, actions: np.ndarray) -> float:
-    """Total action, or for games with richer strategies the total of ``game.action_summary``
-    (the dynamic commons: total realised harvest along the path)."""
-    summary = getattr(game, "action_summary", None)
-    return float(np.sum(summary(actions))) if callable(summary) else float(actions.sum())
 
 
 def _pick_method(game: Game, method: str) -> str:

@@ -11,6 +11,7 @@ from sedtheory.games.protocol import (
     Game,
     PiecewiseQuadraticGame,
     SearchHints,
+    action_summary,
     require_game,
     search_hints,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Game",
     "PiecewiseQuadraticGame",
     "SearchHints",
+    "action_summary",
     "require_game",
     "search_hints",
 ]

@@ -27,7 +27,15 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Game", "PiecewiseQuadraticGame", "AggregativeGame", "SearchHints", "require_game", "search_hints"]
+__all__ = [
+    "AggregativeGame",
+    "Game",
+    "PiecewiseQuadraticGame",
+    "SearchHints",
+    "action_summary",
+    "require_game",
+    "search_hints",
+]
 
 
 @runtime_checkable
@@ -160,3 +168,11 @@ def search_hints(game: Any) -> SearchHints:
     """The game's :class:`SearchHints` (the defaults for games without any)."""
     hints = getattr(game, "search_hints", None)
     return hints if isinstance(hints, SearchHints) else SearchHints()
+
+
+def action_summary(game: Any, actions: np.ndarray) -> np.ndarray:
+    """One number per agent for tables and aggregates: the actions themselves, or for games whose
+    strategies are richer (Markov policies) the game's own ``action_summary(actions)`` (the
+    dynamic commons: total realised harvest along the path)."""
+    summary = getattr(game, "action_summary", None)
+    return np.asarray(summary(actions) if callable(summary) else actions, dtype=float)

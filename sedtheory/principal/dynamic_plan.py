@@ -86,7 +86,7 @@ def _regrowth_bound(game: Any, escapement: cp.Expression, nxt: cp.Expression) ->
         return [nxt <= (1.0 + r) * escapement - (r / cap) * cp.square(escapement)]
     pts = np.linspace(0.0, cap, 257)
     values = np.asarray(reg(pts))
-    if np.any(np.diff(values, 2) > 1e-9 * max(1.0, cap)):
+    if not _is_concave(reg):
         raise DomainError(
             "regrowth",
             reg.name,
@@ -187,6 +187,7 @@ def dynamic_first_best(
 
 
 def _is_concave(regrowth: Any) -> bool:
+    """Concave on a 257-point grid of ``[0, K]`` (second differences, to rounding)."""
     if regrowth.name == "logistic":
         return True
     values = np.asarray(regrowth(np.linspace(0.0, regrowth.capacity, 257)))
