@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sedtheory.equilibrium import solve_equilibrium
+from sedtheory.equilibrium import Equilibrium, solve_equilibrium
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.games.dynamic.stage import interpolate
@@ -105,16 +105,20 @@ class SteadyStates:
     mpe_gap: float
 
 
-def mpe_steady_states(game: DynamicCommonsGame, points: int = 4001) -> tuple[tuple[SteadyState, ...], float]:
+def mpe_steady_states(
+    game: DynamicCommonsGame, points: int = 4001, equilibrium: Equilibrium | None = None
+) -> tuple[tuple[SteadyState, ...], float]:
     """Fixed points of the stationary MPE's stock map (solving the game with ``horizon=inf``),
     ascending (:meth:`~sedtheory.games.dynamic.Regrowth.steady_states` with the MPE's total
-    demand), and the stationary MPE's relative Nash gap."""
+    demand), and the stationary MPE's relative Nash gap. ``equilibrium``: the stationary MPE when
+    already solved (only used for a game with ``horizon=inf``)."""
     if game.discount >= 1.0:
         raise InvalidParameterError(
             "discount", game.discount, "steady states of the stationary MPE need discount < 1"
         )
     stationary = game if game.stationary else game.with_horizon(math.inf)
-    eq = solve_equilibrium(stationary, raise_on_failure=False)
+    known = equilibrium if game.stationary else None
+    eq = known if known is not None else solve_equilibrium(stationary, raise_on_failure=False)
     policy, g = eq.actions[0], stationary.regrowth
 
     def demand(s: np.ndarray) -> np.ndarray:
@@ -147,14 +151,15 @@ def planner_steady_state(game: DynamicCommonsGame, points: int = 20001) -> Stead
     return SteadyState(float(g(e_star)), harvest, e_star, math.nan, True)
 
 
-def steady_states(game: DynamicCommonsGame) -> SteadyStates:
+def steady_states(game: DynamicCommonsGame, equilibrium: Equilibrium | None = None) -> SteadyStates:
     """Steady states and collapse of a :class:`~sedtheory.games.dynamic.DynamicCommonsGame` (its
     tax as given): the stationary MPE's fixed points, the planner's steady state, the maximum
-    sustainable yield, and whether the game's own MPE path empties the orchard."""
+    sustainable yield, and whether the game's own MPE path empties the orchard (``equilibrium``:
+    that MPE when already solved)."""
     if not all(hasattr(game, a) for a in ("regrowth", "with_horizon", "path", "stage")):
         raise InvalidParameterError("game", type(game).__name__, "pass a DynamicCommonsGame")
-    mpe, gap = mpe_steady_states(game)
-    eq = solve_equilibrium(game, raise_on_failure=False)
+    eq = equilibrium if equilibrium is not None else solve_equilibrium(game, raise_on_failure=False)
+    mpe, gap = mpe_steady_states(game, equilibrium=eq)
     stocks = game.path(eq.actions).stocks
     empty = np.nonzero(stocks <= 1e-9)[0]
     collapse_step = int(empty[0]) if empty.size else None

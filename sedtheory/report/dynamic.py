@@ -99,7 +99,7 @@ def analyse_dynamic(
     steady = None
     if game.discount < 1.0 and not quick:
         t0 = time.perf_counter()
-        steady = steady_states(game)
+        steady = steady_states(game, lf)
         seconds["steady_states"] = time.perf_counter() - t0
     return DynamicAnalysis(game, float(p), lf, design, plan, steady, tuple(notes), seconds)
 

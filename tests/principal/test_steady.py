@@ -27,6 +27,8 @@ def test_laissez_faire_collapses_and_reports_when() -> None:
     assert st.path_stocks[st.collapse_step] == 0.0 and np.all(st.path_stocks[: st.collapse_step] > 0)
     assert st.mpe[0].stock == 0.0  # collapse is always a steady state
     assert st.maximum_sustainable_yield == pytest.approx((50.0, 6.25), rel=1e-6)
+    again = steady_states(_game(), sed.solve_equilibrium(_game(), raise_on_failure=False))  # reused MPE
+    assert np.array_equal(again.path_stocks, st.path_stocks) and again.collapse_step == st.collapse_step
 
 
 def test_mpe_steady_states_are_fixed_points_of_the_stock_map() -> None:
