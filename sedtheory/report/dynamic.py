@@ -88,7 +88,7 @@ def analyse_dynamic(
             notes.append(f"the principal on the dynamic game failed: {exc}")
         seconds["principal"] = time.perf_counter() - t0
     plan = None
-    for q in (p, 1.0):
+    for q in dict.fromkeys((float(p), 1.0)):  # the elected p, then p = 1 (once if p is 1)
         try:
             plan = dynamic_first_best(game, q)
             if q != p:
