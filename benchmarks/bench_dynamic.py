@@ -9,6 +9,9 @@ the numbers in docs/benchmarks.md come from this script.
   scan of its own demand (vectorised over the candidates only), damped best responses at each
   grid point until the stage gain is below 1e-7 or 200 rounds.
 * ``horizon=inf`` (value iteration to 1e-8), and the environment's agent-steps per second.
+* Large societies of a few types (10 productivity classes): the type model (one policy per type,
+  :mod:`sedtheory.games.dynamic.symmetry`) against the every-agent model of the same society
+  (an explicit complete graph, so nothing is grouped), ``solve_equilibrium`` with its certificate.
 * Grid refinement: the first harvest on the MPE path for 41..321 grid points.
 """
 
@@ -18,6 +21,7 @@ import argparse
 import math
 import time
 
+import networkx as nx
 import numpy as np
 
 import sedtheory as sed
@@ -67,6 +71,39 @@ def plain_loop(game: DynamicCommonsGame, budget: float) -> tuple[float, int]:
         values = model.payoffs(y) + model.beta * interpolate(grid, values, nxt)
         done += 1
     return time.perf_counter() - start, done
+
+
+def _typed(n: int, sigma: float, rate: float, grouped: bool, horizon: int = 100) -> DynamicCommonsGame:
+    """``n`` agents in 10 productivity classes, all with selfishness ``sigma``."""
+    theta = np.repeat(np.linspace(5.0, 15.0, 10), n // 10) * 7.0 / n
+    graph = None if grouped else nx.complete_graph(n)
+    soc = sed.Society(np.full(n, sigma), theta, graph=graph)
+    tax = sed.PiecewiseLinearTax([0.0], [rate])
+    return DynamicCommonsGame(
+        soc, tax, horizon=horizon, discount=0.95, grid=201, endowment=1.0, max_harvest=40.0
+    )
+
+
+def large_societies(quick: bool) -> None:
+    print("\n| n | selfishness | flat rate | grouped into types (s) | Nash gap | every agent (s) |")
+    print("|---|---|---|---|---|---|")
+    cases = (
+        [(100, 1.0, 0.0)]
+        if quick
+        else [(1000, 1.0, 0.0), (1000, 0.5, 0.0), (10_000, 1.0, 0.0), (10_000, 1.0, 0.3), (10_000, 0.5, 0.0)]
+    )
+    for n, sigma, rate in cases:
+        horizon = 5 if quick else 100
+        t0 = time.perf_counter()
+        eq = sed.solve_equilibrium(_typed(n, sigma, rate, True, horizon))
+        ours = time.perf_counter() - t0
+        if n <= 1000:
+            t0 = time.perf_counter()
+            sed.solve_equilibrium(_typed(n, sigma, rate, False, horizon), raise_on_failure=False)
+            every = f"{time.perf_counter() - t0:.1f}"
+        else:
+            every = "refused: dense W has 1e8 entries"
+        print(f"| {n} | {sigma} | {rate} | {ours:.1f} | {eq.nash_gap:.1e} | {every} |")
 
 
 def main() -> None:
@@ -122,6 +159,7 @@ def main() -> None:
             steps += 1
         rate = steps * n / (time.perf_counter() - t0)
         print(f"environment (deterministic, n = {n}): {rate:,.0f} agent-steps per second")
+    large_societies(quick)
     print("\n| grid points | first-step demand of agent 0 on the MPE path |")
     print("|---|---|")
     for points in (41, 81, 161) if quick else (41, 81, 161, 321):

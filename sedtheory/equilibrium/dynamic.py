@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -71,10 +71,10 @@ def stage_roots(
 
     s = stocks[:, None]
     totals = s * np.linspace(0.0, 1.0, points + 1)
-    rows = max(1, CHUNK // max(1, model.n * (points + 1)))  # bound the (rows, points + 1, n) replies
+    rows = max(1, CHUNK // max(1, model.size * (points + 1)))  # bound the (rows, points + 1, n) replies
     phi = (
         np.concatenate(
-            [replies(s[k : k + rows] - totals[k : k + rows]).sum(axis=-1) for k in range(0, s.shape[0], rows)]
+            [model.total(replies(s[k : k + rows] - totals[k : k + rows])) for k in range(0, s.shape[0], rows)]
         )
         - totals
     )  # (G, points + 1)
@@ -85,16 +85,16 @@ def stage_roots(
     pick = np.stack([*firsts, last], axis=1)  # (G, roots)
     lo = np.take_along_axis(totals, pick, axis=1)
     hi = np.take_along_axis(totals, pick + 1, axis=1)
-    lo, hi = _bisect(lambda mid: replies(s - mid).sum(axis=-1) > mid, lo, hi, iterations)
+    lo, hi = _bisect(lambda mid: model.total(replies(s - mid)) > mid, lo, hi, iterations)
     x_lo, x_hi = replies(s - lo), replies(s - hi)
-    width, jump = hi - lo, x_lo.sum(axis=-1) - x_hi.sum(axis=-1)
+    width, jump = hi - lo, model.total(x_lo) - model.total(x_hi)
     room = np.maximum(width + jump, 1e-300)
-    total = np.where(width + jump > 0, (x_hi.sum(axis=-1) * width + jump * hi) / room, hi)
-    share = np.where(jump > 0, (total - x_hi.sum(axis=-1)) / np.where(jump > 0, jump, 1.0), 0.5)
+    total = np.where(width + jump > 0, (model.total(x_hi) * width + jump * hi) / room, hi)
+    share = np.where(jump > 0, (total - model.total(x_hi)) / np.where(jump > 0, jump, 1.0), 0.5)
     found_roots = x_hi + np.clip(share, 0.0, 1.0)[..., None] * (x_lo - x_hi)  # (G, roots, n)
     emptied = phi[:, -1] > 0
     wanted = replies(np.zeros_like(s))
-    candidates = np.concatenate([found_roots, wanted, _water_fill(wanted[:, 0], stocks, model.amax)], axis=1)
+    candidates = np.concatenate([found_roots, wanted, _water_fill(model, wanted[:, 0], stocks)], axis=1)
     exists = np.concatenate(
         [count[:, -1:] >= np.arange(1, roots + 1), emptied[:, None], emptied[:, None]], axis=1
     )
@@ -114,17 +114,17 @@ def _bisect(
     return lo, hi
 
 
-def _water_fill(wanted: np.ndarray, stocks: np.ndarray, amax: float, iterations: int = 60) -> np.ndarray:
+def _water_fill(
+    model: StageModel, wanted: np.ndarray, stocks: np.ndarray, iterations: int = 60
+) -> np.ndarray:
     r"""Orchard-emptying demands (G, 1, n) from wanted harvests ``wanted`` (G, n) exceeding the
     stock: with the common ration :math:`q = S/H`, an agent that wants less than :math:`q a_{max}`
     demands :math:`\bar y_i / q` (and gets :math:`\bar y_i`), the others demand the cap; ``q``
     solves :math:`\sum_i \min(\bar y_i, q a_{max}) = S` (bisection). Exact for selfish agents
     without a tax; a start for the damped responses otherwise."""
-    s = stocks[:, None]
+    s, amax = stocks[:, None], model.amax
     lo, hi = np.zeros_like(s), np.maximum(wanted.max(axis=1, keepdims=True), 1e-300) / amax
-    lo, hi = _bisect(
-        lambda q: np.minimum(wanted, q * amax).sum(axis=1, keepdims=True) <= s, lo, hi, iterations
-    )
+    lo, hi = _bisect(lambda q: model.total(np.minimum(wanted, q * amax))[:, None] <= s, lo, hi, iterations)
     y = np.minimum(wanted, hi * amax)
     return np.minimum(y / np.maximum(hi, 1e-300), amax)[:, None, :]
 
@@ -152,22 +152,21 @@ def emptying_profiles(
     a common share). Exact for selfish agents without a tax; candidates (checked by the global
     scan) otherwise.
     """
-    w = model.weights
-    sigma, s_over_n = np.diag(w), w.sum(axis=1) / model.n
+    sigma, s_over_n = model.sigma, model.weights.sum(axis=1) / model.n
     s = stocks[:, None]
     y = model.outcome(stocks, start)[0]
     h = start
     for _ in range(rounds):
         own, rate = model.marginal_payoffs(y)
-        revenue = (y * rate).sum(axis=1, keepdims=True) - y * rate
-        cross = (y * own) @ w.T - sigma * y * own + s_over_n * revenue
+        revenue = model.total(y * rate)[:, None] - y * rate
+        cross = model.weigh(y * own) - sigma * y * own + s_over_n * revenue
         wanted = _wants(model, s, cross, sigma, s_over_n, iterations)
-        short = wanted.sum(axis=1, keepdims=True) < s
+        want = model.total(wanted)[:, None]
+        short = want < s
         top = np.maximum(unrationed, wanted)
-        room = top.sum(axis=1, keepdims=True) - wanted.sum(axis=1, keepdims=True)
-        theta = np.clip((s - wanted.sum(axis=1, keepdims=True)) / np.maximum(room, 1e-300), 0.0, 1.0)
+        theta = np.clip((s - want) / np.maximum(model.total(top)[:, None] - want, 1e-300), 0.0, 1.0)
         kink = np.minimum(wanted + theta * (top - wanted), model.amax)
-        new = np.where(short, kink, _water_fill(wanted, stocks, model.amax)[:, 0])
+        new = np.where(short, kink, _water_fill(model, wanted, stocks)[:, 0])
         y_new = model.outcome(stocks, new)[0]
         done = np.max(np.abs(y_new - y)) <= 1e-13 * max(1.0, float(np.max(s)))
         y, h = y_new, new
@@ -232,14 +231,14 @@ def _damped(
         last[live[progress]] = worst[progress]
         stalled[live] = np.where(progress, 0, stalled[live] + 1)
         go = (worst > tol) & (stalled[live] < 10)  # cycling stocks stop with the best profile seen
-        h[live] = _to_cap(np.where(gain > 0, x + damping * (br - x), x), s, model.amax)
+        h[live] = _to_cap(model, np.where(gain > 0, x + damping * (br - x), x), s)
         live = live[go]
         if live.size == 0:
             break
     return keep, kept, it
 
 
-def _to_cap(h: np.ndarray, stocks: np.ndarray, amax: float) -> np.ndarray:
+def _to_cap(model: StageModel, h: np.ndarray, stocks: np.ndarray) -> np.ndarray:
     """Profiles that empty the orchard scaled up until the largest demand is the cap.
 
     When total demand exceeds the stock, realised harvests depend on the demands only through
@@ -247,9 +246,9 @@ def _to_cap(h: np.ndarray, stocks: np.ndarray, amax: float) -> np.ndarray:
     the cap, where an orchard-emptying equilibrium has its largest demand whenever that agent
     still wants a larger share. Best responses alone creep there slowly; the move is only a
     step of the iteration (every profile returned is checked by the global scan)."""
-    total, top = h.sum(axis=1), h.max(axis=1)
-    factor = np.where((total > stocks) & (top > 0), amax / np.maximum(top, 1e-300), 1.0)
-    return np.minimum(h * np.maximum(factor, 1.0)[:, None], amax)
+    total, top = model.total(h), h.max(axis=1)
+    factor = np.where((total > stocks) & (top > 0), model.amax / np.maximum(top, 1e-300), 1.0)
+    return np.minimum(h * np.maximum(factor, 1.0)[:, None], model.amax)
 
 
 def _gaps(
@@ -389,17 +388,19 @@ def backward_induction(
     flips between equilibria from sweep to sweep the values cycle instead of converging, and the
     reported ``change`` says so (the true-game certificate then decides).
     """
-    model, grid = game.stage, game.grid
+    symmetry, grid = game.symmetry, game.grid
+    model = symmetry.model
     if math.isinf(game.horizon):
-        return _value_iteration(game, tol, max_iter, damping, value_tol, max_sweeps)
-    t_n, g_n, n = game.strategy_shape
+        out = _value_iteration(model, grid, tol, max_iter, damping, value_tol, max_sweeps)
+        return replace(out, policies=symmetry.expand(out.policies), values=symmetry.expand(out.values))
+    t_n, g_n, n = game.strategy_shape[0], grid.size, model.size
     policies = np.zeros((t_n, g_n, n))
     values = np.zeros((t_n + 1, g_n, n))
     gaps = np.zeros(t_n)
     iterations, solved = 0, 0
     previous = np.zeros((g_n, n))
     for t in range(t_n - 1, -1, -1):
-        cont = values[t + 1] @ model.weights.T  # continuation utilities sum_j W_ij V_j
+        cont = model.weigh(values[t + 1])  # continuation utilities sum_j W_ij V_j
         if t < t_n - 1:
             bound = gaps[t + 1] + model.beta * _span(cont - previous)
             if _reuse(model, grid, policies[t + 1], cont, bound, tol):
@@ -411,21 +412,28 @@ def backward_induction(
         gaps[t], previous = float(stage_gap.max()), cont
         iterations, solved = iterations + its, solved + 1
         values[t] = _step_values(model, grid, policies[t], values[t + 1])
-    return BackwardInduction(policies, values, gaps, iterations, solves=solved)
+    return BackwardInduction(
+        symmetry.expand(policies), symmetry.expand(values), gaps, iterations, solves=solved
+    )
 
 
 def _value_iteration(
-    game: Any, tol: float, max_iter: int, damping: float, value_tol: float, max_sweeps: int
+    model: StageModel,
+    grid: np.ndarray,
+    tol: float,
+    max_iter: int,
+    damping: float,
+    value_tol: float,
+    max_sweeps: int,
 ) -> BackwardInduction:
-    model, grid = game.stage, game.grid
-    values = np.zeros((grid.size, game.n))
+    values = np.zeros((grid.size, model.size))
     emptied, _, iterations = stage_equilibria(model, grid, values, tol, max_iter, damping)
     h, change, sweeps, solved = emptied, np.inf, 0, 1
-    bound, previous = np.inf, values @ model.weights.T
+    bound, previous = np.inf, model.weigh(values)
     smallest, since = np.inf, 0  # the values cycle when the selection flips: stop after 50 idle sweeps
     while sweeps < max_sweeps and since < 50:
         sweeps += 1
-        cont = values @ model.weights.T
+        cont = model.weigh(values)
         bound += model.beta * _span(cont - previous)
         if not _reuse(model, grid, h, cont, bound, tol):
             h, stage_gap, its = stage_equilibria(
@@ -439,7 +447,7 @@ def _value_iteration(
         if change <= value_tol * max(1.0, float(np.max(np.abs(values)))):
             break
         smallest, since = (change, 0) if change < 0.999 * smallest else (smallest, since + 1)
-    cont = values @ model.weights.T
+    cont = model.weigh(values)
     h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied,), prefer=h)
     return BackwardInduction(
         h[None], values[None], np.array([stage_gap.max()]), iterations + its, change, solved + 1
@@ -447,7 +455,7 @@ def _value_iteration(
 
 
 def _is_dynamic(game: Any) -> bool:
-    return all(hasattr(game, a) for a in ("horizon", "regrowth", "stage", "grid", "strategy_shape"))
+    return all(hasattr(game, a) for a in ("horizon", "regrowth", "symmetry", "grid", "strategy_shape"))
 
 
 @SOLVERS.register(

@@ -2,7 +2,8 @@
 
 This package holds the regrowth maps of the seed's T-step Markov game (the orchard's law of
 motion, its steady states and maximum sustainable yield, and the stochastic cell orchard whose
-mean field they are). The Markov game itself and its equilibria build on them.
+mean field they are), the Markov game, and the grouping of interchangeable agents into types
+that lets backward induction solve one policy per type.
 """
 
 from sedtheory.games.dynamic.game import DynamicCommonsGame, Path
@@ -16,6 +17,7 @@ from sedtheory.games.dynamic.regrowth import (
     regrowth_map,
     simulate_orchard,
 )
+from sedtheory.games.dynamic.symmetry import TypeReduction, type_reduction
 
 __all__ = [
     "DynamicCommonsGame",
@@ -23,9 +25,11 @@ __all__ = [
     "Path",
     "REGROWTH",
     "Regrowth",
+    "TypeReduction",
     "logistic",
     "melting_pot",
     "orchard_step",
     "regrowth_map",
     "simulate_orchard",
+    "type_reduction",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ import numpy.typing as npt
 from sedtheory.errors import ActionError, InvalidParameterError, ShapeError
 from sedtheory.games.dynamic.regrowth import Regrowth, regrowth_map
 from sedtheory.games.dynamic.stage import StageModel, best_replies, interpolate
+from sedtheory.games.dynamic.symmetry import TypeReduction, type_reduction
 from sedtheory.games.protocol import SearchHints
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax, RatePieces
@@ -157,14 +159,21 @@ class DynamicCommonsGame:
         points = count("grid", grid, 5, "use a stock grid of at least 5 points")
         _check_resolution(points, self._regrowth)
         self._grid = np.linspace(0.0, cap, points)
-        self._model = StageModel(
-            weights=society.weights.toarray(),
-            cost_weights=0.5 / society.productivity,
-            pieces=RatePieces.of(tax.thresholds, tax.rates, np.inf),
+        self._symmetry = type_reduction(society, self._stage_model)
+
+    def _stage_model(
+        self, weights: np.ndarray, agents: np.ndarray, counts: np.ndarray | None, own: np.ndarray | None
+    ) -> StageModel:
+        return StageModel(
+            weights=weights,
+            cost_weights=0.5 / self._society.productivity[agents],
+            pieces=RatePieces.of(self._tax.thresholds, self._tax.rates, np.inf),
             omega=self._omega,
             beta=self._beta,
-            amax=amax,
+            amax=self._amax,
             regrowth=self._regrowth,
+            counts=counts,
+            own=own,
         )
 
     # ------------------------------------------------------------ the Game protocol
@@ -238,33 +247,42 @@ class DynamicCommonsGame:
 
     def best_responses(self, actions: npt.ArrayLike) -> np.ndarray:
         """Each agent's best Markov policy against the others' (its own dynamic programme on the
-        grid, backward from the last step)."""
-        a = self.check_actions(actions)
+        grid, backward from the last step; once per type for a type-symmetric profile)."""
+        model, a, expand = self._frame(actions)
         out = a.copy()
-        for i in range(self.n):
-            out[:, :, i] = self._own_programme(a, i)
-        return out
+        for i in range(model.size):
+            out[:, :, i] = self._own_programme(model, a, i)
+        return expand(out)
 
     def deviation_gains(self, actions: npt.ArrayLike) -> np.ndarray:
         """Per agent: the largest one-shot deviation gain along the path, discounted to period 0,
         with continuations simulated exactly in the true game (no grid in the continuation)."""
-        a = self.check_actions(actions)
-        path = self.path(a)
+        model, a, expand = self._frame(actions)
+        path = self._play(model, a)
         if self.stationary:  # one continuation for every step: all path stocks at once
-            fine, cont = self._true_continuation(a, 0)
+            fine, cont = self._true_continuation(model, a, 0)
             demands = path.demands
-            _, best = best_replies(self._model, path.stocks[:-1], demands, fine, cont)
-            here = self._model.values(path.stocks[:-1], demands, fine, cont)
+            _, best = best_replies(model, path.stocks[:-1], demands, fine, cont)
+            here = model.values(path.stocks[:-1], demands, fine, cont)
             weights = self._beta ** np.arange(demands.shape[0])[:, None]
-            return np.max(weights * np.maximum(best - here, 0.0), axis=0)
-        gains = np.zeros(self.n)
+            return expand(np.max(weights * np.maximum(best - here, 0.0), axis=0))
+        gains = np.zeros(model.size)
         for t in range(self.steps):
             stock = np.array([path.stocks[t]])
-            later = self._true_continuation(a, t + 1)
-            _, best = best_replies(self._model, stock, path.demands[t][None, :], *later)
-            here = self._model.values(stock, path.demands[t][None, :], *later)[0]
+            later = self._true_continuation(model, a, t + 1)
+            _, best = best_replies(model, stock, path.demands[t][None, :], *later)
+            here = model.values(stock, path.demands[t][None, :], *later)[0]
             gains = np.maximum(gains, self._beta**t * np.maximum(best[0] - here, 0.0))
-        return gains
+        return expand(gains)
+
+    def _frame(self, actions: npt.ArrayLike) -> tuple[StageModel, np.ndarray, Any]:
+        """The stage model, the strategies on its agent axis and the map back to agents: the type
+        model for a type-symmetric profile, else every agent's (:attr:`stage`)."""
+        a = self.check_actions(actions)
+        red = self._symmetry.reduce(a)
+        if red is None:
+            return self.stage, a, lambda v: v
+        return self._symmetry.model, red, self._symmetry.expand
 
     # ------------------------------------------------------------ structure
     #: Relative Nash gap accepted by ``solve_equilibrium`` by default: the certificate is measured
@@ -321,10 +339,20 @@ class DynamicCommonsGame:
     def max_harvest(self) -> float:
         return self._amax
 
-    @property
+    @cached_property
     def stage(self) -> StageModel:
-        """One step's constants (weights, costs, tax pieces, regrowth)."""
-        return self._model
+        """One step's constants (weights, costs, tax pieces, regrowth), one entry per agent (the
+        dense ``W``: at most 4000 agents on the complete graph; see :attr:`symmetry`)."""
+        if not self._symmetry.reduces:
+            return self._symmetry.model  # type: ignore[no-any-return]
+        return self._stage_model(self._society.weights.toarray(), np.arange(self.n), None, None)
+
+    @property
+    def symmetry(self) -> TypeReduction:
+        """The agents grouped into interchangeable types (complete graph: same selfishness and
+        productivity), with the stage model on the type axis; backward induction solves for one
+        policy per type."""
+        return self._symmetry
 
     @property
     def strategy_shape(self) -> tuple[int, int, int]:
@@ -342,16 +370,21 @@ class DynamicCommonsGame:
 
     def path(self, actions: npt.ArrayLike, start: int = 0, stock: float | None = None) -> Path:
         """Play the strategies from ``stock`` (default ``S_0``) at step ``start`` to the end."""
-        a = self.check_actions(actions)
+        model, a, expand = self._frame(actions)
+        p = self._play(model, a, start, stock)
+        return Path(p.stocks, expand(p.demands), expand(p.harvests), expand(p.payoffs))
+
+    def _play(self, model: StageModel, a: np.ndarray, start: int = 0, stock: float | None = None) -> Path:
+        """:meth:`path` on ``model``'s agent axis."""
         s = self._s0 if stock is None else float(stock)
         steps = self.steps - start
-        stocks, demands = np.zeros(steps + 1), np.zeros((steps, self.n))
-        harvests, payoffs = np.zeros((steps, self.n)), np.zeros((steps, self.n))
+        stocks, demands = np.zeros(steps + 1), np.zeros((steps, model.size))
+        harvests, payoffs = np.zeros((steps, model.size)), np.zeros((steps, model.size))
         stocks[0] = s
         for k in range(steps):
             demands[k] = self.demands_at(a, start + k, np.array(stocks[k]))
-            y, nxt = self._model.outcome(np.array(stocks[k]), demands[k])
-            harvests[k], payoffs[k], stocks[k + 1] = y, self._model.payoffs(y), float(nxt)
+            y, nxt = model.outcome(np.array(stocks[k]), demands[k])
+            harvests[k], payoffs[k], stocks[k + 1] = y, model.payoffs(y), float(nxt)
         return Path(stocks, demands, harvests, payoffs)
 
     def _discounted(self, payoffs: np.ndarray) -> np.ndarray:
@@ -359,35 +392,41 @@ class DynamicCommonsGame:
         return weights @ payoffs
 
     def _true_continuation(
-        self, actions: np.ndarray, t: int, points: int = 257
+        self, model: StageModel, actions: np.ndarray, t: int, points: int = 257
     ) -> tuple[np.ndarray, np.ndarray]:
         """Continuation utilities from step ``t`` on a fine stock grid, each simulated exactly."""
         fine = np.linspace(0.0, self._regrowth.capacity, points)
-        return fine, self._society.apply_weights(self.rollout(actions, t, fine))
+        return fine, model.weigh(self._rollout(model, actions, t, fine))
 
-    def rollout(self, actions: np.ndarray, start: int, stocks: np.ndarray) -> np.ndarray:
+    def rollout(self, actions: npt.ArrayLike, start: int, stocks: np.ndarray) -> np.ndarray:
         """Discounted own payoffs (m, n) from step ``start`` of the strategies played from each of
         the stocks (m,) (vectorised over the starting stocks; exact, no grid in the state)."""
+        model, a, expand = self._frame(actions)
+        return expand(self._rollout(model, a, start, stocks))  # type: ignore[no-any-return]
+
+    def _rollout(self, model: StageModel, actions: np.ndarray, start: int, stocks: np.ndarray) -> np.ndarray:
         s = np.asarray(stocks, dtype=float)
-        total = np.zeros(s.shape + (self.n,))
+        total = np.zeros(s.shape + (model.size,))
         weight = 1.0
         for t in range(start, self.steps):
-            y, s = self._model.outcome(s, self.demands_at(actions, t, s))
-            total += weight * self._model.payoffs(y)
+            y, s = model.outcome(s, self.demands_at(actions, t, s))
+            total += weight * model.payoffs(y)
             weight *= self._beta
         return total
 
-    def _own_programme(self, actions: np.ndarray, i: int, value_tol: float = 1e-10) -> np.ndarray:
+    def _own_programme(
+        self, model: StageModel, actions: np.ndarray, i: int, value_tol: float = 1e-10
+    ) -> np.ndarray:
         """Agent i's optimal policy against the others' (backward induction on the grid; value
         iteration to ``value_tol`` relative for ``horizon=inf``)."""
-        cont = np.zeros((self._grid.size, self.n))
+        cont = np.zeros((self._grid.size, model.size))
         rows = self.strategy_shape[0]
         policy = np.zeros((rows, self._grid.size))
         sweeps = 10_000 if self.stationary else rows
         for k in range(sweeps):
             t = max(rows - 1 - k, 0)
             demands = self.demands_at(actions, t, self._grid)
-            x, v = best_replies(self._model, self._grid, demands, self._grid, cont)
+            x, v = best_replies(model, self._grid, demands, self._grid, cont)
             policy[t] = x[:, i]
             change = float(np.max(np.abs(v[:, i] - cont[:, 0])))
             cont = np.broadcast_to(v[:, i : i + 1], cont.shape).copy()

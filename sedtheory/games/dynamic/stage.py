@@ -50,8 +50,16 @@ def interpolate_own(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) ->
 
 @dataclass(frozen=True)
 class StageModel:
-    """The step's constants: weights ``W`` (dense, n x n), selfishness, effort-cost weights, the
-    tax pieces, endowment, discount, harvest cap and the regrowth map."""
+    r"""The step's constants: social weights, effort-cost weights, the tax pieces, endowment,
+    discount, harvest cap and the regrowth map.
+
+    The agent axis of every array may stand for *types* rather than agents: ``counts[a]``
+    identical agents of type a (same weights, costs and, in a type-symmetric profile, the same
+    demand). ``weights[a, b]`` is then the total weight an agent of type a puts on the agents of
+    type b other than itself, plus its own weight ``own[a]`` when ``b = a``; a deviating agent
+    changes its own harvest while its ``counts[a] - 1`` mates keep theirs. With ``counts`` and
+    ``own`` left out every type is one agent and ``weights`` is the agents' ``W`` (dense n x n).
+    """
 
     weights: np.ndarray
     cost_weights: np.ndarray
@@ -60,15 +68,43 @@ class StageModel:
     beta: float
     amax: float
     regrowth: object
+    counts: np.ndarray | None = None
+    own: np.ndarray | None = None
 
     @property
-    def n(self) -> int:
+    def size(self) -> int:
+        """Length of the agent axis (types, or agents when ``counts`` is None)."""
         return int(self.weights.shape[0])
 
     @cached_property
+    def n(self) -> int:
+        """Number of agents (the sum of ``counts``)."""
+        return self.size if self.counts is None else int(round(float(np.sum(self.counts))))
+
+    @cached_property
+    def multiplicity(self) -> np.ndarray:
+        """Agents per entry of the agent axis, as floats (all 1 without ``counts``)."""
+        return np.ones(self.size) if self.counts is None else np.asarray(self.counts, dtype=float)
+
+    @cached_property
+    def sigma(self) -> np.ndarray:
+        """Each agent's weight on its own payoff, :math:`W_{ii}`."""
+        return np.diag(self.weights).copy() if self.own is None else np.asarray(self.own, dtype=float)
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """Sum over all agents of per-type ``values`` (..., size) -> (...)."""
+        if self.counts is None:  # row by row, so chunks of rows give bit-identical sums
+            return values.sum(axis=-1)  # type: ignore[no-any-return]
+        return (values * self.multiplicity).sum(axis=-1)  # type: ignore[no-any-return]
+
+    def weigh(self, values: np.ndarray) -> np.ndarray:
+        r""":math:`\sum_j W_{ij} v_j` of a type-symmetric ``values`` (..., size)."""
+        return values @ self.weights.T  # type: ignore[no-any-return]
+
+    @cached_property
     def separable(self) -> bool:
-        """Selfish weights (``W`` diagonal) and a flat tax: see :meth:`_rationed`."""
-        off = self.weights - np.diag(np.diag(self.weights))
+        """Selfish weights (no weight on other agents) and a flat tax: see :meth:`_rationed`."""
+        off = self.weights - np.diag(self.sigma)
         flat = self.pieces.lo.size == 1 and self.pieces.rate.ndim == 1
         return bool(flat and not np.any(off))
 
@@ -78,12 +114,12 @@ class StageModel:
         :math:`[0, a_{max}]` (exact, piece by piece), with marginal continuation ``price``
         :math:`\lambda_i = -\partial_x \beta C_i(G(S - H_{-i} - x))`. Non-increasing in
         :math:`\lambda_i` (the own objective is concave when :math:`\sigma_i \ge s_i/n`)."""
-        sigma = np.diag(self.weights)
+        sigma = self.sigma
         k = F.own_tax_weight(sigma, self.weights.sum(axis=1), self.n)
         curvature = 2.0 * sigma * self.cost_weights
-        upper = np.full(self.n, self.amax)
+        upper = np.full(self.size, self.amax)
         alpha = sigma - price
-        flat = alpha.reshape(-1, self.n)
+        flat = alpha.reshape(-1, self.size)
         x, _, _ = piece_search(flat, curvature, k, upper, self.pieces)
         return x.reshape(alpha.shape)
 
@@ -98,13 +134,13 @@ class StageModel:
     def payoffs(self, harvests: np.ndarray) -> np.ndarray:
         """Step payoffs ``r_j`` of realised harvests (..., n)."""
         t = self.pieces.taxes(harvests)
-        lump = t.sum(axis=-1, keepdims=True) / self.n
+        lump = self.total(t)[..., None] / self.n
         cost = F.effort_cost(harvests, self.cost_weights)
         return F.payoff(self.omega, harvests, F.tax_transfer(t, lump), cost, 0.0)
 
     def outcome(self, stock: np.ndarray, demands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Realised harvests (..., n) and next stocks (...) of demands (..., n) at stocks (...)."""
-        total = demands.sum(axis=-1)
+        total = self.total(demands)
         share = np.minimum(stock, total) / np.maximum(total, 1e-300)  # S / H when rationed, else 1
         harvests = demands * share[..., None]
         escapement = np.maximum(stock - np.minimum(total, stock), 0.0)
@@ -117,7 +153,7 @@ class StageModel:
         continuation utilities ``cont`` (G, n) on ``grid``."""
         harvests, nxt = self.outcome(stock, demands)
         r = self.payoffs(harvests)
-        return r @ self.weights.T + self.beta * interpolate(grid, cont, nxt)
+        return self.weigh(r) + self.beta * interpolate(grid, cont, nxt)
 
     def own_values(
         self, stock: np.ndarray, demands: np.ndarray, x: np.ndarray, grid: np.ndarray, cont: np.ndarray
@@ -129,7 +165,7 @@ class StageModel:
         the current weighted payoffs with agent i's own terms swapped (O(1) per candidate); only
         candidates that ration are evaluated with every agent's payoff.
         """
-        others = demands.sum(axis=1, keepdims=True) - demands  # (G, n)
+        others = self.total(demands)[:, None] - demands  # (G, n)
         out = self._unrationed(stock, demands, others, x, grid, cont)
         rationed = x + others[..., None] > stock[:, None, None]
         if np.any(rationed):
@@ -160,18 +196,32 @@ class StageModel:
         With selfish weights (``W`` diagonal) and a flat tax the others' payoffs enter only through
         the revenue, which is ``tau S`` whenever the orchard is emptied: O(1) per candidate instead
         of every agent's payoff."""
+        sigma = self.sigma[agent]
         if self.separable:
             y = stock[:, None] * x / np.maximum(others[:, None] + x, 1e-300)  # the deviator's harvest
             lump = float(self.pieces.rate[0]) * stock[:, None] / self.n
             cost = F.effort_cost(y, self.cost_weights[agent][:, None])
             r = F.payoff(self.omega, y, F.tax_transfer(self.pieces.taxes(y), lump), cost, 0.0)
-            return self.weights[agent, agent][:, None] * r + self.beta * cont[0, agent][:, None]
+            return sigma[:, None] * r + self.beta * cont[0, agent][:, None]
         q = stock[:, None] / np.maximum(others[:, None] + x, 1e-300)  # (m, K)
-        y = q[..., None] * demands[rows][:, None, :]  # (m, K, n)
-        own = np.arange(self.n)[None, None, :] == agent[:, None, None]
-        y = np.where(own, (q * x)[..., None], y)
-        r = self.payoffs(y)
-        return np.einsum("mkj,mj->mk", r, self.weights[agent]) + self.beta * cont[0, agent][:, None]
+        y = q[..., None] * demands[rows][:, None, :]  # everyone at the profile (m, K, size)
+        mine = q * x  # the deviator's harvest (m, K)
+        t, t_mine = self.pieces.taxes(y), self.pieces.taxes(mine)
+        t_mate = np.take_along_axis(t, agent[:, None, None], axis=-1)[..., 0]  # its own type's tax
+        lump = (self.total(t) - t_mate + t_mine) / self.n
+        r = F.payoff(
+            self.omega, y, F.tax_transfer(t, lump[..., None]), F.effort_cost(y, self.cost_weights), 0.0
+        )
+        r_mine = F.payoff(
+            self.omega,
+            mine,
+            F.tax_transfer(t_mine, lump),
+            F.effort_cost(mine, self.cost_weights[agent][:, None]),
+            0.0,
+        )
+        r_mate = np.take_along_axis(r, agent[:, None, None], axis=-1)[..., 0]
+        social = np.einsum("mkj,mj->mk", r, self.weights[agent]) + sigma[:, None] * (r_mine - r_mate)
+        return social + self.beta * cont[0, agent][:, None]
 
     def _unrationed(
         self,
@@ -183,12 +233,11 @@ class StageModel:
         cont: np.ndarray,
     ) -> np.ndarray:
         """``sum_j W_ij r_j + beta C_i(G(S - H_{-i} - x))`` with the others' harvests at their demands."""
-        w = self.weights
-        sigma = np.diag(w)
-        s = w.sum(axis=1)
+        sigma = self.sigma
+        s = self.weights.sum(axis=1)
         t_h = self.pieces.taxes(demands)
         own_h = self.omega + demands - t_h - F.effort_cost(demands, self.cost_weights)  # r_j without R/n
-        base = own_h @ w.T - sigma * own_h + s * (t_h.sum(axis=1, keepdims=True) - t_h) / self.n
+        base = self.weigh(own_h) - sigma * own_h + s * (self.total(t_h)[:, None] - t_h) / self.n
         t_x = self.pieces.taxes(x)
         own_x = self.omega + x - t_x - F.effort_cost(x, self.cost_weights[None, :, None])
         step = base[..., None] + sigma[None, :, None] * own_x + (s / self.n)[None, :, None] * t_x
@@ -197,11 +246,11 @@ class StageModel:
         return step + self.beta * interpolate_own(grid, cont, nxt)
 
 
-def _scan(stock: np.ndarray, demands: np.ndarray, amax: float, points: int) -> np.ndarray:
+def _scan(stock: np.ndarray, demands: np.ndarray, others: np.ndarray, amax: float, points: int) -> np.ndarray:
     """Candidate demands (G, n, 2 points + 2): evenly spaced realised harvests without rationing
     (``[0, S - H_{-i}]``), evenly spaced realised harvests with rationing (demands above the kink,
-    ``x = H_{-i} y / (S - y)``), the kink and the current demand."""
-    others = demands.sum(axis=1, keepdims=True) - demands
+    ``x = H_{-i} y / (S - y)``), the kink and the current demand; ``others`` is
+    :math:`H_{-i}` (G, n)."""
     s = stock[:, None]
     kink = np.clip(s - others, 0.0, amax)
     frac = np.linspace(0.0, 1.0, points)
@@ -230,7 +279,7 @@ def best_replies(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best demands of every agent at every stock (G, n) and their values, given the others'
     (see :func:`_best_replies`), in chunks of stocks of at most :data:`CHUNK` candidate values."""
-    rows = max(1, CHUNK // max(1, model.n * (2 * points + 2)))
+    rows = max(1, CHUNK // max(1, model.size * (2 * points + 2)))
     if stock.shape[0] <= rows:
         return _best_replies(model, stock, demands, grid, cont, points, refine)
     parts = [
@@ -257,7 +306,7 @@ def _best_replies(
     agents. The value is the best one evaluated, so the reported gain never exceeds the true one
     by more than rounding (a sharp peak missed by the scan can make it smaller).
     """
-    cand = _scan(stock, demands, model.amax, points)
+    cand = _scan(stock, demands, model.total(demands)[:, None] - demands, model.amax, points)
     vals = model.own_values(stock, demands, cand, grid, cont)
     order = np.sort(cand, axis=-1)
     pick = np.argmax(vals, axis=-1)[..., None]
