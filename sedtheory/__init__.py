@@ -8,7 +8,15 @@ at a profile: ``sedtheory.welfare(game, actions, p)`` is :func:`sedtheory.welfar
 
 from sedtheory import errors, games, scenarios, voting, welfare
 from sedtheory.certificate import Certificate
-from sedtheory.equilibrium import SOLVERS, Equilibrium, certify, nash_gap, solve_equilibrium
+from sedtheory.equilibrium import (
+    SOLVERS,
+    Equilibrium,
+    EquilibriumSet,
+    certify,
+    equilibria,
+    nash_gap,
+    solve_equilibrium,
+)
 from sedtheory.games import CommonsGame, Game, PiecewiseQuadraticGame
 from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.loop import SEDRound, SEDRun, run_sed
@@ -68,6 +76,7 @@ __all__ = [
     "CommonsGame",
     "DynamicCommonsGame",
     "Equilibrium",
+    "EquilibriumSet",
     "FirstBest",
     "Game",
     "Implementation",
@@ -96,6 +105,7 @@ __all__ = [
     "WelfareFrontier",
     "best_implementation",
     "certify",
+    "equilibria",
     "errors",
     "find_manipulation",
     "first_best",

@@ -33,7 +33,14 @@ from sedtheory.equilibrium.solvers import SolverOutput
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons.replies import best_replies, deviation_gain
 
-__all__ = ["AggregateSolution", "solve_global"]
+__all__ = [
+    "AggregateSolution",
+    "reply_caps",
+    "restricted_equilibrium",
+    "segment_replies",
+    "segment_structure",
+    "solve_global",
+]
 
 
 class _Restricted:
@@ -129,12 +136,41 @@ def _segment_bounds(
     return segment_bounds(seg_of_piece, seg, lo, hi, upper)
 
 
+def segment_structure(game: CommonsGame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment id of every (agent, piece) ``(n, P)``, each agent's number of segments, and which
+    agents are not concave in their own action (more than one segment)."""
+    return _segments(game)
+
+
+def reply_caps(game: CommonsGame) -> np.ndarray:
+    """Each agent's largest relevant action (0 for agents that care about nobody, ``s_i = 0``)."""
+    return np.where(game.society.weight_sums == 0, 0.0, game.reply_upper_bounds)
+
+
+def segment_replies(
+    game: CommonsGame, seg_of_piece: np.ndarray, seg: np.ndarray, upper: np.ndarray, idx: np.ndarray
+) -> _Restricted:
+    """Backward replies of the agents ``idx``, agent ``idx[m]`` restricted to its segment
+    ``seg[m]``: ``.replies(A)`` gives their smallest and largest replies and slopes at the
+    aggregate ``A`` (a scalar, or one aggregate per agent)."""
+    lower_b, upper_b = _segment_bounds(game, seg_of_piece[idx], seg, upper[idx])
+    return _Restricted(game, lower_b, upper_b, idx)
+
+
+def restricted_equilibrium(
+    game: CommonsGame, seg_of_piece: np.ndarray, seg: np.ndarray, upper: np.ndarray
+) -> AggregateSolution:
+    """The equilibrium of the game with every agent i restricted to its segment ``seg[i]`` (a
+    concave potential game: the root of its aggregate equation is unique and exact)."""
+    lower_b, upper_b = _segment_bounds(game, seg_of_piece, seg, upper)
+    return aggregate_root(_Restricted(game, lower_b, upper_b))
+
+
 def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_000) -> SolverOutput:
     """Exact pure equilibrium of a global-commons game (see the module docstring)."""
     n = game.n
     seg_of_piece, n_segs, nonconcave = _segments(game)
-    indifferent = game.society.weight_sums == 0
-    upper = np.where(indifferent, 0.0, game.reply_upper_bounds)
+    upper = reply_caps(game)
     details: dict[str, object] = {"nonconcave_agents": int(nonconcave.sum()), "segment_moves": 0}
     if not nonconcave.any():
         model = _Restricted(game, np.zeros(n), upper)
@@ -146,8 +182,7 @@ def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_0
     rows = np.arange(n)
 
     def restricted(seg: np.ndarray) -> AggregateSolution:
-        lower_b, upper_b = _segment_bounds(game, seg_of_piece, seg, upper)
-        return aggregate_root(_Restricted(game, lower_b, upper_b))
+        return restricted_equilibrium(game, seg_of_piece, seg, upper)
 
     iterations = sol.iterations
     verified: tuple[float, np.ndarray] | None = None

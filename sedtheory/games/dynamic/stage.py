@@ -168,8 +168,13 @@ class StageModel:
         others = self.total(demands)[:, None] - demands  # (G, n)
         out = self._unrationed(stock, demands, others, x, grid, cont)
         rationed = x + others[..., None] > stock[:, None, None]
-        if np.any(rationed):
-            g_idx, i_idx = np.nonzero(rationed.any(axis=-1))
+        if not np.any(rationed):
+            return out
+        rows_all, agents_all = np.nonzero(rationed.any(axis=-1))
+        # the general rationed value costs every agent's payoff per candidate: bound the memory
+        step = rows_all.size if self.separable else max(1, CHUNK // max(1, x.shape[-1] * self.size))
+        for k in range(0, rows_all.size, step):
+            g_idx, i_idx = rows_all[k : k + step], agents_all[k : k + step]
             out[g_idx, i_idx] = np.where(
                 rationed[g_idx, i_idx],
                 self._rationed(
