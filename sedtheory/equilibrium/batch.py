@@ -46,6 +46,8 @@ __all__ = [
     "check_rates",
     "opponent_intercepts",
     "policy_equilibria",
+    "EquilibriumWindows",
+    "equilibrium_windows",
     "reply_bound",
 ]
 
@@ -184,6 +186,13 @@ class _GlobalBatch:
 
     def largest(self, rows: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Largest consistent reply of every agent (the Tarski fixed point) and its slope."""
+        return self._consistent(rows, agg, largest=True)
+
+    def smallest(self, rows: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest consistent reply of every agent (also non-increasing in the aggregate)."""
+        return self._consistent(rows, agg, largest=False)
+
+    def _consistent(self, rows: np.ndarray, agg: np.ndarray, largest: bool) -> tuple[np.ndarray, np.ndarray]:
         pc = self.pieces.subset(rows)
         up = self.upper[None, :, None]
         lo = np.minimum(pc.lo[None, None, :], up)
@@ -196,7 +205,11 @@ class _GlobalBatch:
         own = self.kernel.own(x, alpha, t_x)
         scale = 1e-12 * np.maximum(1.0, np.abs(alpha)) * np.maximum(1.0, x)
         valid = exists & (best - own <= scale)
-        pick = np.argmax(np.where(valid, x, -np.inf), axis=2)
+        pick = (
+            np.argmax(np.where(valid, x, -np.inf), axis=2)
+            if largest
+            else np.argmin(np.where(valid, x, np.inf), axis=2)
+        )
         pick = np.where(valid.any(axis=2), pick, 0)  # numerical corner: the first piece
         xs = np.take_along_axis(x, pick[:, :, None], axis=2)[:, :, 0]
         ds = np.take_along_axis(slope, pick[:, :, None], axis=2)[:, :, 0]
@@ -346,6 +359,70 @@ def _too_large(
     utilities = game.society.apply_weights(batch_payoffs(game, actions, rates))
     scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
     return gains.max(axis=1) / scale > tol
+
+
+@dataclass(frozen=True)
+class EquilibriumWindows:
+    """Where the equilibria of each policy can be (see :func:`equilibrium_windows`).
+
+    Attributes
+    ----------
+    low, high : numpy.ndarray, shape (m,)
+        Totals of the smallest and the largest consistent replies' equilibria: every
+        equilibrium total lies in ``[low, high]``.
+    unique : numpy.ndarray of bool, shape (m,)
+        Rows that provably have one equilibrium.
+    smallest, largest : PolicyEvaluations
+        The two roots' profiles with their exact Nash gaps (``certified`` where they are
+        equilibria: the extreme equilibria of the row, when its roots are exact).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    unique: np.ndarray
+    smallest: PolicyEvaluations
+    largest: PolicyEvaluations
+
+
+def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e-9) -> EquilibriumWindows:
+    r"""Where the equilibria of each policy (row of ``rates``) can be (global commons).
+
+    Both the smallest and the largest consistent backward replies are non-increasing in the
+    aggregate, so every equilibrium total lies between the roots ``low`` and ``high`` of their
+    aggregate equations. ``unique`` marks rows that provably have one equilibrium: every own
+    payoff is concave, or both roots are exact, coincide and give the same replies
+    (single-valued there). Other rows may still have one: :func:`~sedtheory.equilibrium.equilibria`
+    decides, searching only ``[low, high]``. Vectorised over the rows.
+    """
+    require_commons(game, what="equilibrium_windows")
+    r = check_rates(game, rates)
+    m, n = r.shape[0], game.n
+    if not game.uses_global_formulas:
+        raise InvalidParameterError("game", "local commons", "equilibrium windows need the global commons")
+    model = _GlobalBatch(game, r)
+    rows = np.arange(m)
+    concave = model.segments(rows)[..., -1].max(axis=1) == 0 if m else np.zeros(0, dtype=bool)
+    low, exact_low = aggregate_roots(model.smallest, m, n, stop_width=1e-12, jumps=model.jumps(rows))
+    high, exact_high = aggregate_roots(model.largest, m, n, stop_width=1e-12, jumps=model.jumps(rows))
+    scale = 1e-9 * np.maximum(1.0, np.abs(high).max(axis=1, initial=0.0))
+    same = np.abs(high - low).max(axis=1, initial=0.0) <= scale
+    unique = concave | (exact_low & exact_high & same)
+    return EquilibriumWindows(
+        low.sum(axis=1),
+        high.sum(axis=1),
+        unique,
+        _evaluated(game, r, low, tol),
+        _evaluated(game, r, high, tol),
+    )
+
+
+def _evaluated(game: CommonsGame, rates: np.ndarray, actions: np.ndarray, tol: float) -> PolicyEvaluations:
+    """Profiles per row with their exact Nash gaps and whether they are equilibria to ``tol``."""
+    payoffs = batch_payoffs(game, actions, rates)
+    utilities = game.society.apply_weights(payoffs)
+    gaps = _gains(game, actions, rates, reply_bound(game, _rate_cap(rates))).max(axis=1, initial=0.0)
+    rel = gaps / np.maximum(1.0, np.abs(utilities).max(axis=1, initial=0.0))
+    return PolicyEvaluations(rates, actions, utilities, payoffs, gaps, rel, rel <= tol, "extreme root")
 
 
 def policy_equilibria(

@@ -44,6 +44,7 @@ from sedtheory.equilibrium.global_commons import (
     restricted_equilibrium,
     segment_replies,
     segment_structure,
+    selection_roots,
 )
 from sedtheory.equilibrium.regimes import polish, regime_candidates
 from sedtheory.equilibrium.result import relative_gap_scale
@@ -89,6 +90,12 @@ class EquilibriumSet:
     def aggregates(self) -> np.ndarray:
         """Total action of each equilibrium (summed over every axis of a strategy)."""
         return self.actions.reshape(self.actions.shape[0], -1).sum(axis=1)  # type: ignore[no-any-return]
+
+    def index_of(self, profile: np.ndarray) -> int | None:
+        """Row of the listed equilibrium ``profile`` is (to the merge tolerance of the
+        enumeration: 1e-6 relative), or None."""
+        rows = [r for r, a in enumerate(self.actions) if _near(np.asarray(profile, dtype=float), a)]
+        return rows[0] if rows else None
 
     def welfare(self, p: float) -> np.ndarray:
         """:math:`M_p` of each equilibrium's utilities."""
@@ -139,9 +146,10 @@ def _crossings(
 
         lo, hi = np.zeros(idx.size), r_max.copy()
         at_lo, at_hi = ahead(lo), ahead(hi)
+        scale = float(np.max(r_max, initial=1.0))
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            if np.all((mid == lo) | (mid == hi)):
+            if _converged(lo, hi, scale):
                 break
             up = ahead(mid)
             lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
@@ -149,6 +157,12 @@ def _crossings(
         r_lo[:, j] = np.maximum(r_lo[:, j], t)
         r_hi[:, jj] = np.minimum(r_hi[:, jj], t)
     return r_lo, r_hi
+
+
+def _converged(lo: np.ndarray, hi: np.ndarray, scale: float) -> bool:
+    """Every bracket is down to a few ulps of the problem's scale (a crossing at 0 would
+    otherwise halve through the subnormals)."""
+    return bool(np.all(hi - lo <= 4.0 * np.finfo(float).eps * np.maximum(np.abs(hi), scale)))
 
 
 def _to_totals(models: list, r: np.ndarray) -> np.ndarray:
@@ -159,9 +173,10 @@ def _to_totals(models: list, r: np.ndarray) -> np.ndarray:
         finite = np.isfinite(target)
         lo = np.where(finite, target + model.lower, 0.0)
         hi = np.where(finite, target + model.upper, 0.0)
+        scale = float(np.max(hi, initial=1.0))
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            if np.all((mid == lo) | (mid == hi)):
+            if _converged(lo, hi, scale):
                 break
             above = mid - model.replies(mid)[0] < target  # the root lies above mid
             lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
@@ -169,11 +184,12 @@ def _to_totals(models: list, r: np.ndarray) -> np.ndarray:
     return out
 
 
-def _places(a_lo: np.ndarray, a_hi: np.ndarray, total: float) -> list[tuple[float, float]]:
+def _places(a_lo: np.ndarray, a_hi: np.ndarray, window: tuple[float, float]) -> list[tuple[float, float]]:
     """The places to examine: every interval end ``(p, p)`` and every open interval ``(p, p')``
-    between consecutive ends, within ``[0, total]``."""
-    ends = np.concatenate([a_lo[np.isfinite(a_lo)], a_hi[np.isfinite(a_hi)], [0.0, total]])
-    ends = np.unique(np.clip(ends, 0.0, total))
+    between consecutive ends, within ``window`` (where every equilibrium total lies)."""
+    first, last = window
+    ends = np.concatenate([a_lo[np.isfinite(a_lo)], a_hi[np.isfinite(a_hi)], [first, last]])
+    ends = np.unique(np.clip(ends, first, last))
     out = [(float(p), float(p)) for p in ends]
     out += [(float(a), float(b)) for a, b in zip(ends[:-1], ends[1:], strict=True)]
     return out
@@ -193,7 +209,12 @@ def _combinations(valid: np.ndarray, limit: int) -> np.ndarray | None:
 
 
 def _candidates(
-    game: CommonsGame, seg_of: np.ndarray, n_segs: np.ndarray, upper: np.ndarray, limit: int
+    game: CommonsGame,
+    seg_of: np.ndarray,
+    n_segs: np.ndarray,
+    upper: np.ndarray,
+    limit: int,
+    window: tuple[float, float],
 ) -> tuple[list[np.ndarray], bool]:
     """Segment assignments (n,) whose restricted equilibrium may be an equilibrium, and whether
     every place stayed within ``limit`` combinations."""
@@ -208,21 +229,23 @@ def _candidates(
     concave = np.flatnonzero(n_segs == 1)
     base = segment_replies(game, seg_of, np.zeros(concave.size, dtype=np.int64), upper, concave)
     within, seen, out = True, set(), []
-    for first, last in _places(a_lo, a_hi, float(upper.sum())):
+    for first, last in _places(a_lo, a_hi, window):
         mid = 0.5 * (first + last)
-        valid = ok & (a_lo <= mid) & (mid <= a_hi)
+        near = 16.0 * np.finfo(float).eps * max(1.0, mid)  # ends found by separate bisections
+        valid = ok & (a_lo - near <= mid) & (mid <= a_hi + near)
         combos = _combinations(valid, limit)
         if combos is None:
             within = False
             continue
-        if first < last and combos.shape[0] > 1:  # keep the combinations whose root is inside
+        if combos.shape[0] > 1:  # keep the combinations whose root can lie in [first, last]
 
             def residual(z: float, side: int, combos: np.ndarray = combos) -> np.ndarray:
                 x = np.stack([m.replies(z)[side] for m in models], axis=1)  # (q, S)
                 return base.replies(z)[side].sum() + x[np.arange(idx.size), combos].sum(axis=1) - z
 
             slack = 1e-9 * max(1.0, last)  # largest replies at the left end, smallest at the right
-            combos = combos[(residual(first, 1) >= -slack) & (residual(last, 0) <= slack)]
+            step = 16.0 * np.finfo(float).eps * max(1.0, last)  # ends found by bisection
+            combos = combos[(residual(first - step, 1) >= -slack) & (residual(last + step, 0) <= slack)]
         for combo in combos:
             key = combo.tobytes()
             if key not in seen:
@@ -234,7 +257,13 @@ def _candidates(
 
 
 def equilibria(
-    game: Any, tol: float = 1e-12, max_combinations: int = 4096, max_regimes: int = 200_000
+    game: Any,
+    tol: float = 1e-12,
+    max_combinations: int = 4096,
+    max_regimes: int = 200_000,
+    *,
+    known: np.ndarray | None = None,
+    window: tuple[float, float] | None = None,
 ) -> EquilibriumSet:
     """Every pure Nash equilibrium of a commons game, with ``complete=True`` only when the
     enumeration is proven complete.
@@ -254,6 +283,14 @@ def equilibria(
         agents with a multi-valued backward reply there); beyond it the result is incomplete.
     max_regimes : int
         Local commons: largest number of regime combinations; beyond it the result is incomplete.
+    known : numpy.ndarray, optional
+        An equilibrium already computed (e.g. by a batched solver); it is included, and the
+        solver is not run again (default: :func:`~sedtheory.solve_equilibrium`'s is included).
+    window : (float, float), optional
+        Global commons: the totals of the smallest and the largest consistent replies'
+        equilibria, when the caller has them (e.g. from
+        :func:`~sedtheory.equilibrium.batch.equilibrium_windows`); every equilibrium total lies
+        in between. Default: computed here (and when they coincide the equilibrium is unique).
 
     Returns
     -------
@@ -262,7 +299,11 @@ def equilibria(
     """
     from sedtheory.equilibrium.solve import solve_equilibrium  # the solver's own pick, always included
 
-    own = solve_equilibrium(game, raise_on_failure=False)
+    own = (
+        _Known(np.asarray(known, dtype=float))
+        if known is not None
+        else solve_equilibrium(game, raise_on_failure=False)
+    )
     if not isinstance(game, AggregativeGame):
         note = "no enumeration for this game: the solver's equilibrium only"
         return _collect(game, [own.actions], tol, False, "solver", note)
@@ -282,8 +323,17 @@ def equilibria(
         found = _collect(game, [own.actions], tol, True, "aggregate-root", "")
         proof = "every own payoff is concave, so the aggregate equation has one root"
         notes: list[str] = []
+    elif (roots := selection_roots(game) if window is None else (*window, False))[2]:
+        found = _collect(game, [own.actions], tol, True, "selection-roots", "")
+        proof = (
+            "the smallest and the largest consistent replies give the same equilibrium total, with "
+            "single-valued replies there, so the equilibrium is unique"
+        )
+        notes = []
     else:
-        assignments, within = _candidates(game, seg_of, n_segs, upper, max_combinations)
+        slack = 1e-9 * max(1.0, roots[1])
+        window = (max(0.0, roots[0] - slack), min(float(upper.sum()), roots[1] + slack))
+        assignments, within = _candidates(game, seg_of, n_segs, upper, max_combinations, window)
         profiles = [restricted_equilibrium(game, seg_of, seg, upper).actions for seg in assignments]
         found = _collect(game, [*profiles, own.actions], tol, within, "segment-enumeration", "")
         proof = "every total examined with every combination of valid segments"
@@ -295,7 +345,15 @@ def equilibria(
             "tax bracket at one equilibrium: their actions can trade off at the same total, a continuum "
             "of equilibria of which one is listed"
         )
-    return _finish(found, own, notes, proof)
+    return _finish(game, found, own, notes, proof)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """An equilibrium handed in by the caller (certified again by :func:`_collect`)."""
+
+    actions: np.ndarray
+    converged: bool = True
 
 
 def _local(game: Any, own: Any, tol: float, max_regimes: int) -> EquilibriumSet:
@@ -306,12 +364,13 @@ def _local(game: Any, own: Any, tol: float, max_regimes: int) -> EquilibriumSet:
         return _collect(game, [own.actions], tol, False, "solver", note)
     candidates, why = out
     found = _collect(game, [*candidates, own.actions], tol, True, "regime-enumeration", "")
-    return _finish(found, own, [why] if why else [], "every regime combination solved")
+    return _finish(game, found, own, [why] if why else [], "every regime combination solved")
 
 
-def _finish(found: EquilibriumSet, own: Any, notes: list[str], proof: str) -> EquilibriumSet:
+def _finish(game: Any, found: EquilibriumSet, own: Any, notes: list[str], proof: str) -> EquilibriumSet:
     """The set with its completeness: no caveat, and the solver's own equilibrium among those found."""
-    missed = not any(_near(own.actions, a) for a in found.actions)
+    mine = [np.asarray(own.actions, dtype=float), *_polished(game, own.actions)]  # exact in its regime
+    missed = not any(_near(b, a) for a in found.actions for b in mine)
     if missed:
         notes.append("the solver's equilibrium was not among the enumerated ones")
     complete = found.complete and not notes and own.converged

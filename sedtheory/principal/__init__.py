@@ -24,8 +24,10 @@ from sedtheory.principal.implementation import (
     best_implementation,
     implementing_rates,
 )
+from sedtheory.principal.inefficiency import Inefficiency, inefficiency, price_of_anarchy, price_of_stability
 from sedtheory.principal.optimal import TaxDesign, optimal_tax
 from sedtheory.principal.policy import PolicyDesign, Polished, optimal_policy
+from sedtheory.principal.selection import SELECTIONS
 from sedtheory.principal.spaces import (
     BracketRates,
     ParametricPolicy,
@@ -44,6 +46,11 @@ from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
 from sedtheory.welfare import welfare
 
 __all__ = [
+    "Inefficiency",
+    "SELECTIONS",
+    "inefficiency",
+    "price_of_anarchy",
+    "price_of_stability",
     "BracketRates",
     "FirstBest",
     "Implementation",

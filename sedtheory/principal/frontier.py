@@ -125,6 +125,7 @@ def welfare_frontier(
     points: int = 21,
     resolution: int | None = None,
     welfare_of: Literal["utility", "payoff"] = "utility",
+    selection: str = "optimistic",
 ) -> WelfareFrontier:
     r"""The utility-possibility frontier of two groups, with each p's optimum marked.
 
@@ -141,6 +142,9 @@ def welfare_frontier(
         Rate-grid points per bracket for the second-best cloud (default: as the
         :func:`optimal_tax` scan).
     welfare_of : {"utility", "payoff"}
+    selection : {"optimistic", "pessimistic", "solver"}
+        Which equilibrium each p's optimum counts (see :func:`optimal_tax`); the second-best
+        cloud shows the solver's equilibrium of every scanned policy.
 
     Returns
     -------
@@ -194,7 +198,9 @@ def welfare_frontier(
     for p in pvals:
         entry: dict[str, Any] = {}
         try:
-            design = optimal_tax(game, p, welfare_of=welfare_of, resolution=resolution, bound=False)
+            design = optimal_tax(
+                game, p, welfare_of=welfare_of, resolution=resolution, bound=False, selection=selection
+            )
         except SedtheoryError as exc:
             entry["error"] = str(exc)
         else:

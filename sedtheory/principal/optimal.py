@@ -102,6 +102,7 @@ def optimal_tax(
     optimize_thresholds: bool = False,
     tol: float | None = None,
     bound: bool = True,
+    selection: str = "optimistic",
 ) -> TaxDesign:
     r"""The welfare-maximising bracket rates for ``M_p`` and how optimality was established.
 
@@ -144,6 +145,11 @@ def optimal_tax(
         reports ``inf``). For the dynamic commons: the tax-feasible dynamic first best
         (:func:`~sedtheory.principal.dynamic_first_best`) where it applies (concave regrowth,
         ``p <= 1``, unweighted objective), else ``inf`` with the reason.
+    selection : {"optimistic", "pessimistic", "solver"}
+        Which equilibrium counts where the rates induce several (DESIGN section 6): the best
+        for ``M_p`` among all pure equilibria (default), the worst, or the solver's. The result
+        says which (``selection``), how many equilibria the returned rates have
+        (``equilibria_found``) and whether that list is complete (``equilibria_complete``).
 
     Returns
     -------
@@ -168,7 +174,9 @@ def optimal_tax(
     obj = as_objective(p, None if isinstance(p, Objective) and welfare_of == "utility" else welfare_of)
     space = BracketRates(bracket_tax_of(game).thresholds, bounds)
     if optimize_thresholds:
-        return _with_thresholds(game, obj, space.bounds, resolution, starts, min_step, polish, tol, bound)
+        return _with_thresholds(
+            game, obj, space.bounds, resolution, starts, min_step, polish, tol, bound, selection
+        )
     design = optimal_policy(
         game,
         obj,
@@ -179,6 +187,7 @@ def optimal_tax(
         tol=tol,
         polish=polish,
         bound=bound,
+        selection=selection,
     )
     return TaxDesign.of(design)
 
@@ -193,6 +202,7 @@ def _with_thresholds(
     polish: bool | None,
     tol: float | None,
     bound: bool,
+    selection: str,
 ) -> TaxDesign:
     """Compass search on the interior thresholds, each trial an inner optimal_tax."""
     tau = game.tax.thresholds.astype(float)
@@ -210,6 +220,7 @@ def _with_thresholds(
             polish=polish if final else False,
             tol=tol,
             bound=bound and final,
+            selection=selection if final else "solver",
         )
 
     if tau.size < 2:  # no interior threshold to move

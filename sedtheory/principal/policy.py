@@ -30,9 +30,11 @@ import numpy as np
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
 from sedtheory.errors import DomainError
+from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.search import compass, grid, local_maxima, scan_points
+from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
 from sedtheory.validate import count, positive_float
 from sedtheory.welfare import format_p
@@ -85,6 +87,13 @@ class PolicyDesign:
         Policies whose equilibrium was computed.
     details : dict
         Scan size, best scanned point, polish outcome, timings (for people, not for code).
+    selection : str
+        Which equilibrium of the returned policy is counted: ``"optimistic"`` (the best for the
+        objective among all pure equilibria), ``"pessimistic"`` (the worst) or ``"solver"``.
+    equilibria_found : int
+        Pure equilibria found at the returned policy.
+    equilibria_complete : bool
+        Whether that enumeration is proven complete (see :func:`~sedtheory.equilibria`).
     """
 
     x: np.ndarray
@@ -98,6 +107,9 @@ class PolicyDesign:
     certificate: Certificate
     evaluations: int
     details: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    selection: str = "solver"
+    equilibria_found: int = 1
+    equilibria_complete: bool = False
 
     @property
     def p(self) -> float:
@@ -120,13 +132,13 @@ class PolicyDesign:
 
 
 def _scan(
-    game: Any, space: Any, objective: Objective, resolution: int | None, tol: float
+    game: Any, space: Any, objective: Objective, resolution: int | None, evaluate: Any
 ) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int]:
     """Grid over the space's box and its certified evaluations: (grid, welfare, batch, points)."""
     lo, hi = space.bounds
     points = scan_points(space.dim, game.n, resolution, search_hints(game).scan_evaluations)
     pts = grid(lo, hi, points)
-    batch = space.batch_equilibria(game, pts, tol=tol)
+    batch = evaluate(pts)
     w = batch.welfare(objective)
     if not np.any(np.isfinite(w)):
         if batch.certified.any():
@@ -152,6 +164,7 @@ def optimal_policy(
     tol: float | None = None,
     polish: bool | None = None,
     bound: bool = True,
+    selection: str = "optimistic",
 ) -> PolicyDesign:
     r"""The best policy of ``space`` for ``objective`` in ``game``, with a certificate.
 
@@ -179,6 +192,10 @@ def optimal_policy(
         Call the space's ``polish`` hook (default: the hook decides).
     bound : bool
         Call the space's ``upper_bound`` hook (``False``: the bound is ``inf``).
+    selection : {"optimistic", "pessimistic", "solver"}
+        Which equilibrium counts where a policy induces several (DESIGN section 6; see
+        :mod:`sedtheory.principal.selection`). Games without an equilibrium enumeration (e.g. the
+        dynamic commons) count the solver's, and say so.
 
     Returns
     -------
@@ -194,13 +211,18 @@ def optimal_policy(
     """
     t0 = time.perf_counter()
     require_game(game)
+    selection = check_selection(selection)
     obj = as_objective(objective)
     space = default_space(game, space)
     hints = search_hints(game)
     starts = count("starts", hints.starts if starts is None else starts)
     min_step = positive_float("min_step", hints.min_step if min_step is None else min_step)
     tol = positive_float("tol", hints.tolerance if tol is None else tol)
-    pts, w, scan, points = _scan(game, space, obj, resolution, tol)
+
+    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the selection's equilibrium of every row
+        return selected_evaluations(space, game, x, obj, selection, tol)[0]
+
+    pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
     lo, hi = space.bounds
     order = np.argsort(-w)
     # Local maxima of the scan (one per basin it resolved) and the best points overall (a basin
@@ -210,7 +232,7 @@ def optimal_policy(
     chosen = np.unique(np.concatenate([peaks, top[np.isfinite(w[top])]]))
     spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
     found = compass(
-        lambda x: space.batch_equilibria(game, x, tol=tol),
+        evaluate,
         obj,
         pts[chosen],
         w[chosen],
@@ -230,16 +252,53 @@ def optimal_policy(
         "scan_best_point": pts[order[0]].copy(),
         "compass_rounds": found.rounds,
         "compass_evaluations": found.evaluations,
+        "selection": selection,
         "uncertified": scan.uncertified,
         "search_seconds": time.perf_counter() - t0,
     }
     method = f"batched scan ({points}^{space.dim} grid) + compass search (step >= {min_step:g})"
+    if selection == "pessimistic":
+        polish = False  # a better implementation of the outcome need not be the worst equilibrium
     polished = _polish(space, game, obj, x, target, value, tol, polish, details)
     if polished is not None and polished.improved:
         x, target, method = polished.x, polished.actions, method + polished.method
     return _finish(
-        game, space, obj, x, target, tol, bound, method, details, found.evaluations, pts, polished, t0
+        game,
+        space,
+        obj,
+        x,
+        target,
+        tol,
+        bound,
+        method,
+        details,
+        found.evaluations,
+        pts,
+        polished,
+        t0,
+        selection,
     )
+
+
+def _counted(
+    g_final: Any, obj: Objective, selection: str, eq: Equilibrium, tol: float
+) -> tuple[Equilibrium, Selected | None]:
+    """The equilibrium ``selection`` counts at the final policy (``eq``: the certified outcome of
+    the search), re-certified by its exact gap (never re-solved); None for games without an
+    enumeration."""
+    if not isinstance(g_final, AggregativeGame):
+        return eq, None
+    chosen = select(g_final, obj, selection, extra=eq.actions)
+    if selection == "solver" or chosen.found.index_of(eq.actions) == chosen.row:
+        return eq, chosen
+    counted = certify(
+        g_final,
+        chosen.actions,
+        method=f"{selection} equilibrium of {chosen.found.count}",
+        tol=tol,
+        certificate="exact best responses of every agent under the returned policy",
+    )
+    return counted, chosen
 
 
 def _polish(
@@ -279,6 +338,7 @@ def _finish(
     pts: np.ndarray,
     polished: Polished | None,
     t0: float,
+    selection: str = "solver",
 ) -> PolicyDesign:
     """Certify the final outcome under the final policy, attach the bound, build the design."""
     g_final = space.apply(game, x)
@@ -292,6 +352,7 @@ def _finish(
     )
     if not eq.converged:  # defensive: fall back to the solver's certified equilibrium
         eq = solve_equilibrium(g_final, tol=tol)
+    eq, chosen = _counted(g_final, obj, selection, eq, tol)
     welfare_value = obj.evaluate(obj.values(eq.utilities, eq.payoffs))
     hook = getattr(space, "upper_bound", None)
     if bound and hook is not None:
@@ -306,6 +367,7 @@ def _finish(
         f"At least as good as all {pts.shape[0]} scanned policies "
         f"(best {details['scan_best_welfare']:.10g}) and {evals} compass points"
         + (f"; {polished.proof}" if polished is not None and exact_outcome else "")
+        + _selection_words(selection, chosen)
     )
     cert = Certificate.from_bounds(welfare_value, ub, source, argument=argument)
     details.update({"seconds": time.perf_counter() - t0, "polished": improved})
@@ -321,4 +383,18 @@ def _finish(
         certificate=cert,
         evaluations=int(pts.shape[0] + evals + 1),
         details=details,
+        selection=selection,
+        equilibria_found=1 if chosen is None else chosen.found.count,
+        equilibria_complete=False if chosen is None else chosen.found.complete,
+    )
+
+
+def _selection_words(selection: str, chosen: Selected | None) -> str:
+    if chosen is None:
+        return f". Selection {selection!r}: this game has no equilibrium enumeration, the solver's is counted"
+    found = chosen.found
+    return (
+        f". Selection {selection!r}: {found.count} pure equilibri{'um' if found.count == 1 else 'a'} at the "
+        f"returned policy ({'complete' if found.complete else 'not proven complete'}); the counted one has "
+        f"welfare {chosen.welfare:.10g}"
     )

@@ -29,7 +29,12 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.equilibrium.batch import PolicyEvaluations, policy_equilibria
+from sedtheory.equilibrium.batch import (
+    EquilibriumWindows,
+    PolicyEvaluations,
+    equilibrium_windows,
+    policy_equilibria,
+)
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
 from sedtheory.games.protocol import require_game
@@ -281,6 +286,20 @@ class BracketRates:
         if hasattr(base, "kernel") and hasattr(base, "uses_global_formulas"):
             return policy_equilibria(base, x, tol=tol, raise_on_failure=False)
         return evaluate_one_by_one(space, base, x, tol)
+
+    def equilibrium_windows(
+        self, game: Any, points: npt.ArrayLike, tol: float = 1e-9
+    ) -> EquilibriumWindows | None:
+        """Hook of the equilibrium selections: per row of rates, the interval of totals that holds
+        every equilibrium, whether the equilibrium is provably unique, and the two extreme
+        equilibria (global commons, vectorised; see
+        :func:`~sedtheory.equilibrium.batch.equilibrium_windows`); None for other games."""
+        space = self.for_game(game)
+        x = _points(points, space.dim, "rates")
+        base = space._game_with_thresholds(game)
+        if hasattr(base, "kernel") and getattr(base, "uses_global_formulas", False):
+            return equilibrium_windows(base, x, tol=tol)
+        return None
 
     def polish(
         self,

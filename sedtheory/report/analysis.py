@@ -70,6 +70,7 @@ class ObjectiveOutcome:
     grid_welfare: float
     lump_sum: dict[str, Any]
     laissez_faire_welfare: float
+    inefficiency: Any = None  # an Inefficiency at the design's rates (None: unavailable)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def _progress(show: Any) -> Any:
 
 
 def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutcome, ...]:
-    from sedtheory.principal import first_best, grid_search_tax
+    from sedtheory.principal import first_best, grid_search_tax, inefficiency
     from sedtheory.welfare import pmean
 
     prefs = run.rounds[0].preferences
@@ -135,7 +136,11 @@ def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutco
             ls: dict[str, Any] = {"status": fb.status, "welfare": fb.welfare, "upper_bound": fb.upper_bound}
         except SedtheoryError as exc:
             ls = {"status": f"unavailable: {exc}"}
-        out.append(ObjectiveOutcome(p, d, grid.rates, grid.welfare, ls, pmean(lf.utilities, p)))
+        try:
+            ratios = inefficiency(game.with_policy(d.policy), p)
+        except SedtheoryError:
+            ratios = None
+        out.append(ObjectiveOutcome(p, d, grid.rates, grid.welfare, ls, pmean(lf.utilities, p), ratios))
     return tuple(out)
 
 

@@ -48,6 +48,11 @@ def _principal(a: Analysis) -> dict[float, Any]:
             "first_best_source": o.design.certificate.source,
             "first_best_lump_sum": o.lump_sum,
             "laissez_faire_welfare": o.laissez_faire_welfare,
+            "selection": o.design.selection,
+            "equilibria_found": o.design.equilibria_found,
+            "equilibria_complete": o.design.equilibria_complete,
+            "price_of_anarchy": None if o.inefficiency is None else o.inefficiency.price_of_anarchy,
+            "price_of_stability": None if o.inefficiency is None else o.inefficiency.price_of_stability,
         }
         for o in a.objectives
     }
@@ -157,6 +162,12 @@ def _intro(a: Analysis, fig: Mapping[str, str]) -> list[str]:
     ]
 
 
+def _ratios(ratios: Any) -> str:
+    if ratios is None:
+        return "n/a"
+    return f"{ratios.price_of_anarchy:.4f} / {ratios.price_of_stability:.4f}"
+
+
 def _principal_section(a: Analysis, fig: Mapping[str, str]) -> list[str]:
     lines = [
         "## The principal: optimal tax for each objective p",
@@ -166,6 +177,9 @@ def _principal_section(a: Analysis, fig: Mapping[str, str]) -> list[str]:
         "choosing actions and transfers), so `gap` says how far from the best conceivable outcome.",
         "`best-found` means the search's optimum is certified as an equilibrium and beats every scanned",
         "policy, but the gap to the upper bound is not closed (`optimal` would mean it is).",
+        "Where rates induce several equilibria the principal counts the best one for its objective",
+        "(optimistic selection); `equilibria` is how many the optimal rates induce (`*`: the list is",
+        "proven complete), and `PoA` / `PoS` are the tax-feasible first best over the worst / best of them.",
         "",
     ]
     rows = [
@@ -178,6 +192,8 @@ def _principal_section(a: Analysis, fig: Mapping[str, str]) -> list[str]:
             o.design.upper_bound,
             o.design.gap,
             f"{o.design.equilibrium.nash_gap:.1e}",
+            f"{o.design.equilibria_found}{'*' if o.design.equilibria_complete else ''}",
+            _ratios(o.inefficiency),
             o.design.status,
         ]
         for o in a.objectives
@@ -191,6 +207,8 @@ def _principal_section(a: Analysis, fig: Mapping[str, str]) -> list[str]:
         "upper bound",
         "gap",
         "Nash gap",
+        "equilibria",
+        "PoA / PoS",
         "status",
     ]
     lines += table(header, rows)
