@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from sedtheory.equilibrium import Equilibrium, solve_equilibrium
+from sedtheory.equilibrium import Equilibrium, equilibria, solve_equilibrium
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons import require_commons
@@ -73,6 +73,14 @@ class Comparison:
         played; ``average_regret`` its running mean.
     rounds : numpy.ndarray
         Round (or epoch) index of each regret entry.
+    equilibria_found : int
+        Pure equilibria of the game under ``rates`` (:func:`~sedtheory.equilibria`).
+    reached : int or None
+        Which of them (row of the enumeration, by increasing total action) the final learned
+        profile is: the nearest one, when the profile is an equilibrium to 1e-3 relative Nash
+        gap and lies within 1e-2 relative of it; None when learning reached none of them.
+    reached_counted : bool
+        Whether that is the equilibrium the principal counts (``equilibrium``).
     details : dict
     """
 
@@ -98,6 +106,9 @@ class Comparison:
     average_regret: np.ndarray
     rounds: np.ndarray
     details: dict[str, Any] = field(default_factory=dict, repr=False)
+    equilibria_found: int = 1
+    reached: int | None = None
+    reached_counted: bool = False
 
     def row(self) -> dict[str, Any]:
         """The scalar results as one flat dict (a row of a sweep's table)."""
@@ -118,6 +129,9 @@ class Comparison:
             "ratio_first_best": self.ratio_first_best,
             "final_regret": float(self.regret[-1]),
             "average_regret": float(self.average_regret[-1]),
+            "equilibria_found": self.equilibria_found,
+            "reached": -1 if self.reached is None else self.reached,
+            "reached_counted": self.reached_counted,
         }
 
 
@@ -199,6 +213,7 @@ def compare(
         details = {"principal": pres.details, "posted_rates": pres.rates, "welfare_path": pres.welfare}
     eq = best.equilibrium if (principal is None and rates is None) else solve_equilibrium(g)
     welfare = float(pmean(values_of(g, actions), pf))
+    found, reached, counted = _which_equilibrium(g, actions, eq.actions)
     return Comparison(
         learner=learner,
         principal=principal,
@@ -221,8 +236,26 @@ def compare(
         regret=regret,
         average_regret=np.cumsum(regret) / np.arange(1, regret.size + 1),
         rounds=steps,
-        details={**details, "first_best_source": source},
+        details={**details, "first_best_source": source, "equilibria_note": found.note},
+        equilibria_found=found.count,
+        reached=reached,
+        reached_counted=counted,
     )
+
+
+def _which_equilibrium(game: Any, actions: np.ndarray, counted: np.ndarray) -> tuple[Any, int | None, bool]:
+    """Every equilibrium of ``game``, the one the learned ``actions`` reached (None: none) and
+    whether it is ``counted`` (the principal's)."""
+    found = equilibria(game)
+    utilities = game.utilities(actions)
+    scale = max(1.0, float(np.max(np.abs(utilities))))
+    if game.nash_gap(actions) > 1e-3 * scale or found.count == 0:
+        return found, None, False
+    distance = np.abs(found.actions - actions).max(axis=1)
+    row = int(np.argmin(distance))
+    if distance[row] > 1e-2 * max(1.0, float(np.max(np.abs(actions)))):
+        return found, None, False
+    return found, row, found.index_of(counted) == row
 
 
 def _ratio(value: float, reference: float) -> float:

@@ -36,6 +36,7 @@ from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.search import compass, grid, local_maxima, scan_points
 from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
+from sedtheory.principal.ties import repair_onto_ties
 from sedtheory.validate import count, positive_float
 from sedtheory.welfare import format_p
 
@@ -262,6 +263,8 @@ def optimal_policy(
     polished = _polish(space, game, obj, x, target, value, tol, polish, details)
     if polished is not None and polished.improved:
         x, target, method = polished.x, polished.actions, method + polished.method
+    if selection == "optimistic":
+        x, target, method = _on_ties(space, game, obj, x, target, method, details)
     return _finish(
         game,
         space,
@@ -278,6 +281,32 @@ def optimal_policy(
         t0,
         selection,
     )
+
+
+def _on_ties(
+    space: Any,
+    game: Any,
+    obj: Objective,
+    x: np.ndarray,
+    target: np.ndarray,
+    method: str,
+    details: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Where the rates induce several equilibria (an indifference tie nearby), move them onto the
+    tie that improves the objective (:func:`~sedtheory.principal.ties.repair_onto_ties`)."""
+    hook = getattr(space, "equilibrium_windows", None)
+    windows = hook(game, np.asarray(x, dtype=float)[None]) if hook is not None else None
+    if windows is None or bool(windows.unique[0]):
+        details["tie_repair"] = "none (a unique equilibrium, or no equilibrium windows for this space)"
+        return x, target, method
+    g = space.apply(game, x)
+    before = float(obj.evaluate(obj.values(g.utilities(target), g.payoffs(target))))
+    repaired = repair_onto_ties(space, game, obj, x, target)
+    if repaired.moves == 0 or not repaired.welfare > before:
+        details["tie_repair"] = f"no better tie along the coordinates (welfare {before:.10g})"
+        return x, target, method
+    details["tie_repair"] = f"{repaired.moves} moves onto ties: {before:.10g} -> {repaired.welfare:.10g}"
+    return repaired.x, repaired.actions, method + " + repair onto the indifference tie"
 
 
 def _counted(

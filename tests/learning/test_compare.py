@@ -55,3 +55,26 @@ def test_with_a_learning_principal(designs: dict[float, sed.TaxDesign]) -> None:
     assert c.rounds.size == 120
     with pytest.raises(InvalidParameterError, match="rates"):
         compare(game, 1.0, principal="ucb", rates=(0.1, 0.1, 0.1), design=designs[1.0])
+
+
+def test_compare_says_which_equilibrium_learners_reached() -> None:
+    """At the seed's optimistic optimum for p = -inf the rates sit on agent 5's indifference tie
+    (two equilibria): best responses from zero reach the other, worse one, and compare says so; a
+    profile at the counted one is named as such (planted)."""
+    import numpy as np
+
+    import sedtheory as sed
+    from sedtheory.learning import compare
+    from sedtheory.learning.compare import _which_equilibrium
+
+    game = sed.scenarios.apple_picking()
+    c = compare(game, -np.inf, "best_response", rounds=300, seed=0)
+    assert c.equilibria_found == 2 and c.reached is not None and not c.reached_counted
+    assert c.row()["reached"] == c.reached and c.welfare < c.second_best - 0.1
+    g = game.with_tax(game.tax.with_rates(c.rates))
+    found = sed.equilibria(g)
+    other = found.actions[1 - c.reached]
+    _, row, counted = _which_equilibrium(g, other, c.equilibrium.actions)
+    assert row == 1 - c.reached and counted
+    _, none, _ = _which_equilibrium(g, np.zeros(g.n), c.equilibrium.actions)  # not an equilibrium
+    assert none is None
