@@ -33,7 +33,7 @@ from sedtheory.errors import DomainError
 from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
-from sedtheory.principal.search import compass, grid, local_maxima, scan_points
+from sedtheory.principal.search import SearchResult, compass, grid, local_maxima, scan_points
 from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
 from sedtheory.principal.ties import repair_onto_ties
@@ -220,8 +220,8 @@ def optimal_policy(
     min_step = positive_float("min_step", hints.min_step if min_step is None else min_step)
     tol = positive_float("tol", hints.tolerance if tol is None else tol)
 
-    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the selection's equilibrium of every row
-        return selected_evaluations(space, game, x, obj, selection, tol)[0]
+    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
+        return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
 
     pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
     lo, hi = space.bounds
@@ -244,6 +244,8 @@ def optimal_policy(
         min_step,
         200,
     )
+    if selection != "solver" and getattr(space, "equilibrium_windows", None) is not None:
+        found = _reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step)
     best = int(np.argmax(found.values))
     x, value, target = found.points[best], float(found.values[best]), found.actions[best]
     details: dict[str, Any] = {
@@ -280,6 +282,50 @@ def optimal_policy(
         polished,
         t0,
         selection,
+    )
+
+
+#: The selection's re-evaluation: the best scanned points kept, compass starts and rounds.
+_RESELECT_TOP, _RESELECT_STARTS, _RESELECT_ROUNDS = 16, 2, 12
+
+
+def _reselect(
+    space: Any,
+    game: Any,
+    obj: Objective,
+    selection: str,
+    tol: float,
+    pts: np.ndarray,
+    w: np.ndarray,
+    found: SearchResult,
+    spacing: float,
+    min_step: float,
+) -> SearchResult:
+    """The search's best points (top of the scan, compass results) evaluated at the equilibrium
+    ``selection`` counts among the solver's and the two extreme ones (batched), then a compass
+    search from the best of them with that evaluation."""
+
+    def evaluate(x: np.ndarray) -> PolicyEvaluations:
+        return selected_evaluations(space, game, x, obj, selection, tol)[0]
+
+    order = np.argsort(-w)[:_RESELECT_TOP]
+    cand = np.concatenate([pts[order[np.isfinite(w[order])]], found.points])
+    ev = evaluate(cand)
+    v = ev.welfare(obj)
+    top = np.argsort(-v)[:_RESELECT_STARTS]
+    top = top[np.isfinite(v[top])]
+    if top.size == 0:
+        return found
+    lo, hi = space.bounds
+    refined = compass(
+        evaluate, obj, cand[top], v[top], ev.actions[top], lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS
+    )
+    return SearchResult(
+        refined.points,
+        refined.values,
+        refined.actions,
+        found.evaluations + cand.shape[0] + refined.evaluations,
+        found.rounds + refined.rounds,
     )
 
 
