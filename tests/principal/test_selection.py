@@ -108,3 +108,12 @@ def test_repair_lands_on_the_tie() -> None:
     direction = np.sign(out.x - x)
     beyond = sed.equilibria(space.apply(game, out.x + 1e-6 * direction))
     assert beyond.welfare(-np.inf).max() < out.welfare
+
+
+def test_run_sed_passes_the_selection_through() -> None:
+    run = sed.run_sed("apple-picking", rounds=1, candidates=[float("-inf"), 1.0], selection="pessimistic")
+    designs = run.rounds[0].preferences.designs
+    assert all(d.selection == "pessimistic" for d in designs)
+    assert designs[0].welfare == pytest.approx(58.49693, abs=1e-4)  # the worse equilibrium's optimum
+    with pytest.raises(InvalidParameterError, match="selection"):
+        sed.run_sed("apple-picking", rounds=1, candidates=[1.0], selection="bad")
