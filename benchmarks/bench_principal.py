@@ -4,6 +4,11 @@ Run ``python benchmarks/bench_principal.py`` (about 2 minutes); ``--quick`` for 
 Baseline: ``grid_search_tax`` with the seed's 1331 policies, each equilibrium solved and
 certified on its own (``engine="per-policy"``, how the seed's principal evaluates a policy),
 and the same grid vectorised (``engine="batched"``).
+
+Equilibrium selection (issue 15): ``optimal_tax`` with ``selection="solver"`` and the optimistic
+default against a brute force of the optimistic objective on a 31^3 rate grid (every policy
+evaluated at the best of its solver's and extreme equilibria, batched), and the certified global
+optima that issue 15 reports from SCIP.
 """
 
 from __future__ import annotations
@@ -47,6 +52,42 @@ def bench_default(ps: tuple[float, ...], step: float) -> None:
         )
 
 
+#: Issue 15's certified global optima of the seed (SCIP 10 on the MINLP reformulation).
+CERTIFIED = {-math.inf: 58.69782}
+
+
+def bench_selection(ps: tuple[float, ...], points: int) -> None:
+    from sedtheory.principal import BracketRates
+    from sedtheory.principal.search import grid
+    from sedtheory.principal.selection import selected_evaluations
+
+    game = sed.scenarios.apple_picking()
+    space = BracketRates().for_game(game)
+    box = grid(np.zeros(3), np.ones(3), points)
+    print(
+        f"\n### Equilibrium selection on the seed (brute force: optimistic objective on {points}^3 rates)\n"
+    )
+    print(
+        "| p | solver s | solver welfare | optimistic s | optimistic welfare | rates | equilibria | "
+        "brute force s | brute force welfare | certified optimum (SCIP) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for p in ps:
+        t_s, solver = timed(optimal_tax, game, p, selection="solver")
+        t_o, best = timed(optimal_tax, game, p)
+        obj = sed.Objective(p)
+        t_b, (ev, _) = timed(selected_evaluations, space, game, box, obj, "optimistic")
+        brute = float(np.max(ev.welfare(obj)))
+        rates = ", ".join(f"{r:.6f}" for r in best.rates)
+        known = CERTIFIED.get(p)
+        print(
+            f"| {p:g} | {t_s:.2f} | {solver.welfare:.5f} | {t_o:.2f} | {best.welfare:.5f} | ({rates}) | "
+            f"{best.equilibria_found}{'*' if best.equilibria_complete else ''} | {t_b:.1f} | {brute:.5f} | "
+            f"{'' if known is None else f'{known:.5f}'} |",
+            flush=True,
+        )
+
+
 def large_game(n: int) -> sed.CommonsGame:
     rng = np.random.default_rng(0)
     soc = sed.Society(
@@ -78,9 +119,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         bench_default((1.0,), 0.5)
+        bench_selection((-math.inf,), 5)
         bench_large(100, (1.0,))
         return
     bench_default(PS, 0.1)
+    bench_selection(PS, 31)
     bench_large(1000, (-math.inf, 0.0, 1.0, 2.0))
 
 
