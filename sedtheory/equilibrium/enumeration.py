@@ -39,12 +39,12 @@ from typing import Any, cast
 
 import numpy as np
 
+from sedtheory.equilibrium.batch import equilibrium_windows
 from sedtheory.equilibrium.global_commons import (
     reply_caps,
     restricted_equilibrium,
     segment_replies,
     segment_structure,
-    selection_roots,
 )
 from sedtheory.equilibrium.regimes import polish, regime_candidates
 from sedtheory.equilibrium.result import relative_gap_scale
@@ -323,7 +323,7 @@ def equilibria(
         found = _collect(game, [own.actions], tol, True, "aggregate-root", "")
         proof = "every own payoff is concave, so the aggregate equation has one root"
         notes: list[str] = []
-    elif (roots := selection_roots(game) if window is None else (*window, False))[2]:
+    elif (roots := _window(game) if window is None else (*window, False))[2]:
         found = _collect(game, [own.actions], tol, True, "selection-roots", "")
         proof = (
             "the smallest and the largest consistent replies give the same equilibrium total, with "
@@ -346,6 +346,13 @@ def equilibria(
             "of equilibria of which one is listed"
         )
     return _finish(game, found, own, notes, proof)
+
+
+def _window(game: CommonsGame) -> tuple[float, float, bool]:
+    """The totals of the smallest and largest consistent replies' equilibria and the uniqueness
+    proof, by the batched computation the principal's selections use (one row)."""
+    win = equilibrium_windows(game, game.tax.rates[None])
+    return float(win.low[0]), float(win.high[0]), bool(win.unique[0])
 
 
 @dataclass(frozen=True)

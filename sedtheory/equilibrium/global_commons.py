@@ -25,8 +25,6 @@ brackets joined by concave kinks, on which each agent's utility is concave in it
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from sedtheory.equilibrium.roots import AggregateSolution, aggregate_root
@@ -37,7 +35,6 @@ from sedtheory.games.commons.replies import best_replies, deviation_gain
 
 __all__ = [
     "AggregateSolution",
-    "selection_roots",
     "reply_caps",
     "restricted_equilibrium",
     "segment_replies",
@@ -169,32 +166,6 @@ def restricted_equilibrium(
     return aggregate_root(_Restricted(game, lower_b, upper_b))
 
 
-def selection_roots(game: CommonsGame) -> tuple[float, float, bool]:
-    r"""Totals of the equilibria of the smallest and of the largest consistent replies.
-
-    Both selections of the backward-reply correspondence are non-increasing in the total ``A``,
-    so every equilibrium total lies between the root of the smallest's aggregate equation and
-    the root of the largest's. Returns ``(low, high, single)``: ``single`` when the two roots
-    coincide and every agent's consistent reply is single-valued there, which proves that the
-    equilibrium is unique.
-    """
-    seg_of_piece, n_segs, nonconcave = _segments(game)
-    upper = reply_caps(game)
-    if not nonconcave.any():
-        return math.nan, math.nan, True
-    roots = []
-    replies = []
-    for largest in (False, True):
-        model = _Largest(game, seg_of_piece, n_segs, nonconcave, upper, largest=largest)
-        sol = aggregate_root(model, stop_width=1e-12)
-        roots.append(sol.aggregate)
-        replies.append(sol.actions)
-    low, high = roots
-    same = abs(high - low) <= 1e-9 * max(1.0, abs(high))
-    single = same and bool(np.allclose(replies[0], replies[1], rtol=1e-9, atol=1e-9))
-    return float(low), float(high), single
-
-
 def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_000) -> SolverOutput:
     """Exact pure equilibrium of a global-commons game (see the module docstring)."""
     n = game.n
@@ -259,11 +230,11 @@ _ROOT_ARGUMENT = "root of the aggregate equation for concave segments"
 
 
 class _Largest:
-    """Concave agents' backward replies plus the largest (or smallest) consistent reply of the others.
+    """Concave agents' backward replies plus the largest consistent reply of the others.
 
     For a non-concave agent the consistent actions at aggregate ``A`` are the fixed points
     of the non-decreasing map ``x -> BR_i(A - x)`` (strategic substitutes), one candidate per
-    segment; the largest is the Tarski fixed point, non-increasing in ``A`` (so is the smallest).
+    segment; the largest is the Tarski fixed point, non-increasing in ``A``.
     """
 
     def __init__(
@@ -273,10 +244,8 @@ class _Largest:
         n_segs: np.ndarray,
         nonconcave: np.ndarray,
         upper: np.ndarray,
-        largest: bool = True,
     ) -> None:
         self.game = game
-        self.largest = largest
         self.idx = idx = np.flatnonzero(nonconcave)
         self.n_segs = n_segs[idx]
         self.upper_nc = upper[idx]
@@ -318,7 +287,6 @@ class _Largest:
             self.upper_nc[sub],
         )
         n_segs = self.n_segs[sub]
-        sign = 1.0 if self.largest else -1.0  # the smallest reply is the largest of -x
         best = np.full(sub.size, -np.inf)
         best_seg = np.zeros(sub.size, dtype=np.int64)
         fb_gain = np.full(sub.size, np.inf)
@@ -330,8 +298,8 @@ class _Largest:
             gain = deviation_gain(alpha, beta, k, xj, xb, np.asarray(game.tax(xj)), np.asarray(game.tax(xb)))
             scale = 1e-12 * max(1.0, float(np.max(np.abs(alpha), initial=0.0))) * max(1.0, float(np.max(xj)))
             exists = j < n_segs
-            take = exists & (gain <= scale) & (sign * xj > best)
-            best = np.where(take, sign * xj, best)
+            take = exists & (gain <= scale) & (xj > best)
+            best = np.where(take, xj, best)
             best_seg = np.where(take, j, best_seg)
             better = exists & (gain < fb_gain)
             fb_gain = np.where(better, gain, fb_gain)
