@@ -30,6 +30,7 @@ from sedtheory.equilibrium import equilibria
 from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.objective import as_objective
 from sedtheory.principal.first_best import first_best
+from sedtheory.principal.selection import objective_values
 
 __all__ = ["Inefficiency", "inefficiency", "price_of_anarchy", "price_of_stability"]
 
@@ -87,8 +88,7 @@ def inefficiency(
         raise InvalidParameterError("game", type(game).__name__, "use a CommonsGame (a first best is needed)")
     obj = as_objective(p, welfare_of)
     found = equilibria(game)
-    payoffs = np.stack([game.payoffs(a) for a in found.actions])
-    values = obj.rows(obj.values(found.utilities, payoffs))
+    values = objective_values(game, found, obj)
     fb = first_best(game, obj.p, transfers=transfers, welfare_of=welfare_of)
     if not np.isfinite(fb.welfare):
         raise InvalidParameterError(

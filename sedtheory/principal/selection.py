@@ -28,7 +28,7 @@ from sedtheory.equilibrium.batch import PolicyEvaluations
 from sedtheory.errors import InvalidParameterError
 from sedtheory.objective import Objective
 
-__all__ = ["SELECTIONS", "Selected", "check_selection", "select", "selected_evaluations"]
+__all__ = ["SELECTIONS", "Selected", "check_selection", "objective_values", "select", "selected_evaluations"]
 
 #: The equilibrium selections every principal function accepts.
 SELECTIONS = ("optimistic", "pessimistic", "solver")
@@ -55,6 +55,12 @@ class Selected:
         return self.found.actions[self.row]  # type: ignore[no-any-return]
 
 
+def objective_values(game: Any, found: EquilibriumSet, objective: Objective) -> np.ndarray:
+    """The objective at each equilibrium of ``found`` (utilities or own payoffs, as it says)."""
+    payoffs = np.stack([game.payoffs(a) for a in found.actions])
+    return objective.rows(objective.values(found.utilities, payoffs))  # type: ignore[no-any-return]
+
+
 def select(
     game: Any,
     objective: Objective,
@@ -68,8 +74,7 @@ def select(
     solved again); ``"solver"`` then counts the listed equilibrium nearest to it (a profile
     certified to a loose tolerance on a flat payoff can sit a little off the exact one)."""
     found = equilibria(game, known=extra, window=window)  # extra is one of them, up to its tolerance
-    payoffs = np.stack([game.payoffs(a) for a in found.actions])
-    values = objective.rows(objective.values(found.utilities, payoffs))
+    values = objective_values(game, found, objective)
     if selection == "solver":
         row = (
             0 if extra is None else int(np.argmin([np.max(np.abs(a - extra)) for a in found.actions]))
