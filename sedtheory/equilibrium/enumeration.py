@@ -46,7 +46,7 @@ from sedtheory.equilibrium.global_commons import (
     segment_replies,
     segment_structure,
 )
-from sedtheory.equilibrium.regimes import polish, regime_candidates
+from sedtheory.equilibrium.regimes import intercept_map, polish, regime_candidates
 from sedtheory.equilibrium.result import relative_gap_scale
 from sedtheory.games import AggregativeGame, CommonsGame
 from sedtheory.welfare import pmean
@@ -376,7 +376,10 @@ def _local(game: Any, own: Any, tol: float, max_regimes: int) -> EquilibriumSet:
 
 def _finish(game: Any, found: EquilibriumSet, own: Any, notes: list[str], proof: str) -> EquilibriumSet:
     """The set with its completeness: no caveat, and the solver's own equilibrium among those found."""
-    mine = [np.asarray(own.actions, dtype=float), *_polished(game, own.actions)]  # exact in its regime
+    mine = [
+        np.asarray(own.actions, dtype=float),
+        *(_polished(game, [own.actions]) or []),
+    ]  # exact in its regime
     missed = not any(_near(b, a) for a in found.actions for b in mine)
     if missed:
         notes.append("the solver's equilibrium was not among the enumerated ones")
@@ -413,12 +416,15 @@ def _near(a: np.ndarray, b: np.ndarray) -> bool:
 _MERGE = 1e-6
 
 
-def _polished(game: Any, a: np.ndarray) -> list[np.ndarray]:
-    """The exact solution of the profile's regime (small commons games; see
-    :func:`~sedtheory.equilibrium.regimes.polish`), which may certify with a smaller gap."""
-    if not isinstance(game, AggregativeGame) or game.n > _POLISH_MAX_N:
-        return []
-    return [polish(cast(CommonsGame, game), np.asarray(a, dtype=float))]
+def _polished(game: Any, profiles: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The exact solution of each profile's regime (small commons games; see
+    :func:`~sedtheory.equilibrium.regimes.polish`), which may certify with a smaller gap; None
+    where there is no polish. The intercept map is read off the game once for all profiles."""
+    if not isinstance(game, AggregativeGame) or game.n > _POLISH_MAX_N or not profiles:
+        return None
+    commons = cast(CommonsGame, game)
+    affine = intercept_map(commons)
+    return [polish(commons, np.asarray(a, dtype=float), affine=affine) for a in profiles]
 
 
 #: Largest ``n`` for the dense regime polish.
@@ -431,11 +437,10 @@ def _collect(
     """The distinct profiles whose exact relative Nash gap is within ``tol``, by total action
     (of two near-identical profiles the one with the smaller gap is kept)."""
     scored = []
-    for a in profiles:  # each profile, or the exact solution of its regime where that is better
-        versions = [
-            (float(np.max(game.deviation_gains(b))), b)
-            for b in (np.asarray(a, dtype=float), *_polished(game, a))
-        ]
+    exact = _polished(game, profiles)
+    for r, a in enumerate(profiles):  # each profile, or the exact solution of its regime where better
+        candidates = [np.asarray(a, dtype=float)] + ([] if exact is None else [exact[r]])
+        versions = [(float(np.max(game.deviation_gains(b))), b) for b in candidates]
         gap, best = min(versions, key=lambda item: item[0])
         u = np.asarray(game.utilities(best), dtype=float)
         if gap <= tol * relative_gap_scale(u):

@@ -21,10 +21,10 @@ import numpy as np
 
 from sedtheory.games import CommonsGame
 
-__all__ = ["polish", "regime_candidates"]
+__all__ = ["intercept_map", "polish", "regime_candidates"]
 
 
-def _affine(game: CommonsGame) -> tuple[np.ndarray, np.ndarray]:
+def intercept_map(game: CommonsGame) -> tuple[np.ndarray, np.ndarray]:
     """``alpha0`` and ``J`` with :math:`\\alpha(a) = \\alpha^0 + J a` (columns from unit profiles)."""
     n = game.n
     alpha0 = np.asarray(game.reply_intercepts(np.zeros(n)), dtype=np.float64)
@@ -54,7 +54,7 @@ def regime_candidates(game: CommonsGame, limit: int = 200_000) -> tuple[list[np.
     if size > limit:
         return None
     n = game.n
-    alpha0, jac = _affine(game)
+    alpha0, jac = intercept_map(game)
     beta, k = np.asarray(game.own_curvature), np.asarray(game.own_tax_weight)
     combos = np.array(list(itertools.product(*[range(len(o)) for o in options]))).reshape(size, n)
     piece = np.array([[options[i][c][0] for i, c in enumerate(row)] for row in combos])
@@ -84,11 +84,17 @@ def regime_candidates(game: CommonsGame, limit: int = 200_000) -> tuple[list[np.
     return found, note
 
 
-def polish(game: CommonsGame, profile: np.ndarray, at: float = 1e-9) -> np.ndarray:
+def polish(
+    game: CommonsGame,
+    profile: np.ndarray,
+    at: float = 1e-9,
+    affine: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """The exact solution of the regime ``profile`` sits in: actions within ``at`` (relative) of
     a point stay there, the others solve their pieces' first-order conditions (one dense solve,
     for small ``n``). Returns ``profile`` unchanged when the system is singular or the solution
-    leaves its pieces."""
+    leaves its pieces. ``affine``: :func:`intercept_map` of ``game``, when the caller polishes
+    several profiles of one game."""
     lo, hi, rate, _ = game.tax_pieces
     upper = np.asarray(game.reply_upper_bounds, dtype=np.float64)
     a = np.asarray(profile, dtype=np.float64)
@@ -98,7 +104,7 @@ def polish(game: CommonsGame, profile: np.ndarray, at: float = 1e-9) -> np.ndarr
     at_cap = np.abs(a - upper) <= tol
     fixed = near.any(axis=1) | at_cap
     piece = np.clip(np.searchsorted(lo, a, side="right") - 1, 0, lo.size - 1)
-    alpha0, jac = _affine(game)
+    alpha0, jac = intercept_map(game) if affine is None else affine
     beta, k = np.asarray(game.own_curvature), np.asarray(game.own_tax_weight)
     n = a.size
     mat = np.where(fixed[:, None], np.eye(n), np.diag(beta) - jac)
