@@ -170,6 +170,8 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
     if pf == -math.inf:
         return float(va.min())
     if pf == 1.0:
+        if np.any(va == math.inf) and np.any(va == -math.inf):
+            raise DomainError("values", values, "the mean of +inf and -inf is undefined; give finite values")
         return float(np.dot(wa, va))
     agents = np.flatnonzero(active)
     if pf > 0 and np.any(va < 0):
@@ -188,8 +190,12 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
             f"p={pf} needs values > 0 but agents {bad.tolist()} have values "
             f"{va[va <= 0][:5].tolist()}; raise the endowment omega or shift the values",
         )
-    if np.any(np.isinf(va)):
-        return float(va.max()) if pf > 0 else float(va.min())
+    if np.any(np.isinf(va)):  # only +inf is left: v^p = inf for p >= 0, 0 for p < 0
+        finite = np.isfinite(va)
+        if pf >= 0 or not finite.any():
+            return math.inf
+        share = float(wa[finite].sum())
+        return pmean(va[finite], pf, wa[finite] / share) * share ** (1.0 / pf)
     if pf > 0:
         scale = float(va.max())
         if scale == 0.0:
@@ -261,7 +267,8 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
     elif pf == -math.inf:
         out = v.min(axis=1)
     elif pf == 1.0:
-        out = v.mean(axis=1)
+        with np.errstate(invalid="ignore"):  # +inf with -inf: NaN, scored -inf below
+            out = v.mean(axis=1)
     else:
         bad |= (v < 0).any(axis=1) if pf > 0 else (v <= 0).any(axis=1)
         safe = np.where(bad[:, None], 1.0, v)
@@ -274,7 +281,7 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
             top = z.max(axis=1, keepdims=True)
             top = np.where(np.isfinite(top), top, 0.0)
             out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
-    return np.where(bad, -np.inf, out)
+    return np.where(bad | np.isnan(out), -np.inf, out)
 
 
 def welfare(

@@ -135,3 +135,25 @@ def test_pmean_rows_matches_scipy(values: list[float], p: float) -> None:
     out = pmean_rows(rows, p)
     ref = float(scipy.stats.pmean(np.array(values), p)) if p != 0 else float(scipy.stats.gmean(values))
     assert out == pytest.approx([ref, ref], rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "values,p,expected",
+    [
+        ([math.inf, 1.0], -1.0, 2.0),  # inf^-1 = 0: (1/2 * 1)^-1
+        ([math.inf, 1.0, 1.0], -1.0, 1.5),
+        ([math.inf, 1.0], 0.0, math.inf),
+        ([math.inf, 1.0], 0.5, math.inf),
+        ([math.inf, math.inf], -2.0, math.inf),
+        ([math.inf, 1.0], 1.0, math.inf),
+        ([math.inf, 1.0], -math.inf, 1.0),
+    ],
+)
+def test_pmean_with_infinite_values_follows_the_limits(values, p, expected):
+    assert pmean(values, p) == pytest.approx(expected)
+
+
+def test_pmean_of_plus_and_minus_infinity_is_an_error():
+    with pytest.raises(DomainError, match="undefined"):
+        pmean([math.inf, -math.inf], 1.0)
+    assert pmean_rows([[math.inf, -math.inf]], 1.0).tolist() == [-math.inf]

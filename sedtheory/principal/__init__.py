@@ -17,6 +17,7 @@ from sedtheory.principal.baselines import (
 from sedtheory.principal.dynamic_plan import DynamicPlan, dynamic_first_best
 from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best, upper_bound
 from sedtheory.principal.frontier import WelfareFrontier, pareto_front, welfare_frontier
+from sedtheory.principal.global_bound import SecondBestBound, second_best_bound
 from sedtheory.principal.implementation import (
     Implementation,
     ImplementationSolver,
@@ -46,6 +47,8 @@ from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
 from sedtheory.welfare import welfare
 
 __all__ = [
+    "SecondBestBound",
+    "second_best_bound",
     "Inefficiency",
     "SELECTIONS",
     "inefficiency",

@@ -15,11 +15,12 @@ r"""The principal's second best over bracket rates: ``optimal_tax`` and ``TaxDes
 
 The certificate (:class:`~sedtheory.Certificate`): the returned welfare is exact at a certified
 equilibrium (a lower bound on the optimum); the tax-feasible first best is a proven upper bound;
-their difference is the remaining gap. Every grid policy and every search point was evaluated
-exactly, so the result is at least as good as each of them (in particular the seed's 1331-policy
-grid). Where several equilibria exist at a policy, the one counted is the batched solver's
-(largest consistent replies, then segment moves; see ``SELECTION_NOTE``), not necessarily the
-best for the principal.
+with ``certify=True`` the dual bound of a global solver on the second best itself (SCIP,
+:mod:`sedtheory.principal.global_bound`) is one too, and the status is ``"optimal"`` when it
+meets the welfare. Every grid policy and every search point was evaluated exactly, so the result
+is at least as good as each of them (in particular the seed's 1331-policy grid). Where several
+equilibria exist at a policy, ``selection`` decides which one counts (default: the best for the
+principal, :mod:`sedtheory.principal.selection`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.errors import InvalidParameterError
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.policy import PolicyDesign, optimal_policy
 from sedtheory.principal.search import scan_points
@@ -103,6 +105,8 @@ def optimal_tax(
     tol: float | None = None,
     bound: bool = True,
     selection: str = "optimistic",
+    certify: bool = False,
+    time_limit: float = 60.0,
 ) -> TaxDesign:
     r"""The welfare-maximising bracket rates for ``M_p`` and how optimality was established.
 
@@ -150,6 +154,16 @@ def optimal_tax(
         for ``M_p`` among all pure equilibria (default), the worst, or the solver's. The result
         says which (``selection``), how many equilibria the returned rates have
         (``equilibria_found``) and whether that list is complete (``equilibria_complete``).
+    certify : bool
+        Prove global optimality: SCIP (bundled with PySCIPOpt) solves the single-level
+        reformulation of the second best over the rate box, every equilibrium of every rate
+        vector included (:mod:`sedtheory.principal.global_bound`), starting from the searched
+        design. Status ``"optimal"`` only when its dual bound meets the design's welfare within
+        ``1e-6`` relative; otherwise ``"best-found"`` with that second-best bound and the gap.
+        A better point the solver finds is verified exactly (every equilibrium, tie repair) and
+        kept. Commons games only; not with ``optimize_thresholds``.
+    time_limit : float
+        Seconds for the global solver (``certify=True``; default 60).
 
     Returns
     -------
@@ -173,6 +187,10 @@ def optimal_tax(
     """
     obj = as_objective(p, None if isinstance(p, Objective) and welfare_of == "utility" else welfare_of)
     space = BracketRates(bracket_tax_of(game).thresholds, bounds)
+    if optimize_thresholds and certify:
+        raise InvalidParameterError(
+            "certify", certify, "the certificate covers rates at fixed thresholds; drop optimize_thresholds"
+        )
     if optimize_thresholds:
         return _with_thresholds(
             game, obj, space.bounds, resolution, starts, min_step, polish, tol, bound, selection
@@ -188,6 +206,8 @@ def optimal_tax(
         polish=polish,
         bound=bound,
         selection=selection,
+        certify=certify,
+        time_limit=time_limit,
     )
     return TaxDesign.of(design)
 

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from sedtheory.certificate import Certificate
-from sedtheory.equilibrium import Equilibrium, certify, solve_equilibrium
-from sedtheory.errors import DomainError
+from sedtheory.equilibrium import Equilibrium, solve_equilibrium
+from sedtheory.equilibrium import certify as certified_equilibrium
+from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
@@ -166,6 +167,8 @@ def optimal_policy(
     polish: bool | None = None,
     bound: bool = True,
     selection: str = "optimistic",
+    certify: bool = False,
+    time_limit: float = 60.0,
 ) -> PolicyDesign:
     r"""The best policy of ``space`` for ``objective`` in ``game``, with a certificate.
 
@@ -197,6 +200,15 @@ def optimal_policy(
         Which equilibrium counts where a policy induces several (DESIGN section 6; see
         :mod:`sedtheory.principal.selection`). Games without an equilibrium enumeration (e.g. the
         dynamic commons) count the solver's, and say so.
+    certify : bool
+        Also run the space's ``global_bound`` hook: for bracket rates in the commons game, SCIP on
+        the single-level reformulation (:func:`~sedtheory.principal.global_bound.second_best_bound`)
+        bounds the optimistic second best over the whole box; its best point is re-verified
+        exactly and kept if better. The status is ``"optimal"`` only when that bound meets the
+        design's welfare within ``1e-6`` relative; otherwise ``"best-found"`` with the bound
+        (far tighter than the first best) and the gap.
+    time_limit : float
+        Seconds for the global solver (``certify=True``).
 
     Returns
     -------
@@ -219,6 +231,9 @@ def optimal_policy(
     starts = count("starts", hints.starts if starts is None else starts)
     min_step = positive_float("min_step", hints.min_step if min_step is None else min_step)
     tol = positive_float("tol", hints.tolerance if tol is None else tol)
+    time_limit = positive_float("time_limit", time_limit)
+    if not isinstance(certify, bool):
+        raise InvalidParameterError("certify", certify, "pass True or False")
 
     def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
         return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
@@ -267,6 +282,11 @@ def optimal_policy(
         x, target, method = polished.x, polished.actions, method + polished.method
     if selection == "optimistic":
         x, target, method = _on_ties(space, game, obj, x, target, method, details)
+    second = None
+    if certify:
+        second, x, target, method = _global(
+            space, game, obj, selection, x, target, method, time_limit, details
+        )
     return _finish(
         game,
         space,
@@ -282,7 +302,56 @@ def optimal_policy(
         polished,
         t0,
         selection,
+        second,
     )
+
+
+def _global(
+    space: Any,
+    game: Any,
+    obj: Objective,
+    selection: str,
+    x: np.ndarray,
+    target: np.ndarray,
+    method: str,
+    time_limit: float,
+    details: dict[str, Any],
+) -> tuple[Any, np.ndarray, np.ndarray, str]:
+    """The space's global bound from the design; the global solver's own best point is verified
+    exactly (every equilibrium at its rates, then the tie repair) and kept when it is better."""
+    hook = getattr(space, "global_bound", None)
+    if hook is None:
+        details["global_bound"] = "none: the space has no global bound"
+        return None, x, target, method
+    g = space.apply(game, x)
+    value = float(obj.evaluate(obj.values(g.utilities(target), g.payoffs(target))))
+    result = hook(game, obj, (np.asarray(x, float), np.asarray(target, float), value), time_limit)
+    if isinstance(result, str):
+        details["global_bound"] = result
+        return None, x, target, method
+    details["global_bound"] = (
+        f"{result.method}: status {result.status}, bound {result.upper:.10g}, {result.nodes} nodes, "
+        f"{result.seconds:.1f} s, start {'accepted' if result.incumbent_accepted else 'not accepted'}"
+    )
+    if result.x is None or not result.primal > value + 1e-9 * max(1.0, abs(value)):
+        return result, x, target, method
+    lo, hi = space.bounds
+    cand = np.clip(result.x, lo, hi)
+    g = space.apply(game, cand)
+    if not isinstance(g, AggregativeGame):
+        return result, x, target, method
+    chosen = select(g, obj, selection)
+    y, actions, welfare = cand, chosen.actions, chosen.welfare
+    if selection == "optimistic":
+        repaired = repair_onto_ties(space, game, obj, cand, actions)
+        if repaired.welfare > welfare:
+            y, actions, welfare = repaired.x, repaired.actions, repaired.welfare
+    details["global_point"] = (
+        f"the global solver's point verified exactly: welfare {welfare:.10g} (design {value:.10g})"
+    )
+    if welfare > value:
+        return result, y, actions, method + " + the global solver's point (verified exactly)"
+    return result, x, target, method
 
 
 #: The selection's re-evaluation: the best scanned points kept, compass starts and rounds.
@@ -366,7 +435,7 @@ def _counted(
     chosen = select(g_final, obj, selection, extra=eq.actions)
     if selection == "solver" or chosen.found.index_of(eq.actions) == chosen.row:
         return eq, chosen
-    counted = certify(
+    counted = certified_equilibrium(
         g_final,
         chosen.actions,
         method=f"{selection} equilibrium of {chosen.found.count}",
@@ -414,11 +483,12 @@ def _finish(
     polished: Polished | None,
     t0: float,
     selection: str = "solver",
+    second: Any = None,
 ) -> PolicyDesign:
     """Certify the final outcome under the final policy, attach the bound, build the design."""
     g_final = space.apply(game, x)
     improved = polished is not None and polished.improved
-    eq = certify(
+    eq = certified_equilibrium(
         g_final,
         target,
         method="implemented target" if improved else "batched policy search",
@@ -434,7 +504,7 @@ def _finish(
         ub, source = hook(game, obj)
     else:
         ub, source = math.inf, "not computed (bound=False or the space has no bound)"
-    ub = max(ub, welfare_value)  # the solver's tolerance must not put the bound below a real policy
+    ub, source = _tightest(ub, source, second, welfare_value, details)
     exact_outcome = polished is not None and polished.exact
     argument = (
         f"lower bound {welfare_value:.10g}: M_{format_p(obj.p)} at an equilibrium with exact Nash gap "
@@ -462,6 +532,26 @@ def _finish(
         equilibria_found=1 if chosen is None else chosen.found.count,
         equilibria_complete=False if chosen is None else chosen.found.complete,
     )
+
+
+def _tightest(
+    ub: float, source: str, second: Any, welfare: float, details: dict[str, Any]
+) -> tuple[float, str]:
+    """The smaller of the first best and the global solver's bound. A bound below the verified
+    design's own welfare (beyond ``1e-6`` relative) is contradicted by that design and dropped,
+    never clamped into a certificate."""
+    slack = 1e-6 * max(1.0, abs(welfare))
+    if ub < welfare - slack:
+        details["dropped_bound"] = f"{source}: {ub:.10g} is below the verified welfare {welfare:.10g}"
+        ub, source = math.inf, "none (the first best fell below a verified design: numerical trouble)"
+    if second is not None and math.isfinite(second.upper):
+        if second.upper < welfare - slack:
+            details["dropped_global_bound"] = (
+                f"{second.upper:.10g} is below the verified welfare {welfare:.10g}"
+            )
+        elif second.upper < ub:
+            ub, source = second.upper, f"{second.method} (SCIP status {second.status}, {second.nodes} nodes)"
+    return max(ub, welfare), source
 
 
 def _selection_words(selection: str, chosen: Selected | None) -> str:

@@ -365,6 +365,25 @@ class BracketRates:
             return plan.certificate.upper, "the tax-feasible dynamic first best (relaxed convex program)"
         return math.inf, "no bound for this game"
 
+    def global_bound(
+        self,
+        game: Any,
+        objective: Objective,
+        incumbent: tuple[np.ndarray, np.ndarray, float],
+        time_limit: float,
+    ) -> Any:
+        """Hook of :func:`optimal_policy` with ``certify=True``: a global upper bound on the second
+        best over this box (:func:`~sedtheory.principal.global_bound.second_best_bound`, SCIP on
+        the single-level reformulation), or a string saying why there is none."""
+        from sedtheory.principal.global_bound import second_best_bound
+
+        if not (hasattr(game, "kernel") and hasattr(game, "uses_global_formulas")):
+            name = type(game).__name__
+            return f"no global bound: the reformulation is written for the commons game, not {name}"
+        space = self.for_game(game)
+        base = space._game_with_thresholds(game)
+        return second_best_bound(base, objective, space.bounds, time_limit=time_limit, incumbent=incumbent)
+
     def __repr__(self) -> str:
         t = None if self.thresholds is None else self.thresholds.tolist()
         return f"BracketRates(thresholds={t}, bounds={self._raw_bounds!r})"
