@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -250,7 +250,43 @@ def _column_sums(game: CommonsGame, welfare_of: str) -> np.ndarray:
     return np.asarray(soc.weights.sum(axis=0)).ravel()
 
 
+#: Below this |p| the p-mean surrogate sum (u/c)^p is flat to the solver's tolerance (it is
+#: 1 + p sum log(u/c) + ...): a plan 6 % from the optimum passed as optimal at p = 1e-6.
+_SMALL_P = 1e-2
+
+
+def _near_zero(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> FirstBest:
+    """First best for ``0 < |p| < _SMALL_P`` by continuity: ``M_p`` is non-decreasing in p, so the
+    well-conditioned programs at p = 0 (for p < 0) or p = _SMALL_P (for p > 0) bound it above, and
+    the p = 0 plan evaluated at p is a feasible value below."""
+    base = _concave(game, 0.0, transfers, welfare_of)
+    if base.status != "optimal" or base.payoffs is None or base.utilities is None:
+        return base
+    above = base if pf < 0 else _concave(game, _SMALL_P, transfers, welfare_of)
+    if above.status != "optimal":
+        return above
+    lower = pmean(pick(welfare_of, base.utilities, base.payoffs), pf)
+    upper = max(float(above.upper_bound), lower)
+    status = "optimal" if upper - lower <= 1e-6 * max(1.0, abs(upper)) else "bounded"
+    ref = "0" if pf < 0 else f"{_SMALL_P:g}"
+    return replace(
+        base,
+        p=pf,
+        welfare=lower,
+        upper_bound=upper,
+        status=status,
+        method=base.method + f" at p = 0 and {ref} (continuity in p)",
+        reason=(
+            f"|p| < {_SMALL_P:g}: M_p is non-decreasing in p, so M_p <= M_{ref} and the convex program at "
+            f"p = {ref} bounds it; the p = 0 plan evaluated at p = {pf:g} gives the value (the direct "
+            "program's objective is flat to the solver's tolerance here)"
+        ),
+    )
+
+
 def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> FirstBest:
+    if 0.0 < abs(pf) < _SMALL_P:
+        return _near_zero(game, pf, transfers, welfare_of)
     method = f"convex program (cvxpy), {'mean' if pf == 1 else 'concave p-mean surrogate'}"
     if pf == 1.0 and transfers == "lump-sum":
         col = _column_sums(game, welfare_of)

@@ -159,3 +159,20 @@ def test_bad_input() -> None:
         first_best(game, 1.0, transfers="free")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="welfare_of"):
         first_best(game, 1.0, welfare_of="income")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("p", [1e-6, 1e-4, 3e-3, -1e-6, -1e-4, -3e-3])
+def test_first_best_near_p_zero_is_a_true_bound(p):
+    """Planted (issue 16): at p = 1e-6 the direct program returned 74.47 as 'optimal' although the
+    truth is ~79.49. M_p is non-decreasing in p, so for p > 0 the bound is at least the p = 0 optimum,
+    and for every p the bound is at least the value of the p = 0 plan evaluated at p."""
+    from sedtheory import pmean, scenarios
+
+    game = scenarios.apple_picking()
+    fb = first_best(game, p, transfers="tax-feasible")
+    at_zero = first_best(game, 0.0, transfers="tax-feasible")
+    assert fb.upper_bound >= fb.welfare
+    assert fb.upper_bound >= pmean(at_zero.utilities, p) - 1e-9
+    if p > 0:
+        assert fb.upper_bound >= at_zero.upper_bound - 1e-9
+    assert fb.status in ("optimal", "bounded")
