@@ -48,6 +48,11 @@ _ATTEMPTS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
+#: For p below minus this, M_p's surrogate is the log-sum-exp form (well scaled for any p < 0;
+#: the power form is kept above it, where it is the one measured and tested).
+LOG_SUM_EXP_BELOW = 50.0
+
+
 def is_concave_p(p: float) -> bool:
     """``M_p`` is concave (a convex program maximises it) exactly for ``p <= 1``."""
     return p <= 1.0
@@ -68,6 +73,11 @@ def concave_objective(u: cp.Expression, p: float, scale: float = 1.0) -> cp.Maxi
         return cp.Maximize(cp.sum(cp.log(u)) / u.size)
     if 0.0 < p < 1.0:
         return cp.Maximize(cp.sum(cp.power(u, p)) / u.size)
+    if p < -LOG_SUM_EXP_BELOW:
+        # log sum_i e^{p log u_i} is convex in u for p < 0 (a convex non-decreasing function of
+        # convex arguments) and its scale does not shrink like u^p: exponential cones instead of
+        # power cones with exponents the solvers cannot handle (p = -300 failed, -1e4 crashed).
+        return cp.Maximize(-cp.log_sum_exp(p * cp.log(u)) + math.log(u.size))
     if p < 0.0:
         return cp.Maximize(-cp.sum(cp.power(u, p)) / u.size)
     raise ValueError(f"M_p is not concave for p={p}")
@@ -82,6 +92,8 @@ def concave_objective_inverse(value: float, p: float, scale: float = 1.0) -> flo
         return math.exp(v) * scale
     if 0.0 < p < 1.0:
         return v ** (1.0 / p) * scale
+    if p < -LOG_SUM_EXP_BELOW:
+        return math.exp(-v / p) * scale
     return (-v) ** (1.0 / p) * scale
 
 

@@ -176,3 +176,23 @@ def test_first_best_near_p_zero_is_a_true_bound(p):
     if p > 0:
         assert fb.upper_bound >= at_zero.upper_bound - 1e-9
     assert fb.status in ("optimal", "bounded")
+
+
+def test_first_best_for_very_negative_p_is_between_its_neighbours():
+    """Issue 16: p = -300 raised a SolverError, [-2000, -500] a misleading DomainError and
+    p <= -1e4 a ZeroDivisionError. M_p is non-decreasing in p, so FB_-inf <= FB_p <= FB_-50."""
+    import math
+
+    from sedtheory import optimal_tax, scenarios
+
+    game = scenarios.apple_picking()
+    low = first_best(game, -math.inf, transfers="tax-feasible").upper_bound
+    high = first_best(game, -50.0, transfers="tax-feasible").upper_bound
+    previous = high
+    for p in (-60.0, -300.0, -1000.0, -1e4, -1e6):
+        fb = first_best(game, p, transfers="tax-feasible")
+        assert fb.status == "optimal"
+        assert low - 1e-6 <= fb.upper_bound <= previous + 1e-6
+        previous = fb.upper_bound
+    design = optimal_tax(game, -300.0, resolution=5)
+    assert design.welfare <= design.upper_bound
