@@ -32,7 +32,7 @@ import numpy.typing as npt
 from sedtheory.equilibrium.roots import aggregate_roots
 from sedtheory.equilibrium.segments import potential_change, potential_weights, segment_bounds, segment_ids
 from sedtheory.equilibrium.solve import solve_equilibrium
-from sedtheory.errors import InvalidParameterError, ShapeError
+from sedtheory.errors import InvalidParameterError, ShapeError, SolverError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons import require_commons
 from sedtheory.games.commons.kernel import RatePieces
@@ -486,7 +486,13 @@ def policy_equilibria(
     scale = np.maximum(1.0, np.abs(utilities).max(axis=1))
     redo = fallback | unsolved | (gaps / scale > tol)
     for i in np.flatnonzero(redo):
-        eq = solve_equilibrium(game.with_tax(game.tax.with_rates(r[i])), raise_on_failure=raise_on_failure)
+        try:
+            eq = solve_equilibrium(game.with_tax(game.tax.with_rates(r[i])), raise_on_failure=raise_on_failure)
+        except SolverError:  # a trial policy without a certified equilibrium: counted, not fatal
+            if raise_on_failure:
+                raise
+            gaps[i], fallback[i] = np.inf, True
+            continue
         actions[i], utilities[i], payoffs[i], gaps[i] = eq.actions, eq.utilities, eq.payoffs, eq.nash_gap
         scale[i] = max(1.0, float(np.abs(eq.utilities).max()))
         fallback[i] = True

@@ -173,7 +173,14 @@ class _Hedge(AgentLearner):
         grid = count("grid", grid, 2, "use an integer number of grid points >= 2")
         if lr is not None:
             _positive("lr", lr)
-        self.g = np.linspace(0.0, model.amax, int(grid))
+        # The grid spans every action a best reply can take: [0, max_harvest], or the largest
+        # reply bound when max_harvest is infinite (a grid up to inf was NaN, issue 16).
+        self.top = model.amax if math.isfinite(model.amax) else float(np.max(model.upper, initial=0.0))
+        if not (math.isfinite(self.top) and self.top > 0):
+            raise InvalidParameterError(
+                "max_harvest", model.amax, "hedge needs a bounded action range; give a finite max_harvest"
+            )
+        self.g = np.linspace(0.0, self.top, int(grid))
         self.lr_opt = lr
         n = model.n
         self.cum = np.zeros((n, self.g.size))
@@ -186,8 +193,8 @@ class _Hedge(AgentLearner):
         self.tax_g = model.taxes(self.g)
         pos, neg = coupling(model.game)
         alpha0 = model.intercepts(np.zeros(model.n))
-        hi = self._payoffs(alpha0 + pos * model.amax).max(axis=1)
-        lo = self._payoffs(alpha0 + neg * model.amax).min(axis=1)
+        hi = self._payoffs(alpha0 + pos * self.top).max(axis=1)
+        lo = self._payoffs(alpha0 + neg * self.top).min(axis=1)
         self.range = np.maximum(hi - lo, 1e-12)
         size = self.g.size
         self.eta = (

@@ -152,3 +152,17 @@ def test_aliases_and_history_mapping() -> None:
     with pytest.raises(KeyError):
         res.history["regret"]
     assert learn(game, "projected_gradient", 5).learner == "gradient"
+
+
+def test_hedge_with_unbounded_max_harvest_uses_the_reply_bounds():
+    """Issue 16: max_harvest=inf gave a NaN grid and a misleading ActionError."""
+    import numpy as np
+
+    import sedtheory as sed
+    from sedtheory.learning.play import learn
+
+    seed_game = sed.scenarios.apple_picking()
+    game = sed.CommonsGame(seed_game.society, seed_game.tax, damage=0.02, endowment=50.0, max_harvest=float("inf"))
+    result = learn(game, "hedge", rounds=100, seed=0)
+    assert np.all(np.isfinite(result.actions)) and np.all(result.actions >= 0)
+    assert np.all(result.actions <= game.reply_upper_bounds.max() + 1e-9)
