@@ -161,3 +161,34 @@ def test_with_tax_keeps_everything_else():
     other = game.with_tax(sed.PiecewiseLinearTax([0, 10, 20], [0.1, 0.2, 0.3]))
     assert other.society is game.society and other.damage == game.damage
     assert other.tax.rates.tolist() == [0.1, 0.2, 0.3] and other.n == 7
+
+
+def test_payoff_terms_that_would_overflow_are_refused():
+    """Issue 16: endowment 1.7e308 gave a 'converged' equilibrium with inf/NaN utilities."""
+    from sedtheory.errors import InvalidParameterError
+
+    society = sed.Society([0.5, 1.0], [10.0, 10.0])
+    tax = sed.PiecewiseLinearTax([0.0, 10.0], [0.0, 0.0])
+    with pytest.raises(InvalidParameterError, match="endowment"):
+        sed.CommonsGame(society, tax, damage=0.02, endowment=1.7e308, max_harvest=40.0)
+    no_cost = sed.Society([1.0], [float("inf")])
+    with pytest.raises(InvalidParameterError, match="max_harvest"):
+        sed.CommonsGame(
+            no_cost, sed.PiecewiseLinearTax([0.0], [0.0]), damage=0.0, endowment=1.0, max_harvest=1e200
+        )
+
+
+def test_non_finite_utilities_are_never_certified():
+    game = sed.scenarios.apple_picking()
+
+    class Broken:  # the game with one utility replaced by NaN
+        def __getattr__(self, name):
+            return getattr(game, name)
+
+        def utilities(self, a):
+            u = game.utilities(a).copy()
+            u[0] = np.nan
+            return u
+
+    eq = sed.equilibrium.certify(Broken(), sed.solve_equilibrium(game).actions)
+    assert not eq.converged

@@ -487,7 +487,9 @@ def policy_equilibria(
     redo = fallback | unsolved | (gaps / scale > tol)
     for i in np.flatnonzero(redo):
         try:
-            eq = solve_equilibrium(game.with_tax(game.tax.with_rates(r[i])), raise_on_failure=raise_on_failure)
+            eq = solve_equilibrium(
+                game.with_tax(game.tax.with_rates(r[i])), raise_on_failure=raise_on_failure
+            )
         except SolverError:  # a trial policy without a certified equilibrium: counted, not fatal
             if raise_on_failure:
                 raise

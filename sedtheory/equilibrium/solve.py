@@ -67,7 +67,7 @@ def certify(
         u = game.utilities(a)
         gap = float(np.max(game.deviation_gains(a)))
     rel = gap / relative_gap_scale(u)
-    ok = rel <= tol
+    ok = bool(rel <= tol and np.all(np.isfinite(u)))  # inf/NaN utilities certify nothing
     text = certificate or "exact best responses of every agent"
     return Equilibrium(
         actions=a,

@@ -164,6 +164,12 @@ def welfare_frontier(
     else:
         g1, g2 = _check_groups(game, groups)
         labels = (f"group {g1.tolist()}", f"group {g2.tolist()}")
+    if g1.size == 0 or g2.size == 0:
+        raise InvalidParameterError(
+            "groups",
+            groups,
+            f"both groups need at least one agent (n = {game.n}); a frontier of two groups needs n >= 2",
+        )
     if int(points) < 2:
         raise InvalidParameterError("points", points, "give at least 2 frontier points")
     pvals = [check_p(p) for p in ps]

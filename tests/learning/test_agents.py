@@ -162,7 +162,9 @@ def test_hedge_with_unbounded_max_harvest_uses_the_reply_bounds():
     from sedtheory.learning.play import learn
 
     seed_game = sed.scenarios.apple_picking()
-    game = sed.CommonsGame(seed_game.society, seed_game.tax, damage=0.02, endowment=50.0, max_harvest=float("inf"))
+    game = sed.CommonsGame(
+        seed_game.society, seed_game.tax, damage=0.02, endowment=50.0, max_harvest=float("inf")
+    )
     result = learn(game, "hedge", rounds=100, seed=0)
     assert np.all(np.isfinite(result.actions)) and np.all(result.actions >= 0)
     assert np.all(result.actions <= game.reply_upper_bounds.max() + 1e-9)

@@ -57,3 +57,15 @@ def test_groups_validation() -> None:
         welfare_frontier(game, groups=([0], [99]), ps=(), points=2, resolution=3)
     two = welfare_frontier(game, groups=(0, 6), ps=(), points=3, resolution=3)
     assert two.labels == ("group [0]", "group [6]")
+
+
+def test_frontier_of_one_agent_is_a_typed_error_not_nan():
+    """Issue 16: n = 1 returned NaN coordinates (an empty second group)."""
+    import sedtheory as sed
+    from sedtheory.errors import InvalidParameterError
+
+    game = sed.CommonsGame(
+        sed.Society([0.5], [10.0]), sed.PiecewiseLinearTax([0.0, 10.0], [0.0, 0.0]), damage=0.02, endowment=50.0
+    )
+    with pytest.raises(InvalidParameterError, match="groups"):
+        sed.welfare_frontier(game)

@@ -134,6 +134,7 @@ class CommonsGame:
         self._pieces = (rp.lo, rp.hi, rp.rate, rp.base)
         self._upper = self._reply_bounds()
         self._upper.setflags(write=False)
+        self._check_magnitudes()
 
     # ---------------------------------------------------------------- set-up
     def _reply_bounds(self) -> np.ndarray:
@@ -154,6 +155,33 @@ class CommonsGame:
                 )
             upper[flat] = float(self._tax.thresholds[-1])
         return upper
+
+    def _check_magnitudes(self) -> None:
+        """Every payoff term must stay far from float overflow (squares of actions and totals
+        are formed): a typed error naming the largest term instead of inf/NaN utilities."""
+        up = self._upper
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = float(np.sum(up))
+            terms = {
+                "endowment": self._omega,
+                "max_harvest": float(np.max(up, initial=0.0)),
+                "productivity": float(np.max(self._kernel.cost_weights * up * up, initial=0.0)),
+                "damage": self._kappa * total * total,
+            }
+        field, worst = max(terms.items(), key=lambda kv: kv[1] if np.isfinite(kv[1]) else np.inf)
+        if not np.isfinite(worst) or worst > _MAGNITUDE_LIMIT:
+            given = {
+                "endowment": self._omega,
+                "max_harvest": self._amax,
+                "productivity": float(np.max(self._society.productivity)),
+                "damage": self._kappa,
+            }
+            raise InvalidParameterError(
+                field,
+                given[field],
+                f"payoff terms reach {worst:.3g} (limit {_MAGNITUDE_LIMIT:.0e}, beyond which squares "
+                "overflow); rescale the units (e.g. apples in thousands)",
+            )
 
     # ---------------------------------------------------------------- properties
     @property
@@ -344,6 +372,10 @@ class CommonsGame:
         total = a.sum(axis=-1)
         out = (scale * own).sum(axis=-1) - 0.5 * self._kappa * total * total
         return float(out) if np.ndim(out) == 0 else out
+
+
+#: Largest payoff term accepted: squares of larger values overflow double precision.
+_MAGNITUDE_LIMIT = 1e150
 
 
 def _nonneg_float(field: str, value: Any, allow_inf: bool) -> float:
