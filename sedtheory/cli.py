@@ -32,7 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run", help="the full SED analysis of a scenario: report.md, results.json, figures"
     )
     p_run.add_argument("--scenario", default="apple-picking", help="apple-picking or a .yaml/.toml file")
-    p_run.add_argument("--out", default="results")
+    p_run.add_argument(
+        "--out",
+        default="results",
+        help="output directory for report.md, results.json and the figures (default: results); "
+        "checked before the run, replaced all at once after it",
+    )
     p_run.add_argument("--quick", action="store_true", help="shorter learning runs and theorem checks")
     p_sweep = sub.add_parser("sweep", help="learned vs analytic over graphs, types, p, learners, seeds")
     p_sweep.add_argument("--graphs", default=None, help="comma-separated graph families (default: all)")
@@ -59,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(args.scenario, args.out, args.quick)
         except SedtheoryError as exc:
             print(f"sedtheory run: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # e.g. the disk filled up while writing: the old report stays
+            print(f"sedtheory run: could not write {args.out}: {exc}", file=sys.stderr)
             return 2
     elif args.command == "sweep":
         return _sweep(args)

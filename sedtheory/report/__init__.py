@@ -35,12 +35,14 @@ Scenario files (YAML or TOML) have the keys below; every key but ``selfishness``
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sedtheory.report.analysis import MAIN_RULES, Analysis, ReportConfig, analyse
 from sedtheory.report.figures import figures
+from sedtheory.report.output import check_output_dir, publish, staging_dir
 from sedtheory.report.writers import print_summary, to_json, to_markdown
 from sedtheory.scenarios import APPLE_PICKING_PARAMETERS, SCENARIOS, ScenarioSpec, load_scenario
 
@@ -83,7 +85,9 @@ def run_report(
     scenario : str or path
         ``"apple-picking"`` or a YAML/TOML scenario file.
     out : path
-        Output directory (created).
+        Output directory (created; checked before the analysis starts). The run is written to a
+        staging folder beside it and moved into place at the end
+        (:mod:`sedtheory.report.output`): a failed or killed run never mixes old and new files.
     progress : bool
         Print progress lines and the summary table.
     quick : bool
@@ -99,21 +103,25 @@ def run_report(
     import matplotlib
 
     matplotlib.use("Agg")
+    out_dir = check_output_dir(out)  # before any work: a bad --out fails in milliseconds
     game, spec, name = _load(scenario)
     analysis = analyse(game, ReportConfig(quick=quick), spec=spec, name=name, progress=progress)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    for key, fig in figures(analysis).items():
-        path = out_dir / f"{key}.png"
-        if save is None:
-            fig.savefig(path, dpi=110)
-        else:
-            save(fig, path)
-        files[key] = path.name
-    results = to_json(analysis, files)
-    (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-    (out_dir / "report.md").write_text(to_markdown(analysis, files))
+    staged = staging_dir(out_dir)
+    try:
+        files: dict[str, str] = {}
+        for key, fig in figures(analysis).items():
+            path = staged / f"{key}.png"
+            if save is None:
+                fig.savefig(path, dpi=110)
+            else:
+                save(fig, path)
+            files[key] = path.name
+        results = to_json(analysis, files)
+        (staged / "results.json").write_text(json.dumps(results, indent=2))
+        (staged / "report.md").write_text(to_markdown(analysis, files))
+        publish(staged, out_dir)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)  # gone after publish; a failed run leaves nothing
     if progress:
         print(
             f"wrote {out_dir / 'report.md'}, {out_dir / 'results.json'} and {len(files)} figures", flush=True
