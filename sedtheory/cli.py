@@ -24,38 +24,69 @@ def run(
     return run_report(scenario, out, progress=True, quick=quick)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sedtheory`` command."""
-    parser = argparse.ArgumentParser(prog="sedtheory", description=__doc__)
+#: What ``sedtheory --help`` says (plain text: the module docstring is for the docs site).
+_DESCRIPTION = (
+    "sedtheory: exact, certified theory for Social Environment Design. 'run' writes the full "
+    "analysis of a scenario (report.md, results.json, figures); 'sweep' compares learning agents "
+    "with the analytic optimum over graphs, types and p; 'verify' searches every registered "
+    "theorem for counterexamples."
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(prog="sedtheory", description=_DESCRIPTION, formatter_class=fmt)
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser(
-        "run", help="the full SED analysis of a scenario: report.md, results.json, figures"
+        "run",
+        help="the full SED analysis of a scenario: report.md, results.json, figures",
+        formatter_class=fmt,
     )
-    p_run.add_argument("--scenario", default="apple-picking", help="apple-picking or a .yaml/.toml file")
+    p_run.add_argument("--scenario", default="apple-picking", help="a scenario name or a .yaml/.toml file")
     p_run.add_argument(
         "--out",
         default="results",
-        help="output directory for report.md, results.json and the figures (default: results); "
-        "checked before the run, replaced all at once after it",
+        help="output directory for report.md, results.json and the figures; checked before the run, "
+        "replaced all at once after it",
     )
     p_run.add_argument("--quick", action="store_true", help="shorter learning runs and theorem checks")
-    p_sweep = sub.add_parser("sweep", help="learned vs analytic over graphs, types, p, learners, seeds")
-    p_sweep.add_argument("--graphs", default=None, help="comma-separated graph families (default: all)")
-    p_sweep.add_argument("--selfishness", default=None, help="comma-separated profiles (default: all)")
-    p_sweep.add_argument("--ps", default=None, help="comma-separated p values, e.g. -inf,0,1")
-    p_sweep.add_argument("--learners", default=None, help="comma-separated agent learners")
-    p_sweep.add_argument("--principals", default=None, help="comma-separated principal learners")
-    p_sweep.add_argument("--seeds", default="0", help="comma-separated seeds")
-    p_sweep.add_argument("--n", type=int, default=12, help="agents per game")
-    p_sweep.add_argument("--rounds", type=int, default=2000, help="learning rounds")
-    p_sweep.add_argument("--out", default="results/sweep.csv", help=".csv or .parquet")
+    p_sweep = sub.add_parser(
+        "sweep", help="learned vs analytic over graphs, types, p, learners, seeds", formatter_class=fmt
+    )
+    p_sweep.add_argument("--graphs", default=None, help="comma-separated graph families (None: all)")
+    p_sweep.add_argument(
+        "--selfishness", default=None, help="comma-separated selfishness profiles (None: all)"
+    )
+    p_sweep.add_argument(
+        "--ps", default=None, help="comma-separated p values, e.g. -inf,0,1 (None: the default grid)"
+    )
+    p_sweep.add_argument(
+        "--learners", default=None, help="comma-separated agent learners (None: the default grid)"
+    )
+    p_sweep.add_argument("--principals", default=None, help="comma-separated principal learners (None: none)")
+    p_sweep.add_argument("--seeds", default="0", help="comma-separated non-negative seeds")
+    p_sweep.add_argument("--n", type=int, default=12, help="agents per game (>= 2)")
+    p_sweep.add_argument("--rounds", type=int, default=2000, help="learning rounds (>= 1)")
+    p_sweep.add_argument("--out", default="results/sweep.csv", help="result table, .csv or .parquet")
     p_sweep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    p_sweep.add_argument("--processes", type=int, default=None, help="local worker processes")
+    p_sweep.add_argument(
+        "--processes", type=int, default=None, help="local worker processes (None: CPU count)"
+    )
     p_sweep.add_argument("--no-resume", action="store_true", help="recompute cells already in --out")
-    p_verify = sub.add_parser("verify", help="search every registered theorem for counterexamples")
-    p_verify.add_argument("--instances", type=int, default=None, help="random instances per statement")
-    p_verify.add_argument("--seed", type=int, default=0)
-    p_verify.add_argument("--only", default=None, help="comma-separated statement names")
+    p_verify = sub.add_parser(
+        "verify", help="search every registered theorem for counterexamples", formatter_class=fmt
+    )
+    p_verify.add_argument(
+        "--instances", type=int, default=None, help="random instances per statement (None: each one's own)"
+    )
+    p_verify.add_argument("--seed", type=int, default=0, help="seed of the random instances")
+    p_verify.add_argument("--only", default=None, help="comma-separated statement names (None: all)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sedtheory`` command."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         from sedtheory.errors import SedtheoryError

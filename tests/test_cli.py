@@ -55,3 +55,34 @@ def test_scenario_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterError, match="yaml"):
         load_scenario(tmp_path / "missing.json")
     assert main(["run", "--scenario", str(bad), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_help_is_plain_text_and_every_option_says_what_it_does():
+    """Issue 16: --help showed reST markup and --out had no help text."""
+    import argparse
+
+    from sedtheory.cli import _parser
+
+    parser = _parser()
+    text = parser.format_help()
+    assert "``" not in text and ":mod:" not in text
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        assert "``" not in sub.format_help()
+        for action in sub._actions:
+            if action.dest != "help":
+                assert action.help, f"{name} {action.option_strings} has no help"
+
+
+@pytest.mark.parametrize(
+    "grid", [{"n": [0]}, {"rounds": [-5]}, {"p": [float("nan")]}, {"seed": [-1]}, {"n": [2.5]}]
+)
+def test_sweep_rejects_bad_cells_up_front(grid, tmp_path):
+    """Issue 16: these became error rows that resume never retries."""
+    from sedtheory.errors import InvalidParameterError
+    from sedtheory.learning.sweep import sweep
+
+    out = tmp_path / "s.csv"
+    with pytest.raises(InvalidParameterError):
+        sweep(grid, out=out, progress=False)
+    assert not out.exists()

@@ -43,6 +43,7 @@ from sedtheory.families import GRAPH_FAMILIES, SELFISHNESS_PROFILES, make_game
 from sedtheory.learning.agents import LEARNERS
 from sedtheory.learning.compare import compare
 from sedtheory.learning.principal import PRINCIPAL_LEARNERS
+from sedtheory.welfare import check_p
 
 __all__ = ["DEFAULT_GRID", "sweep", "run_cell", "cells"]
 
@@ -84,7 +85,23 @@ def _check_grid(grid: Mapping[str, Sequence[Any]], defaults: Mapping[str, Any]) 
     bad = [v for v in full["principal"] if v is not None and v not in PRINCIPAL_LEARNERS]
     if bad:
         raise InvalidParameterError("principal", bad, f"use None or one of {sorted(PRINCIPAL_LEARNERS)}")
+    _check_numbers(full)
     return full
+
+
+def _check_numbers(full: Mapping[str, list[Any]]) -> None:
+    """Up front, not as error rows that resume never retries: n >= 2 and rounds >= 1 integers,
+    seeds non-negative integers, p real or +-inf (never NaN)."""
+    lowest = {"n": 2, "rounds": 1, "seed": 0}
+    for key, low in lowest.items():
+        bad = [v for v in full[key] if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low]
+        if bad:
+            raise InvalidParameterError(key, bad, f"use integers >= {low}")
+    for v in full["p"]:
+        try:
+            check_p(v)
+        except InvalidParameterError:
+            raise InvalidParameterError("p", v, "use real numbers or +-inf (not NaN)") from None
 
 
 def _key(cell: Mapping[str, Any]) -> str:

@@ -65,7 +65,10 @@ def test_frontier_of_one_agent_is_a_typed_error_not_nan():
     from sedtheory.errors import InvalidParameterError
 
     game = sed.CommonsGame(
-        sed.Society([0.5], [10.0]), sed.PiecewiseLinearTax([0.0, 10.0], [0.0, 0.0]), damage=0.02, endowment=50.0
+        sed.Society([0.5], [10.0]),
+        sed.PiecewiseLinearTax([0.0, 10.0], [0.0, 0.0]),
+        damage=0.02,
+        endowment=50.0,
     )
     with pytest.raises(InvalidParameterError, match="groups"):
         sed.welfare_frontier(game)
