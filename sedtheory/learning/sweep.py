@@ -24,6 +24,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -43,6 +44,7 @@ from sedtheory.families import GRAPH_FAMILIES, SELFISHNESS_PROFILES, make_game
 from sedtheory.learning.agents import LEARNERS
 from sedtheory.learning.compare import compare
 from sedtheory.learning.principal import PRINCIPAL_LEARNERS
+from sedtheory.learning.store import CellStore
 from sedtheory.welfare import check_p
 
 __all__ = ["DEFAULT_GRID", "sweep", "run_cell", "cells"]
@@ -169,35 +171,6 @@ def run_cell(cell: Mapping[str, Any], tolerance: float = 1e-3, epochs: int = 300
     return row
 
 
-def _done(path: Path | None) -> tuple[pd.DataFrame | None, set[str]]:
-    if path is None:
-        return None, set()
-    frames = []
-    for candidate in (path, _checkpoint(path)):
-        if candidate.exists() and candidate.stat().st_size > 0:
-            frames.append(
-                pd.read_parquet(candidate) if candidate.suffix == ".parquet" else pd.read_csv(candidate)
-            )
-    if not frames:
-        return None, set()
-    old = pd.concat(frames, ignore_index=True).drop_duplicates("cell", keep="last")
-    return old, set(old["cell"])
-
-
-def _checkpoint(path: Path) -> Path:
-    return path.with_name(path.name + ".partial.csv") if path.suffix == ".parquet" else path
-
-
-def _append(path: Path, row: Mapping[str, Any]) -> None:
-    target = _checkpoint(path)
-    frame = pd.DataFrame([row])
-    new = not target.exists() or target.stat().st_size == 0
-    if not new:
-        cols = list(pd.read_csv(target, nrows=0).columns)
-        frame = frame.reindex(columns=cols)
-    frame.to_csv(target, mode="a", header=new, index=False)
-
-
 def sweep(
     grid: Mapping[str, Sequence[Any]] | None = None,
     out: str | Path | None = None,
@@ -217,8 +190,9 @@ def sweep(
         Keys among graph, selfishness, p, learner, seed, n, rounds, commons, principal;
         default :data:`DEFAULT_GRID`.
     out : path, optional
-        ``.csv`` (appended cell by cell) or ``.parquet`` (written at the end; a
-        ``.partial.csv`` checkpoint is kept while running).
+        ``.csv`` or ``.parquet``: every finished cell is journalled at once (crash-safe) and the
+        table is replaced atomically every 25 cells and at the end; a lock keeps a second sweep
+        off the same file (:class:`~sedtheory.learning.store.CellStore`).
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:8786``); needs ``dask[distributed]``.
     processes : int, optional
@@ -251,33 +225,53 @@ def sweep(
                 raise InvalidParameterError(
                     "out", str(out), "Parquet needs pyarrow (pip install pyarrow), or use .csv"
                 ) from exc
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            for f in {path, _checkpoint(path)}:
-                if f.exists():
-                    f.unlink()
-    old, finished = _done(path) if resume else (None, set())
-    pending = [c for c in todo if c["cell"] not in finished]
-    rows: list[dict[str, Any]] = []
-    bar = _progress(len(pending), progress)
-    try:
-        for row in _execute(pending, scheduler, processes, tolerance, epochs):
-            rows.append(row)
-            if path is not None:
-                _append(path, row)
-            bar.update(1)
-    finally:
-        bar.close()
-    frames = [f for f in (old, pd.DataFrame(rows) if rows else None) if f is not None]
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["cell"])
+    store = None if path is None else CellStore(path)
+    with store if store is not None else contextlib.nullcontext():
+        if store is not None and not resume:
+            store.reset()
+        old = store.load() if store is not None else None
+        finished = set() if old is None else set(old["cell"])
+        pending = [c for c in todo if c["cell"] not in finished]
+        rows: list[dict[str, Any]] = []
+        bar = _progress(len(pending), progress)
+        try:
+            for row in _execute(pending, scheduler, processes, tolerance, epochs):
+                rows.append(row)
+                if store is not None:
+                    store.append(row)
+                    if store.due():
+                        store.write_table(_combined(old, rows))
+                bar.update(1)
+        finally:
+            bar.close()
+        everything = _combined(old, rows)
+        if store is not None:
+            store.finish(everything)
+    table = everything if everything is not None else pd.DataFrame(columns=["cell"])
     order = {c["cell"]: i for i, c in enumerate(todo)}
     table = table[table["cell"].isin(order)].copy()
     table["_order"] = table["cell"].map(order)
-    table = table.sort_values("_order").drop(columns="_order").reset_index(drop=True)
-    if path is not None and path.suffix == ".parquet":
-        table.to_parquet(path, index=False)
-        _checkpoint(path).unlink(missing_ok=True)
-    return table
+    return table.sort_values("_order").drop(columns="_order").reset_index(drop=True)
+
+
+def _combined(old: pd.DataFrame | None, rows: list[dict[str, Any]]) -> pd.DataFrame | None:
+    """Earlier results and this run's rows (the latest record of a cell wins)."""
+    frames = [f for f in (old, pd.DataFrame(rows) if rows else None) if f is not None]
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True).drop_duplicates("cell", keep="last").reset_index(drop=True)
+
+
+def _die_with_parent() -> None:
+    """Pool workers end with the sweep (Linux ``PR_SET_PDEATHSIG``): a killed sweep left them
+    running as orphans. Elsewhere a no-op."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -316,7 +310,7 @@ def _execute(
         for c in pending:
             yield run_cell(c, tolerance, epochs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
         futures = [pool.submit(run_cell, c, tolerance, epochs) for c in pending]
         for fut in as_completed(futures):
             yield fut.result()
