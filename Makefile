@@ -27,6 +27,7 @@ test: $(VENV)/.test lint docs
 
 docs: $(VENV)/.test
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(VENV)/site
+	$(PY) docs/_ext/check_site.py $(VENV)/site
 
 bench: $(VENV)/.test
 	$(PY) benchmarks/bench_equilibrium.py
