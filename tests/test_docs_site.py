@@ -30,7 +30,10 @@ def test_check_finds_planted_raw_markup(tmp_path: Path) -> None:
 
 def test_docstring_roles_become_markdown_math() -> None:
     roles = _module("math_roles")
-    text = "Intro :math:`k_i = \\sigma_i\n - s_i/n` see :func:`~sedtheory.pmean`.\n\n.. math:: a = b\n   + c\n\nEnd"
+    text = (
+        "Intro :math:`k_i = \\sigma_i\n - s_i/n` see :func:`~sedtheory.pmean`."
+        "\n\n.. math:: a = b\n   + c\n\nEnd"
+    )
     out = roles.convert(text)
     assert "$k_i = \\sigma_i - s_i/n$" in out and "`pmean`" in out
     assert "$$\na = b + c\n$$" in out and ":math:" not in out and ".. math::" not in out

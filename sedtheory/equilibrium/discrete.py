@@ -106,7 +106,8 @@ def to_gambit(game: CommonsGame, levels: int | Sequence[npt.ArrayLike]) -> Any:
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError("to_gambit needs pygambit: pip install 'sedtheory[test]'") from exc
     tensors, _ = payoff_tensors(game, levels)
-    return gbt.Game.from_arrays(*tensors, title="sedtheory commons game")
+    maker = getattr(gbt, "StrategicGame", gbt.Game)  # pygambit 17 moved from_arrays there
+    return maker.from_arrays(*tensors, title="sedtheory commons game")
 
 
 def gambit_pure_equilibria(game: CommonsGame, levels: int | Sequence[npt.ArrayLike]) -> list[np.ndarray]:
@@ -120,7 +121,10 @@ def gambit_pure_equilibria(game: CommonsGame, levels: int | Sequence[npt.ArrayLi
     for profile in result.equilibria:
         actions = []
         for i, player in enumerate(g.players):
-            probs = [float(profile[s]) for s in player.strategies]
+            label = player if isinstance(player, str) else player.label  # 17 iterates labels
+            mixed = profile[label]
+            # Iterating gives probabilities (16.x) or (strategy label, probability) pairs (17)
+            probs = [float(v[1] if isinstance(v, tuple) else v) for v in mixed]
             actions.append(grids[i][int(np.argmax(probs))])
         out.append(np.array(actions))
     return out
