@@ -107,6 +107,7 @@ def optimal_tax(
     selection: str = "optimistic",
     certify: bool = False,
     time_limit: float = 60.0,
+    progress: bool = False,
 ) -> TaxDesign:
     r"""The welfare-maximising bracket rates for ``M_p`` and how optimality was established.
 
@@ -164,6 +165,8 @@ def optimal_tax(
         kept. Commons games only; not with ``optimize_thresholds``.
     time_limit : float
         Seconds for the global solver (``certify=True``; default 60).
+    progress : bool
+        Show the search's stages on stderr (tqdm; off by default, on in ``sedtheory run``).
 
     Returns
     -------
@@ -208,6 +211,7 @@ def optimal_tax(
         selection=selection,
         certify=certify,
         time_limit=time_limit,
+        progress=progress,
     )
     return TaxDesign.of(design)
 

@@ -169,6 +169,7 @@ def optimal_policy(
     selection: str = "optimistic",
     certify: bool = False,
     time_limit: float = 60.0,
+    progress: bool = False,
 ) -> PolicyDesign:
     r"""The best policy of ``space`` for ``objective`` in ``game``, with a certificate.
 
@@ -209,6 +210,9 @@ def optimal_policy(
         (far tighter than the first best) and the gap.
     time_limit : float
         Seconds for the global solver (``certify=True``).
+    progress : bool
+        Show the search's stages and the best welfare so far on stderr (tqdm; quiet by default,
+        on in the command line).
 
     Returns
     -------
@@ -238,7 +242,9 @@ def optimal_policy(
     def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
         return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
 
+    bar = _stages(progress, obj, certify)
     pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
+    bar.step("scan", float(np.max(w)))
     lo, hi = space.bounds
     order = np.argsort(-w)
     # Local maxima of the scan (one per basin it resolved) and the best points overall (a basin
@@ -259,8 +265,10 @@ def optimal_policy(
         min_step,
         200,
     )
+    bar.step("compass", float(np.max(found.values)))
     if selection != "solver" and getattr(space, "equilibrium_windows", None) is not None:
         found = _reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step)
+    bar.step(f"selection {selection}", float(np.max(found.values)))
     best = int(np.argmax(found.values))
     x, value, target = found.points[best], float(found.values[best]), found.actions[best]
     details: dict[str, Any] = {
@@ -352,6 +360,30 @@ def _global(
     if welfare > value:
         return result, y, actions, method + " + the global solver's point (verified exactly)"
     return result, x, target, method
+
+
+class _Stages:
+    """A tqdm bar over the search's stages (a no-op when quiet)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+
+    def step(self, stage: str, best: float | None) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(stage + ("" if best is None else f", best {best:.6g}"))
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _stages(progress: bool, obj: Objective, certify: bool) -> _Stages:
+    if not progress:
+        return _Stages(None)
+    from tqdm.auto import tqdm
+
+    return _Stages(tqdm(total=5 + int(certify), desc=f"optimal policy, {obj.label}", leave=False))
 
 
 #: The selection's re-evaluation: the best scanned points kept, compass starts and rounds.

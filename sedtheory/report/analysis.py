@@ -183,7 +183,7 @@ def analyse(
     lf = solve_equilibrium(game.with_tax(game.tax.with_rates(np.zeros(game.tax.n_brackets))))
     step(f"laissez-faire equilibrium: aggregate {lf.aggregate:.3f}, Nash gap {lf.nash_gap:.1e}")
     step("the SED round: principal's optimum for every candidate p, the vote, play ...")
-    run = run_sed(game, rounds=1, rule=config.rule, candidates=candidates)
+    run = run_sed(game, rounds=1, rule=config.rule, candidates=candidates, progress=progress)
     prefs = run.rounds[0].preferences
     votes = vote_report(
         game, candidates, rules=config.rules, manipulation=True, designs={d.p: d for d in prefs.designs}

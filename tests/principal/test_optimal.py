@@ -130,3 +130,15 @@ def _with_isolated() -> nx.Graph:
     g = nx.path_graph(2)
     g.add_node(2)
     return g
+
+
+def test_progress_is_quiet_by_default_and_shows_stages_when_asked(capsys):
+    """Issue 16: long searches printed nothing; the library stays quiet unless asked."""
+    from sedtheory import optimal_tax, scenarios
+
+    game = scenarios.apple_picking()
+    optimal_tax(game, 1.0, resolution=5, bound=False)
+    assert capsys.readouterr().err == ""
+    optimal_tax(game, 1.0, resolution=5, bound=False, progress=True)
+    err = capsys.readouterr().err
+    assert "optimal policy" in err and "scan" in err
