@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -38,10 +38,12 @@ class Society:
     productivity : float or array_like, shape (n,)
         :math:`\theta_i > 0`, the scale of the private effort cost
         :math:`a^2 / (2\theta_i)`; ``inf`` means no effort cost. A scalar is broadcast.
-    graph : networkx.Graph or networkx.DiGraph, optional
+    graph : networkx.Graph or DiGraph, scipy.sparse matrix, integer array (m, 2), optional
         Nodes exactly ``0..n-1``, no self-loops. ``None`` (default) is the complete graph,
         kept implicit so that very large societies cost O(n). A ``DiGraph`` means
-        "i cares about its successors".
+        "i cares about its successors". Large graphs may skip networkx: an ``(n, n)`` sparse
+        adjacency (entry ``(i, j)`` non-zero iff j is a neighbour of i; directed unless
+        symmetric) or an ``(m, 2)`` array of undirected edges, both read in vectorised time.
     neighbor_weighting : {"sum", "mean"}
         ``"sum"`` (the seed's formula): :math:`\nu_i = 1`; ``"mean"``:
         :math:`\nu_i = 1/|N(i)|`.
@@ -99,11 +101,17 @@ class Society:
         self._theta = theta
         self._weighting = neighbor_weighting
         self._graph = graph
+        self._directed = isinstance(graph, nx.Graph) and graph.is_directed()
         if graph is None:
             self._adj: sps.csr_matrix | None = None
             deg = np.full(n, n - 1, dtype=float)
-        else:
+        elif isinstance(graph, nx.Graph):
             self._adj = _adjacency(graph, n)
+            deg = np.asarray(self._adj.sum(axis=1), dtype=float).reshape(-1)
+        else:
+            self._adj = _array_adjacency(graph, n)
+            self._directed = bool((self._adj != self._adj.T).nnz)
+            self._graph = None
             deg = np.asarray(self._adj.sum(axis=1), dtype=float).reshape(-1)
         self._degree = deg
         if neighbor_weighting == "sum":
@@ -133,7 +141,11 @@ class Society:
 
     @property
     def graph(self) -> nx.Graph | None:
-        """The graph given (``None`` = complete graph)."""
+        """The graph (``None`` = complete graph); built from the adjacency when the society was
+        given a sparse matrix or an edge array."""
+        if self._graph is None and self._adj is not None:
+            maker = nx.DiGraph if self._directed else nx.Graph
+            self._graph = nx.from_scipy_sparse_array(self._adj, create_using=maker)
         return self._graph
 
     @property
@@ -144,7 +156,7 @@ class Society:
     @property
     def directed(self) -> bool:
         """True if the graph is a ``DiGraph``."""
-        return self._graph is not None and self._graph.is_directed()
+        return self._directed
 
     @property
     def neighbor_weighting(self) -> str:
@@ -225,12 +237,15 @@ class Society:
         return Society(
             self._sigma if selfishness is None else selfishness,
             self._theta if productivity is None else productivity,
-            self._graph,
+            self._graph if self._graph is not None or self._adj is None else self._adj,
             self._weighting,  # type: ignore[arg-type]
         )
 
     def __repr__(self) -> str:
-        g = "complete" if self._graph is None else type(self._graph).__name__
+        if self._adj is None:
+            g = "complete"
+        else:
+            g = type(self._graph).__name__ if self._graph is not None else "sparse adjacency"
         return f"Society(n={self.n}, graph={g}, neighbor_weighting={self._weighting!r})"
 
 
@@ -258,3 +273,37 @@ def _adjacency(graph: nx.Graph, n: int) -> sps.csr_matrix:
         rows, cols = np.concatenate([rows, cols]), np.concatenate([cols, rows])
     data = np.ones(rows.size)
     return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+
+def _array_adjacency(graph: Any, n: int) -> sps.csr_matrix:
+    """A 0/1 CSR adjacency from a sparse ``(n, n)`` matrix or an ``(m, 2)`` undirected edge array."""
+    if sps.issparse(graph):
+        if graph.shape != (n, n):
+            raise GraphError("graph", f"sparse {graph.shape}", f"give an ({n}, {n}) adjacency matrix")
+        adj = sps.csr_matrix(graph, dtype=float)
+        adj.eliminate_zeros()
+    else:
+        try:
+            edges = np.asarray(graph)
+        except (TypeError, ValueError):
+            edges = np.empty(0)
+        if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
+            raise GraphError(
+                "graph",
+                type(graph).__name__,
+                "pass a networkx graph, an (n, n) scipy.sparse adjacency, an (m, 2) integer edge "
+                "array or None",
+            )
+        if edges.size and (edges.min() < 0 or edges.max() >= n):
+            raise GraphError(
+                "graph", f"edge ends {int(edges.min())}..{int(edges.max())}", f"use nodes 0..{n - 1}"
+            )
+        rows = np.concatenate([edges[:, 0], edges[:, 1]])
+        cols = np.concatenate([edges[:, 1], edges[:, 0]])
+        adj = sps.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    adj.sum_duplicates()
+    if adj.diagonal().any():
+        loops = np.flatnonzero(adj.diagonal())[:5].tolist()
+        raise GraphError("graph", f"self-loops at {loops}", "remove self-loops (W_ii is sigma_i)")
+    adj.data[:] = 1.0
+    return adj

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sedtheory import Society
 from sedtheory.errors import GraphError, InvalidParameterError, ShapeError
@@ -91,7 +92,8 @@ def test_bad_shapes_and_graphs():
     with pytest.raises(GraphError, match="self-loop"):
         Society([0.5, 0.5], 1.0, graph=loop)
     with pytest.raises(GraphError, match="graph"):
-        Society([0.5, 0.5], 1.0, graph=[(0, 1)])
+        Society([0.5, 0.5], 1.0, graph=[(0.5, 1)])
+    assert Society([0.5, 0.5], 1.0, graph=[(0, 1)]).degrees.tolist() == [1.0, 1.0]  # an edge list
     with pytest.raises(InvalidParameterError, match="neighbor_weighting"):
         Society([0.5, 0.5], 1.0, neighbor_weighting="max")
 
@@ -100,3 +102,50 @@ def test_closed_neighborhoods_undirected_view():
     g = nx.DiGraph([(0, 1), (1, 2)])
     q = Society([0.5] * 3, 1.0, graph=g).closed_neighborhoods().toarray()
     assert q.tolist() == [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 12), st.floats(0.05, 0.9), st.integers(0, 10_000), st.booleans())
+def test_sparse_and_edge_array_graphs_equal_networkx(n, density, seed, directed):
+    """Issue 16: large graphs skip networkx; every representation gives the same society."""
+    import networkx as nx
+    import scipy.sparse as sps
+
+    graph = nx.gnp_random_graph(n, density, seed=seed, directed=directed)
+    rng = np.random.default_rng(seed)
+    sigma = rng.uniform(0, 1, n)
+    reference = Society(sigma, 10.0, graph=graph, neighbor_weighting="mean")
+    sparse = Society(
+        sigma, 10.0, graph=sps.csr_matrix(nx.to_scipy_sparse_array(graph)), neighbor_weighting="mean"
+    )
+    np.testing.assert_allclose(sparse.weights.toarray(), reference.weights.toarray())
+    np.testing.assert_allclose(
+        sparse.closed_neighborhoods().toarray(), reference.closed_neighborhoods().toarray()
+    )
+    adjacency = nx.to_scipy_sparse_array(graph)
+    assert sparse.directed == bool((adjacency != adjacency.T).nnz)  # directed unless symmetric
+    expected = graph if sparse.directed else graph.to_undirected()
+    assert sparse.graph.number_of_edges() == expected.number_of_edges()
+    if not directed:
+        edges = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+        doubled = np.concatenate([edges, edges[:, ::-1]])  # duplicates and both orientations collapse
+        from_edges = Society(sigma, 10.0, graph=doubled, neighbor_weighting="mean")
+        np.testing.assert_allclose(from_edges.weights.toarray(), reference.weights.toarray())
+        assert from_edges.with_types(productivity=5.0).weights.nnz == reference.weights.nnz
+
+
+def test_array_graphs_are_checked():
+    import scipy.sparse as sps
+
+    from sedtheory.errors import GraphError
+
+    with pytest.raises(GraphError, match="self-loops"):
+        Society([0.5, 0.5], 1.0, graph=np.array([[0, 0]]))
+    with pytest.raises(GraphError, match="nodes 0..1"):
+        Society([0.5, 0.5], 1.0, graph=np.array([[0, 2]]))
+    with pytest.raises(GraphError, match="adjacency"):
+        Society([0.5, 0.5], 1.0, graph=sps.csr_matrix((3, 3)))
+    with pytest.raises(GraphError, match="edge array"):
+        Society([0.5, 0.5], 1.0, graph=np.array([[0.0, 1.0]]))
+    with pytest.raises(GraphError, match="edge array"):
+        Society([0.5, 0.5], 1.0, graph="ring")
