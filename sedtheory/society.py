@@ -21,6 +21,7 @@ import numpy.typing as npt
 import scipy.sparse as sps
 
 from sedtheory.errors import GraphError, InvalidParameterError, ShapeError
+from sedtheory.validate import real_array
 
 __all__ = ["Society"]
 
@@ -70,7 +71,11 @@ class Society:
         graph: nx.Graph | None = None,
         neighbor_weighting: Literal["sum", "mean"] = "sum",
     ) -> None:
-        sigma = np.array(selfishness, dtype=float)
+        sigma = real_array(
+            "selfishness",
+            [] if selfishness is None else selfishness,
+            "give one selfishness in [0, 1] per agent",
+        )
         if sigma.ndim != 1 or sigma.size == 0:
             raise ShapeError("selfishness", selfishness, "give a non-empty 1-D array, one value per agent")
         n = sigma.size
@@ -81,7 +86,7 @@ class Society:
                 sigma[bad][:5].tolist(),
                 f"selfishness must lie in [0, 1] (agents {bad[:10].tolist()} do not)",
             )
-        theta = np.array(productivity, dtype=float)
+        theta = real_array("productivity", productivity, "give a positive number or one per agent")
         if theta.ndim == 0:
             theta = np.full(n, float(theta))
         if theta.shape != (n,):

@@ -21,6 +21,7 @@ import numpy.typing as npt
 import sympy as sp
 
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
+from sedtheory.validate import real_array
 
 __all__ = ["PiecewiseLinearTax", "RatePieces", "to_rational"]
 
@@ -112,10 +113,10 @@ class PiecewiseLinearTax:
     __slots__ = ("_thresholds", "_rates", "_base", "_pieces")
 
     def __init__(self, thresholds: Sequence[float] | npt.ArrayLike, rates: Sequence[float] | npt.ArrayLike):
-        tau = np.array(thresholds, dtype=float).reshape(-1) if np.ndim(thresholds) <= 1 else None
+        tau = real_array("thresholds", thresholds).reshape(-1) if np.ndim(thresholds) <= 1 else None
         if tau is None:
             raise ShapeError("thresholds", thresholds, "pass a 1-D sequence such as [0, 10, 20]")
-        phi = np.array(rates, dtype=float)
+        phi = real_array("rates", rates, "give one real rate per bracket")
         if phi.ndim != 1:
             raise ShapeError("rates", rates, "pass a 1-D sequence with one rate per bracket")
         if tau.size == 0:

@@ -9,7 +9,7 @@ import numpy as np
 
 from sedtheory.errors import InvalidParameterError
 
-__all__ = ["count", "positive_float"]
+__all__ = ["count", "positive_float", "real_array"]
 
 
 def count(field: str, value: Any, minimum: int = 1, fix: str = "use a positive integer") -> int:
@@ -27,3 +27,20 @@ def positive_float(field: str, value: Any, allow_inf: bool = False) -> float:
         kind = "a number > 0" if allow_inf else "a finite number > 0"
         raise InvalidParameterError(field, value, f"{field} must be {kind}")
     return x
+
+
+def real_array(field: str, value: Any, fix: str = "give real numbers") -> np.ndarray:
+    """``value`` as a float array; strings, mappings, complex numbers and other non-numbers get a
+    typed error naming ``field`` (``np.asarray(..., float)`` raised bare TypeError/ValueError)."""
+    if isinstance(value, str | bytes | dict):
+        raise InvalidParameterError(field, value, fix)
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(field, value, fix) from None
+    if raw.dtype.kind == "c" or (raw.dtype.kind not in "biuf" and raw.dtype != object):
+        raise InvalidParameterError(field, value, fix)
+    try:
+        return np.array(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(field, value, fix) from None

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
+from sedtheory.validate import real_array
 
 if TYPE_CHECKING:
     from sedtheory.games import CommonsGame
@@ -156,7 +157,7 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
     4.0
     """
     pf = check_p(p)
-    v = np.asarray(values, dtype=float)
+    v = real_array("values", [] if values is None else values, "give a non-empty 1-D array of values")
     if v.ndim != 1 or v.size == 0:
         raise ShapeError("values", values, "give a non-empty 1-D array of values")
     w = _weights(weights, v.size)

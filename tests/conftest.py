@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 
 import sedtheory as sed
 from sedtheory import families
+
+# Property tests check laws, not speed (performance lives in benchmarks/): no per-example
+# deadline, which flakes on a loaded 2-core machine.
+settings.register_profile("sedtheory", deadline=None)
+settings.load_profile("sedtheory")
 
 GRAPH_FAMILIES = ("complete", "ring", "star", "erdos-renyi", "directed", "path", "empty")
 

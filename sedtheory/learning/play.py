@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sedtheory.errors import InvalidParameterError
 from sedtheory.games.protocol import Game, require_game
 from sedtheory.learning.agents import LEARNERS, AgentLearner, make_learner
 from sedtheory.learning.model import StageModel, cce_gaps
@@ -155,6 +156,19 @@ def run_learner(
     return idx + start, rec, total
 
 
+#: The most memory a learning run may ask for its recorded history.
+_RECORD_LIMIT = 4 * 2**30
+
+
+def rng_of(seed: Any) -> np.random.Generator:
+    """A generator from ``seed`` (None, a non-negative integer or a Generator; typed error otherwise)."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidParameterError("seed", seed, "use None, a non-negative integer or a numpy Generator")
+    return np.random.default_rng(int(seed))
+
+
 def learn(
     game: Game,
     learner: str,
@@ -190,7 +204,15 @@ def learn(
     """
     require_game(game)
     rounds, record_every = count("rounds", rounds), count("record_every", record_every)
-    rng = np.random.default_rng(seed)
+    need = (rounds // record_every + 1) * game.n * 8 * 2  # recorded actions and utilities
+    if need > _RECORD_LIMIT:
+        raise InvalidParameterError(
+            "rounds",
+            rounds,
+            f"recording {rounds // record_every} rounds of {game.n} agents needs about "
+            f"{need / 2**30:.0f} GiB; raise record_every or lower rounds",
+        )
+    rng = rng_of(seed)
     obj = make_learner(learner, game, int(rounds), rng, initial, **options)
     learner = LEARNERS.get(learner).name
     idx, rec, total = run_learner(obj, int(rounds), int(record_every))

@@ -26,8 +26,19 @@ import numpy as np
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.objective import Objective
+from sedtheory.validate import count
 
 __all__ = ["SearchResult", "compass", "grid", "local_maxima", "scan_points"]
+
+
+#: Working memory of the batched scan per (policy, agent) pair (a dozen float arrays over the
+#: pieces), and the most a scan may ask for before a typed error says so.
+_SCAN_BYTES_PER_PAIR = 8 * 48
+_SCAN_MEMORY_LIMIT = 8 * 2**30
+
+
+def _largest_resolution(bk: int, n: int) -> int:
+    return max(2, int((_SCAN_MEMORY_LIMIT / (max(n, 1) * _SCAN_BYTES_PER_PAIR)) ** (1.0 / max(bk, 1))))
 
 
 def scan_points(bk: int, n: int, resolution: int | None = None, evaluations: int | None = None) -> int:
@@ -35,9 +46,16 @@ def scan_points(bk: int, n: int, resolution: int | None = None, evaluations: int
     with ``evaluations`` (costly equilibria), the most points whose grid has at most that many
     policies (at least 2 per coordinate)."""
     if resolution is not None:
-        if int(resolution) < 2:
-            raise InvalidParameterError("resolution", resolution, "give at least 2 points per bracket")
-        return int(resolution)
+        points = count("resolution", resolution, 2, "give an integer of at least 2 points per coordinate")
+        need = float(points) ** bk * max(n, 1) * _SCAN_BYTES_PER_PAIR
+        if need > _SCAN_MEMORY_LIMIT:
+            raise InvalidParameterError(
+                "resolution",
+                resolution,
+                f"the scan would solve {points}^{bk} policies for {n} agents at once, about "
+                f"{need / 2**30:.0f} GiB; use at most {_largest_resolution(bk, n)} points per coordinate",
+            )
+        return points
     if evaluations is not None:
         return max(2, int(math.floor(evaluations ** (1.0 / bk) + 1e-9)))
     default = {1: 1001, 2: 101, 3: 11, 4: 11}.get(bk, 5)

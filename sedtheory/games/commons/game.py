@@ -26,6 +26,7 @@ from sedtheory.errors import (
 from sedtheory.games.commons.kernel import CommonsKernel
 from sedtheory.society import Society
 from sedtheory.taxes import PiecewiseLinearTax
+from sedtheory.validate import real_array
 
 __all__ = ["CommonsGame"]
 
@@ -294,7 +295,7 @@ class CommonsGame:
     # ---------------------------------------------------------------- evaluation
     def check_actions(self, actions: npt.ArrayLike, batch: bool = True) -> np.ndarray:
         """Validate an action profile ``(n,)`` (or a batch ``(m, n)``) and return it as floats."""
-        a = np.asarray(actions, dtype=float)
+        a = real_array("actions", np.empty(0) if actions is None else actions, f"give {self.n} real actions")
         ok_shape = a.shape == (self.n,) or (batch and a.ndim == 2 and a.shape[1] == self.n)
         if not ok_shape:
             want = f"({self.n},)" + (f" or (m, {self.n})" if batch else "")
