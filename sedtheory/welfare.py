@@ -278,11 +278,30 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
         if pf == 0.0:
             out = np.exp(logs.mean(axis=1))
         else:
-            z = pf * logs
-            top = z.max(axis=1, keepdims=True)
-            top = np.where(np.isfinite(top), top, 0.0)
-            out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
+            out = _rows_power_mean(logs, pf)
     return np.where(bad | np.isnan(out), -np.inf, out)
+
+
+def _rows_power_mean(logs: np.ndarray, pf: float) -> np.ndarray:
+    """``M_p`` of rows given their logs, finite ``p != 0``, in three regimes like :func:`pmean`:
+    log-sum-exp with the top exponent factored out; ``log1p(mean(expm1(p d)))`` around the
+    row's mean log ``m`` (deviations ``d``) for small ``|p| max|d|``; and the series
+    ``m + p Var / 2`` where even that cancels (``p = 1e-300`` gave a row mean of 1 before)."""
+    finite = np.isfinite(logs).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(finite, logs.mean(axis=1), 0.0)
+        dev = np.where(finite[:, None], logs - mean[:, None], 0.0)
+    spread = np.abs(dev).max(axis=1) * abs(pf)
+    z = pf * logs
+    top = z.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
+        mid = finite & (spread < _LINEAR_SWITCH)
+        out[mid] = np.exp(mean[mid] + np.log1p(np.expm1(pf * dev[mid]).mean(axis=1)) / pf)
+        tiny = finite & (spread < 1e-8)
+        out[tiny] = np.exp(mean[tiny] + 0.5 * pf * (dev[tiny] ** 2).mean(axis=1))
+    return out
 
 
 def welfare(

@@ -157,3 +157,15 @@ def test_pmean_of_plus_and_minus_infinity_is_an_error():
     with pytest.raises(DomainError, match="undefined"):
         pmean([math.inf, -math.inf], 1.0)
     assert pmean_rows([[math.inf, -math.inf]], 1.0).tolist() == [-math.inf]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=8),
+    st.sampled_from([1e-300, -1e-300, 1e-12, -1e-9, 1e-4, -0.3, 0.7, 2.0, -5.0, 300.0, -1e6]),
+)
+def test_pmean_rows_equals_pmean_for_every_p(values, p):
+    """Planted (issue 16): at p = 1e-300 the row form returned ~1 and the principal's search then
+    ended 2 % below its p = 0 value; rows and the scalar form must agree everywhere."""
+    row = pmean_rows([values], p)[0]
+    assert row == pytest.approx(pmean(values, p), rel=1e-12)

@@ -142,3 +142,21 @@ def test_progress_is_quiet_by_default_and_shows_stages_when_asked(capsys):
     optimal_tax(game, 1.0, resolution=5, bound=False, progress=True)
     err = capsys.readouterr().err
     assert "optimal policy" in err and "scan" in err
+
+
+@pytest.mark.parametrize("p", [-1e6, -1e4, -500.0, -1e-300, 1e-300, 1e-3, 1e6])
+def test_every_p_pmean_accepts_works_in_optimal_tax(p):
+    """Issue 16: p = -300 raised, [-2000, -500] raised a misleading DomainError, p <= -1e4 a
+    ZeroDivisionError, and p = +-1e-300 ended 2 % below the p = 0 design. M_p is continuous and
+    monotone in p: each design lies between the p = -inf and p = +inf designs' welfare bounds."""
+    import math
+
+    from sedtheory import optimal_tax, scenarios
+
+    game = scenarios.apple_picking()
+    design = optimal_tax(game, p, resolution=5)
+    assert design.welfare <= design.upper_bound
+    if abs(p) < 1e-2:
+        at_zero = optimal_tax(game, 0.0, resolution=5)
+        assert design.welfare == pytest.approx(at_zero.welfare, rel=1e-3)
+    assert optimal_tax(game, -math.inf, resolution=5).welfare - 1e-9 <= design.welfare
