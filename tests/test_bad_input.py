@@ -39,6 +39,7 @@ CASES = {
     "min_step NaN": (lambda: sed.optimal_tax(GAME, 1, min_step=math.nan), "min_step"),
     "tol text": (lambda: sed.solve_equilibrium(GAME, tol="x"), "tol"),
     "tol inf": (lambda: sed.solve_equilibrium(GAME, tol=math.inf), "tol"),
+    "certify tol inf": (lambda: sed.equilibrium.certify(GAME, [1.0] * 7, tol=math.inf), "tol"),
     "max_iter 2.5": (lambda: sed.solve_equilibrium(GAME, max_iter=2.5), "max_iter"),
     "initial NaN": (lambda: sed.solve_equilibrium(GAME, initial=[math.nan] * 7), "actions"),
     "initial shape": (lambda: sed.solve_equilibrium(GAME, initial=[1.0] * 3), "actions"),

@@ -11,6 +11,7 @@ from sedtheory.equilibrium.result import Equilibrium, relative_gap_scale
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput, applicable_solvers, damped_best_response
 from sedtheory.errors import CapabilityError, EquilibriumNotFoundError, InvalidParameterError
 from sedtheory.games.protocol import Game, action_summary, require_game
+from sedtheory.validate import positive_float
 
 __all__ = ["solve_equilibrium", "nash_gap", "certify", "damped_best_response", "SELECTION_NOTE"]
 
@@ -60,6 +61,7 @@ def certify(
     this profile, so that it is not recomputed.
     """
     require_game(game)
+    tol = positive_float("tol", tol)  # tol = inf labelled a gap of 6.5e-4 "optimal"
     a = game.check_actions(actions, batch=False)
     if verified is not None:
         gap, u = verified
