@@ -57,7 +57,9 @@ class WelfareFrontier:
     policy_rates : numpy.ndarray
     laissez_faire : numpy.ndarray, shape (2,)
     optima : dict
-        ``p -> {"second_best": (2,), "rates": (B,), "welfare": float, "first_best": (2,) or None}``.
+        ``p -> {"second_best": (2,), "rates": (B,), "welfare": float, "first_best": (2,) or None,
+        "selection": str, "equilibria_found": int, "equilibria_complete": bool}`` (which
+        equilibrium of the optimal rates is counted and how many exist).
     welfare_of : str
     """
 
@@ -212,7 +214,16 @@ def welfare_frontier(
         else:
             eq = design.equilibrium
             point = pair(pick(welfare_of, eq.utilities, eq.payoffs))
-            entry.update({"second_best": point, "rates": design.rates, "welfare": design.welfare})
+            entry.update(
+                {
+                    "second_best": point,
+                    "rates": design.rates,
+                    "welfare": design.welfare,
+                    "selection": design.selection,
+                    "equilibria_found": design.equilibria_found,
+                    "equilibria_complete": design.equilibria_complete,
+                }
+            )
             extra_pts.append(point)
             extra_rates.append(design.rates)
         try:

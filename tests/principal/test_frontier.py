@@ -72,3 +72,12 @@ def test_frontier_of_one_agent_is_a_typed_error_not_nan():
     )
     with pytest.raises(InvalidParameterError, match="groups"):
         sed.welfare_frontier(game)
+
+
+def test_frontier_optima_say_which_equilibrium_counts():
+    import sedtheory as sed
+
+    front = sed.welfare_frontier(sed.scenarios.apple_picking(), ps=(-float("inf"),), points=3, resolution=5)
+    entry = front.optima[-float("inf")]
+    assert entry["selection"] == "optimistic"
+    assert entry["equilibria_found"] >= 1 and isinstance(entry["equilibria_complete"], bool)
