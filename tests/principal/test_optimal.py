@@ -160,3 +160,38 @@ def test_every_p_pmean_accepts_works_in_optimal_tax(p):
         at_zero = optimal_tax(game, 0.0, resolution=5)
         assert design.welfare == pytest.approx(at_zero.welfare, rel=1e-3)
     assert optimal_tax(game, -math.inf, resolution=5).welfare - 1e-9 <= design.welfare
+
+
+def test_a_trial_policy_whose_solver_fails_is_skipped_and_counted(monkeypatch):
+    """Issue 16: one uncertified trial policy (a local commons on a star) aborted the whole
+    optimal_tax. Planted: the per-policy solver fails for every policy with a top rate above 0.9."""
+    import importlib
+
+    import networkx as nx
+    import numpy as np
+
+    import sedtheory as sed
+    from sedtheory.errors import EquilibriumNotFoundError
+
+    batch = importlib.import_module("sedtheory.equilibrium.batch")
+    real = batch.solve_equilibrium
+
+    def flaky(game, *args, **kwargs):
+        if game.tax.rates[-1] > 0.9:
+            raise EquilibriumNotFoundError("planted failure", "planted")
+        return real(game, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "solve_equilibrium", flaky)
+    rng = np.random.default_rng(0)
+    society = sed.Society(rng.uniform(0, 1, 6), rng.uniform(5, 40, 6), graph=nx.star_graph(5))
+    game = sed.CommonsGame(
+        society,
+        sed.PiecewiseLinearTax([0, 10, 20], [0, 0, 0]),
+        damage=0.05,
+        endowment=50.0,
+        max_harvest=40.0,
+        commons="local",
+    )
+    design = optimal_tax(game, 1.0, resolution=5, bound=False)
+    assert design.details["uncertified"] > 0
+    assert design.rates[-1] <= 0.9 and design.equilibrium.converged
