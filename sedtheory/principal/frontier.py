@@ -119,6 +119,44 @@ def _check_groups(game: CommonsGame, groups: Any) -> tuple[np.ndarray, np.ndarra
     return out[0], out[1]
 
 
+def _optimum(
+    game: CommonsGame, p: float, pair: Any, welfare_of: str, resolution: int | None, selection: str
+) -> dict[str, Any]:
+    """One p's marks: the second-best optimum (which equilibrium counts) and the first best."""
+    entry: dict[str, Any] = {}
+    try:
+        design = optimal_tax(
+            game,
+            p,
+            welfare_of=welfare_of,  # type: ignore[arg-type]
+            resolution=resolution,
+            bound=False,
+            selection=selection,
+        )
+    except SedtheoryError as exc:
+        entry["error"] = str(exc)
+    else:
+        eq = design.equilibrium
+        entry.update(
+            {
+                "second_best": pair(pick(welfare_of, eq.utilities, eq.payoffs)),
+                "rates": design.rates,
+                "welfare": design.welfare,
+                "selection": design.selection,
+                "equilibria_found": design.equilibria_found,
+                "equilibria_complete": design.equilibria_complete,
+            }
+        )
+    try:
+        best = first_best(game, p, transfers="tax-feasible", welfare_of=welfare_of)  # type: ignore[arg-type]
+    except SedtheoryError:
+        entry["first_best"] = None
+    else:
+        values = pick(welfare_of, best.utilities, best.payoffs)
+        entry["first_best"] = None if values is None else pair(values)
+    return entry
+
+
 def welfare_frontier(
     game: CommonsGame,
     groups: Any = None,
@@ -204,36 +242,10 @@ def welfare_frontier(
     optima: dict[float, dict[str, Any]] = {}
     extra_pts, extra_rates = [], []
     for p in pvals:
-        entry: dict[str, Any] = {}
-        try:
-            design = optimal_tax(
-                game, p, welfare_of=welfare_of, resolution=resolution, bound=False, selection=selection
-            )
-        except SedtheoryError as exc:
-            entry["error"] = str(exc)
-        else:
-            eq = design.equilibrium
-            point = pair(pick(welfare_of, eq.utilities, eq.payoffs))
-            entry.update(
-                {
-                    "second_best": point,
-                    "rates": design.rates,
-                    "welfare": design.welfare,
-                    "selection": design.selection,
-                    "equilibria_found": design.equilibria_found,
-                    "equilibria_complete": design.equilibria_complete,
-                }
-            )
-            extra_pts.append(point)
-            extra_rates.append(design.rates)
-        try:
-            best = first_best(game, p, transfers="tax-feasible", welfare_of=welfare_of)
-        except SedtheoryError:
-            entry["first_best"] = None
-        else:
-            values = pick(welfare_of, best.utilities, best.payoffs)
-            entry["first_best"] = None if values is None else pair(values)
-        optima[p] = entry
+        optima[p] = _optimum(game, p, pair, welfare_of, resolution, selection)
+        if "second_best" in optima[p]:
+            extra_pts.append(optima[p]["second_best"])
+            extra_rates.append(optima[p]["rates"])
     policies = np.vstack([cloud, *extra_pts]) if extra_pts else cloud
     rates = np.vstack([grid, *extra_rates]) if extra_rates else grid
     front = pareto_front(policies)

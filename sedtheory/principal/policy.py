@@ -34,6 +34,7 @@ from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
+from sedtheory.principal.certification import global_design, tightest_bound
 from sedtheory.principal.search import SearchResult, compass, grid, local_maxima, scan_points
 from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
@@ -231,13 +232,7 @@ def optimal_policy(
     selection = check_selection(selection)
     obj = as_objective(objective)
     space = default_space(game, space)
-    hints = search_hints(game)
-    starts = count("starts", hints.starts if starts is None else starts)
-    min_step = positive_float("min_step", hints.min_step if min_step is None else min_step)
-    tol = positive_float("tol", hints.tolerance if tol is None else tol)
-    time_limit = positive_float("time_limit", time_limit)
-    if not isinstance(certify, bool):
-        raise InvalidParameterError("certify", certify, "pass True or False")
+    starts, min_step, tol = _search_options(game, starts, min_step, tol, certify, time_limit)
 
     def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
         return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
@@ -292,7 +287,7 @@ def optimal_policy(
         x, target, method = _on_ties(space, game, obj, x, target, method, details)
     second = None
     if certify:
-        second, x, target, method = _global(
+        second, x, target, method = global_design(
             space, game, obj, selection, x, target, method, time_limit, details
         )
     return _finish(
@@ -314,52 +309,19 @@ def optimal_policy(
     )
 
 
-def _global(
-    space: Any,
-    game: Any,
-    obj: Objective,
-    selection: str,
-    x: np.ndarray,
-    target: np.ndarray,
-    method: str,
-    time_limit: float,
-    details: dict[str, Any],
-) -> tuple[Any, np.ndarray, np.ndarray, str]:
-    """The space's global bound from the design; the global solver's own best point is verified
-    exactly (every equilibrium at its rates, then the tie repair) and kept when it is better."""
-    hook = getattr(space, "global_bound", None)
-    if hook is None:
-        details["global_bound"] = "none: the space has no global bound"
-        return None, x, target, method
-    g = space.apply(game, x)
-    value = float(obj.evaluate(obj.values(g.utilities(target), g.payoffs(target))))
-    result = hook(game, obj, (np.asarray(x, float), np.asarray(target, float), value), time_limit)
-    if isinstance(result, str):
-        details["global_bound"] = result
-        return None, x, target, method
-    details["global_bound"] = (
-        f"{result.method}: status {result.status}, bound {result.upper:.10g}, {result.nodes} nodes, "
-        f"{result.seconds:.1f} s, start {'accepted' if result.incumbent_accepted else 'not accepted'}"
+def _search_options(
+    game: Any, starts: Any, min_step: Any, tol: Any, certify: Any, time_limit: Any
+) -> tuple[int, float, float]:
+    """The search's options checked (typed errors), defaults from the game's hints."""
+    hints = search_hints(game)
+    positive_float("time_limit", time_limit)
+    if not isinstance(certify, bool):
+        raise InvalidParameterError("certify", certify, "pass True or False")
+    return (
+        count("starts", hints.starts if starts is None else starts),
+        positive_float("min_step", hints.min_step if min_step is None else min_step),
+        positive_float("tol", hints.tolerance if tol is None else tol),
     )
-    if result.x is None or not result.primal > value + 1e-9 * max(1.0, abs(value)):
-        return result, x, target, method
-    lo, hi = space.bounds
-    cand = np.clip(result.x, lo, hi)
-    g = space.apply(game, cand)
-    if not isinstance(g, AggregativeGame):
-        return result, x, target, method
-    chosen = select(g, obj, selection)
-    y, actions, welfare = cand, chosen.actions, chosen.welfare
-    if selection == "optimistic":
-        repaired = repair_onto_ties(space, game, obj, cand, actions)
-        if repaired.welfare > welfare:
-            y, actions, welfare = repaired.x, repaired.actions, repaired.welfare
-    details["global_point"] = (
-        f"the global solver's point verified exactly: welfare {welfare:.10g} (design {value:.10g})"
-    )
-    if welfare > value:
-        return result, y, actions, method + " + the global solver's point (verified exactly)"
-    return result, x, target, method
 
 
 class _Stages:
@@ -536,7 +498,7 @@ def _finish(
         ub, source = hook(game, obj)
     else:
         ub, source = math.inf, "not computed (bound=False or the space has no bound)"
-    ub, source = _tightest(ub, source, second, welfare_value, details)
+    ub, source = tightest_bound(ub, source, second, welfare_value, details)
     exact_outcome = polished is not None and polished.exact
     argument = (
         f"lower bound {welfare_value:.10g}: M_{format_p(obj.p)} at an equilibrium with exact Nash gap "
@@ -564,26 +526,6 @@ def _finish(
         equilibria_found=1 if chosen is None else chosen.found.count,
         equilibria_complete=False if chosen is None else chosen.found.complete,
     )
-
-
-def _tightest(
-    ub: float, source: str, second: Any, welfare: float, details: dict[str, Any]
-) -> tuple[float, str]:
-    """The smaller of the first best and the global solver's bound. A bound below the verified
-    design's own welfare (beyond ``1e-6`` relative) is contradicted by that design and dropped,
-    never clamped into a certificate."""
-    slack = 1e-6 * max(1.0, abs(welfare))
-    if ub < welfare - slack:
-        details["dropped_bound"] = f"{source}: {ub:.10g} is below the verified welfare {welfare:.10g}"
-        ub, source = math.inf, "none (the first best fell below a verified design: numerical trouble)"
-    if second is not None and math.isfinite(second.upper):
-        if second.upper < welfare - slack:
-            details["dropped_global_bound"] = (
-                f"{second.upper:.10g} is below the verified welfare {welfare:.10g}"
-            )
-        elif second.upper < ub:
-            ub, source = second.upper, f"{second.method} (SCIP status {second.status}, {second.nodes} nodes)"
-    return max(ub, welfare), source
 
 
 def _selection_words(selection: str, chosen: Selected | None) -> str:
