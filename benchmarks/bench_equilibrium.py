@@ -248,15 +248,34 @@ def bench_gambit(agents: list[int], levels: int) -> None:
     print(f"| 7 (the seed) | {levels**7:,} | out of reach (levels^n) | - | see apple_picking | - |")
 
 
+def _networkx_society(sigma: np.ndarray, n: int) -> sed.Society:
+    return sed.Society(sigma, 40.0, graph=nx.cycle_graph(n))
+
+
+def bench_society(sizes: list[int]) -> None:
+    """Building a ring society: an (m, 2) edge array (vectorised) against networkx (the baseline)."""
+    print("\n### Society on a ring: edge array vs networkx\n")
+    print("| n | edge array s | networkx graph + Society s | same weights |")
+    print("|---|---|---|---|")
+    for n in sizes:
+        sigma = np.random.default_rng(0).uniform(0, 1, n)
+        edges = np.stack([np.arange(n), (np.arange(n) + 1) % n], axis=1)
+        t_arr, fast = timed(sed.Society, sigma, 40.0, graph=edges)
+        t_nx, slow = timed(_networkx_society, sigma, n)
+        same = (fast.weights != slow.weights).nnz == 0
+        print(f"| {n:,} | {t_arr:.3f} | {t_nx:.3f} | {same} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--only", choices=["global", "local", "gambit"], help="run one table")
+    parser.add_argument("--only", choices=["global", "local", "gambit", "society"], help="run one table")
     args = parser.parse_args()
     if args.quick:
         bench_global([1000], {1000}, budget=2.0)
         bench_local([500], {500})
         bench_gambit([2, 3], 5)
+        bench_society([1000])
         return
     if args.only in (None, "global"):
         bench_global([10**3, 10**4, 10**5, 10**6], {10**3, 10**4}, budget=30.0)
@@ -264,6 +283,8 @@ def main() -> None:
         bench_local([10**3, 10**4, 10**5], {10**3, 10**4})
     if args.only in (None, "gambit"):
         bench_gambit([2, 3, 4, 5], 11)
+    if args.only in (None, "society"):
+        bench_society([10**4, 10**5, 10**6])
 
 
 if __name__ == "__main__":
