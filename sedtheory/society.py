@@ -109,14 +109,15 @@ class Society:
         self._directed = isinstance(graph, nx.Graph) and graph.is_directed()
         if graph is None:
             self._adj: sps.csr_matrix | None = None
-            deg = np.full(n, n - 1, dtype=float)
         elif isinstance(graph, nx.Graph):
             self._adj = _adjacency(graph, n)
-            deg = np.asarray(self._adj.sum(axis=1), dtype=float).reshape(-1)
         else:
             self._adj = _array_adjacency(graph, n)
             self._directed = bool((self._adj != self._adj.T).nnz)
             self._graph = None
+        if self._adj is None:
+            deg = np.full(n, n - 1, dtype=float)
+        else:
             deg = np.asarray(self._adj.sum(axis=1), dtype=float).reshape(-1)
         self._degree = deg
         if neighbor_weighting == "sum":
@@ -272,12 +273,17 @@ def _adjacency(graph: nx.Graph, n: int) -> sps.csr_matrix:
     loops = [u for u, v in nx.selfloop_edges(graph)]
     if loops:
         raise GraphError("graph", f"self-loops at {loops[:5]}", "remove self-loops (W_ii is sigma_i)")
-    edges = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2)
+    return _edge_adjacency(
+        np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2), n, graph.is_directed()
+    )
+
+
+def _edge_adjacency(edges: np.ndarray, n: int, directed: bool) -> sps.csr_matrix:
+    """The CSR adjacency of an ``(m, 2)`` edge array (both orientations unless ``directed``)."""
     rows, cols = edges[:, 0], edges[:, 1]
-    if not graph.is_directed():
+    if not directed:
         rows, cols = np.concatenate([rows, cols]), np.concatenate([cols, rows])
-    data = np.ones(rows.size)
-    return sps.csr_matrix((data, (rows, cols)), shape=(n, n))
+    return sps.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
 
 
 def _array_adjacency(graph: Any, n: int) -> sps.csr_matrix:
@@ -303,9 +309,7 @@ def _array_adjacency(graph: Any, n: int) -> sps.csr_matrix:
             raise GraphError(
                 "graph", f"edge ends {int(edges.min())}..{int(edges.max())}", f"use nodes 0..{n - 1}"
             )
-        rows = np.concatenate([edges[:, 0], edges[:, 1]])
-        cols = np.concatenate([edges[:, 1], edges[:, 0]])
-        adj = sps.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+        adj = _edge_adjacency(edges, n, directed=False)
     adj.sum_duplicates()
     if adj.diagonal().any():
         loops = np.flatnonzero(adj.diagonal())[:5].tolist()

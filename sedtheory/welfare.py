@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
+_SERIES_SWITCH = 1e-8  # below this, log M_p = mean + p Var / 2 (even expm1/log1p cancels)
 
 
 def format_p(p: float) -> str:
@@ -210,7 +211,7 @@ def pmean(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None)
     z = pf * logs  # <= 0 everywhere (or -inf)
     finite = np.isfinite(logs)
     spread = float(np.max(np.abs(logs[finite]), initial=0.0))
-    if np.all(finite) and abs(pf) * spread < 1e-8:
+    if np.all(finite) and abs(pf) * spread < _SERIES_SWITCH:
         # log M_p = E[l] + p Var[l] / 2 + O(p^2 l^3): exact to double precision here, and
         # safe for subnormal p, where dividing a rounded log-mean by p would blow up.
         mean = float(np.dot(wa, logs))
@@ -299,7 +300,7 @@ def _rows_power_mean(logs: np.ndarray, pf: float) -> np.ndarray:
         out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
         mid = finite & (spread < _LINEAR_SWITCH)
         out[mid] = np.exp(mean[mid] + np.log1p(np.expm1(pf * dev[mid]).mean(axis=1)) / pf)
-        tiny = finite & (spread < 1e-8)
+        tiny = finite & (spread < _SERIES_SWITCH)
         out[tiny] = np.exp(mean[tiny] + 0.5 * pf * (dev[tiny] ** 2).mean(axis=1))
     return out
 

@@ -164,9 +164,9 @@ def rng_of(seed: Any) -> np.random.Generator:
     """A generator from ``seed`` (None, a non-negative integer or a Generator; typed error otherwise)."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidParameterError("seed", seed, "use None, a non-negative integer or a numpy Generator")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(
+        count("seed", seed, 0, "use None, a non-negative integer or a numpy Generator")
+    )
 
 
 def learn(

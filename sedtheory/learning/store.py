@@ -29,7 +29,7 @@ import pandas as pd
 
 from sedtheory.errors import InvalidParameterError
 
-__all__ = ["CellStore"]
+__all__ = ["CellStore", "merge_records"]
 
 
 def _plain(value: Any) -> Any:
@@ -139,13 +139,7 @@ class CellStore:
     def load(self) -> pd.DataFrame | None:
         """Every finished cell (table, then journal; the last record of a cell wins)."""
         records = self._journal_records()
-        journal = pd.DataFrame(records) if records else None
-        frames = [f for f in (self._table(), journal) if f is not None and len(f)]
-        if not frames:
-            return None
-        return (
-            pd.concat(frames, ignore_index=True).drop_duplicates("cell", keep="last").reset_index(drop=True)
-        )
+        return merge_records(self._table(), pd.DataFrame(records) if records else None)
 
     def due(self) -> bool:
         """Whether ``flush_every`` cells were journalled since the table was last written."""
@@ -178,6 +172,14 @@ class CellStore:
         """Forget earlier results (``resume=False``)."""
         for f in (self.path, self.journal):
             f.unlink(missing_ok=True)
+
+
+def merge_records(*frames: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The frames' rows in order, the latest record of each cell winning (None if all empty)."""
+    present = [f for f in frames if f is not None and len(f)]
+    if not present:
+        return None
+    return pd.concat(present, ignore_index=True).drop_duplicates("cell", keep="last").reset_index(drop=True)
 
 
 def _uniform(table: pd.DataFrame) -> pd.DataFrame:

@@ -44,7 +44,8 @@ from sedtheory.families import GRAPH_FAMILIES, SELFISHNESS_PROFILES, make_game
 from sedtheory.learning.agents import LEARNERS
 from sedtheory.learning.compare import compare
 from sedtheory.learning.principal import PRINCIPAL_LEARNERS
-from sedtheory.learning.store import CellStore
+from sedtheory.learning.store import CellStore, merge_records
+from sedtheory.validate import count
 from sedtheory.welfare import check_p
 
 __all__ = ["DEFAULT_GRID", "sweep", "run_cell", "cells"]
@@ -94,11 +95,9 @@ def _check_grid(grid: Mapping[str, Sequence[Any]], defaults: Mapping[str, Any]) 
 def _check_numbers(full: Mapping[str, list[Any]]) -> None:
     """Up front, not as error rows that resume never retries: n >= 2 and rounds >= 1 integers,
     seeds non-negative integers, p real or +-inf (never NaN)."""
-    lowest = {"n": 2, "rounds": 1, "seed": 0}
-    for key, low in lowest.items():
-        bad = [v for v in full[key] if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low]
-        if bad:
-            raise InvalidParameterError(key, bad, f"use integers >= {low}")
+    for key, low in {"n": 2, "rounds": 1, "seed": 0}.items():
+        for v in full[key]:
+            count(key, v, low, f"use integers >= {low}")
     for v in full["p"]:
         try:
             check_p(v)
@@ -256,10 +255,7 @@ def sweep(
 
 def _combined(old: pd.DataFrame | None, rows: list[dict[str, Any]]) -> pd.DataFrame | None:
     """Earlier results and this run's rows (the latest record of a cell wins)."""
-    frames = [f for f in (old, pd.DataFrame(rows) if rows else None) if f is not None]
-    if not frames:
-        return None
-    return pd.concat(frames, ignore_index=True).drop_duplicates("cell", keep="last").reset_index(drop=True)
+    return merge_records(old, pd.DataFrame(rows) if rows else None)
 
 
 def _die_with_parent() -> None:

@@ -37,8 +37,7 @@ def global_design(
     if hook is None:
         details["global_bound"] = "none: the space has no global bound"
         return None, x, target, method
-    g = space.apply(game, x)
-    value = float(obj.evaluate(obj.values(g.utilities(target), g.payoffs(target))))
+    value = obj.of_profile(space.apply(game, x), target)
     result = hook(game, obj, (np.asarray(x, float), np.asarray(target, float), value), time_limit)
     if isinstance(result, str):
         details["global_bound"] = result

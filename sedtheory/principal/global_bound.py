@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,8 @@ class _Coefficients:
 
     n: int
     tau: np.ndarray  # thresholds (B,)
-    width: np.ndarray  # bracket widths (B,), the last one up to the largest cap
+    width: np.ndarray  # widths of the bounded brackets (B - 1,)
+    shares: Callable[[np.ndarray], np.ndarray]  # the kernel's rate_shares: T(x) = shares(x) @ rates
     lo: np.ndarray  # rate box (B,)
     hi: np.ndarray
     k: np.ndarray
@@ -133,7 +135,6 @@ def _coefficients(game: Any, box: np.ndarray) -> _Coefficients:
             "max_harvest", amax, f"agents {bad} have unbounded replies; give a finite max_harvest to certify"
         )
     tau = np.asarray(kernel.thresholds, float)
-    width = np.append(np.diff(tau), max(float(cap.max()) - tau[-1], 0.0))
     alpha0, jac = intercept_map(game)
     if kernel.local is None:
         agg = np.ones((game.n, game.n))
@@ -142,7 +143,8 @@ def _coefficients(game: Any, box: np.ndarray) -> _Coefficients:
     return _Coefficients(
         game.n,
         tau,
-        width,
+        np.diff(tau),
+        kernel.rate_shares,
         lo,
         hi,
         np.asarray(kernel.k),
@@ -168,11 +170,6 @@ def _pieces(co: _Coefficients, i: int) -> tuple[list[tuple[int, float, float]], 
             pieces.append((b, float(t), top))
     points = sorted({0.0, cap, *[float(t) for t in co.tau if 0.0 < t < cap]})
     return pieces, points
-
-
-def _shares(co: _Coefficients, v: float) -> np.ndarray:
-    """The part of income v taxed in each bracket."""
-    return np.clip(v - co.tau, 0.0, co.width)
 
 
 class _Program:
@@ -236,14 +233,14 @@ class _Program:
         m.addCons(self.a[i] == sum(xs) + sum(v * z for v, z in zip(points, zpt, strict=True)))
         shares = []
         for b in range(co.tau.size):
-            ell: Any = sum(float(_shares(co, v)[b]) * z for v, z in zip(points, zpt, strict=True))
+            ell: Any = sum(float(co.shares(np.asarray(v))[b]) * z for v, z in zip(points, zpt, strict=True))
             for z, x, (c, low, _) in zip(zin, xs, pieces, strict=True):
                 if c > b:
                     ell = ell + float(co.width[b]) * z
                 elif c == b:
                     ell = ell + x - low * z
             shares.append(ell)
-        tax = m.addVar(f"T{i}", lb=0.0, ub=float(co.hi @ _shares(co, float(co.cap[i]))))
+        tax = m.addVar(f"T{i}", lb=0.0, ub=float(co.shares(co.cap[i]) @ co.hi))
         m.addCons(tax == sum(p * e for p, e in zip(self.phi, shares, strict=True)))
         self._stationarity(i, pieces, points, zin, zpt, xs)
         self._global(i, pieces, tax)
@@ -274,7 +271,7 @@ class _Program:
         alpha = self.alpha(i)
         own = F.own_objective(self.a[i], alpha, k, tax, beta)
         for b, low, high in pieces:
-            t_low = sum(float(_shares(co, low)[c]) * self.phi[c] for c in range(b))  # T(l_b)
+            t_low = sum(float(co.shares(np.asarray(low))[c]) * self.phi[c] for c in range(b))  # T(l_b)
             base = -k * (t_low - self.phi[b] * low)  # f on piece b: base + gamma y - beta y^2 / 2
             gamma = alpha - k * self.phi[b]
             if beta <= 0.0:
@@ -300,7 +297,7 @@ class _Program:
             s = m.addVar(f"S{len(total)}", lb=0.0, ub=s_hi)
             m.addCons(s == sum(float(c) * self.a[j] for j, c in enumerate(row) if c))
             total[row] = s
-        t_hi = np.array([float(co.hi @ _shares(co, float(c))) for c in co.cap])
+        t_hi = co.shares(co.cap) @ co.hi
         lump = sum(self.tax) / n
         r_hi = co.omega + co.cap + t_hi.sum() / n
         s_max = co.agg.astype(float) @ co.cap
@@ -499,7 +496,7 @@ def second_best_bound(
         x = np.array([m.getSolVal(sol, v) for v in prog.phi])
         actions = np.array([m.getSolVal(sol, v) for v in prog.a])
         primal = transform.mp(float(m.getPrimalbound()))
-    version = _scip_version()
+    version = m.version()
     return SecondBestBound(
         upper=float(upper),
         primal=float(primal),
@@ -539,12 +536,3 @@ def _start(prog: _Program, rates: np.ndarray, actions: np.ndarray) -> bool:
     for var, value, cap in zip(prog.a, np.asarray(actions, float), prog.co.cap, strict=True):
         m.setSolVal(sol, var, float(min(max(value, 0.0), cap)))
     return bool(m.addSol(sol))
-
-
-def _scip_version() -> str:
-    from pyscipopt import Model
-
-    try:
-        return str(Model().version())
-    except Exception:  # pragma: no cover - older bindings
-        return "(version unknown)"

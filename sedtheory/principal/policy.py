@@ -408,8 +408,7 @@ def _on_ties(
     if windows is None or bool(windows.unique[0]):
         details["tie_repair"] = "none (a unique equilibrium, or no equilibrium windows for this space)"
         return x, target, method
-    g = space.apply(game, x)
-    before = float(obj.evaluate(obj.values(g.utilities(target), g.payoffs(target))))
+    before = obj.of_profile(space.apply(game, x), target)
     repaired = repair_onto_ties(space, game, obj, x, target)
     if repaired.moves == 0 or not repaired.welfare > before:
         details["tie_repair"] = f"no better tie along the coordinates (welfare {before:.10g})"

@@ -32,9 +32,7 @@ def check_output_dir(out: str | Path) -> Path:
         raise InvalidParameterError(
             "out", str(out), "it exists and is not a directory; give a directory path"
         )
-    ancestor = path
-    while not ancestor.exists():
-        ancestor = ancestor.parent
+    ancestor = _existing_ancestor(path)
     if not ancestor.is_dir():
         raise InvalidParameterError(
             "out", str(out), f"{ancestor} is a file, so nothing can be created under it"
@@ -47,8 +45,7 @@ def check_output_dir(out: str | Path) -> Path:
 
 def staging_dir(out: Path) -> Path:
     """A fresh staging folder beside ``out`` (same file system, so moves are renames)."""
-    base = out.parent if out.exists() else _existing_ancestor(out)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=base))
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=_existing_ancestor(out.parent)))
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -74,13 +71,14 @@ def publish(staged: Path, out: Path) -> None:
         os.replace(staged, out)
         return
     present = {p.name for p in out.iterdir()}
-    if present <= _previous_run_files(out) or not present:
+    previous = _previous_run_files(out)
+    if present <= previous:
         aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
         os.replace(out, aside / out.name)
         os.replace(staged, out)
         shutil.rmtree(aside, ignore_errors=True)
         return
-    stale = _previous_run_files(out) - {p.name for p in staged.iterdir()}
+    stale = previous - {p.name for p in staged.iterdir()}
     new = sorted(staged.iterdir(), key=lambda p: p.name in _RUN_FILES)  # report and JSON last
     for item in new:
         os.replace(item, out / item.name)
