@@ -50,6 +50,7 @@ from sedtheory.principal import (
     price_of_anarchy,
     price_of_stability,
     saez_tax,
+    saez_top_rate,
     steady_states,
     welfare_frontier,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "register",
     "run_sed",
     "saez_tax",
+    "saez_top_rate",
     "scenarios",
     "solve_equilibrium",
     "symbolic_equilibrium",

@@ -16,12 +16,17 @@ __all__ = ["main", "run", "verify"]
 
 
 def run(
-    scenario: str = "apple-picking", out: str | Path = "results", quick: bool = False
+    scenario: str = "apple-picking",
+    out: str | Path = "results",
+    quick: bool = False,
+    economy: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """The main job (:func:`sedtheory.report.run_report`): report, JSON and figures in ``out``."""
-    from sedtheory.report import run_report
+    """The main job (:func:`sedtheory.report.run_report`): report, JSON and figures in ``out``;
+    ``economy`` holds the US-incomes options (year, filing_status, sample)."""
+    from sedtheory.report import EconomyConfig, run_report
 
-    return run_report(scenario, out, progress=True, quick=quick)
+    config = EconomyConfig(**economy) if economy else None  # type: ignore[arg-type]
+    return run_report(scenario, out, progress=True, quick=quick, economy=config)
 
 
 #: What ``sedtheory --help`` says (plain text: the module docstring is for the docs site).
@@ -50,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
         "replaced all at once after it",
     )
     p_run.add_argument("--quick", action="store_true", help="shorter learning runs and theorem checks")
+    p_run.add_argument(
+        "--year", type=int, default=2026, help="us-incomes: the year of the current-law brackets"
+    )
+    p_run.add_argument(
+        "--filing-status",
+        default="single",
+        help="us-incomes: single, joint, separate, head_of_household or all (single schedule)",
+    )
+    p_run.add_argument(
+        "--sample",
+        default="10000",
+        help="us-incomes: records in the stratified weighted sample, or 'all' for the whole file",
+    )
     p_sweep = sub.add_parser(
         "sweep", help="learned vs analytic over graphs, types, p, learners, seeds", formatter_class=fmt
     )
@@ -91,8 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from sedtheory.errors import SedtheoryError
 
+        economy = {
+            "year": args.year,
+            "filing_status": args.filing_status,
+            "sample": None if args.sample == "all" else _sample(args.sample),
+        }
         try:
-            run(args.scenario, args.out, args.quick)
+            run(args.scenario, args.out, args.quick, economy)
         except SedtheoryError as exc:
             print(f"sedtheory run: {exc}", file=sys.stderr)
             return 2
@@ -104,6 +127,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "verify":
         return verify(args.instances, args.seed, _split(args.only))
     return 0
+
+
+def _sample(text: str) -> int:
+    from sedtheory.errors import InvalidParameterError
+
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidParameterError("--sample", text, "give a number of records or 'all'") from None
 
 
 def verify(instances: int | None = None, seed: int = 0, only: list | None = None) -> int:

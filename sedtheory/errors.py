@@ -28,6 +28,7 @@ __all__ = [
     "ProfileError",
     "UnknownNameError",
     "CapabilityError",
+    "DataUnavailableError",
 ]
 
 
@@ -138,3 +139,8 @@ def _summary(value: Any) -> str:
     if len(text) > 120:
         text = text[:117] + "..."
     return text
+
+
+class DataUnavailableError(InvalidParameterError):
+    """An optional data package (Tax-Calculator's files for the US scenario) is not installed or its
+    files lack what was asked; the message says what to install or which values exist."""

@@ -229,8 +229,8 @@ def _one_round(
     prefs = preferences_over_p(game, candidates, welfare_of=welfare_of, designs=cache, space=space, **options)
     opts = dict(default_rule_options(prefs, game.society.selfishness).get(rule, {}))
     opts.update(rule_options or {})
-    tied = winners(prefs.rankings, rule, **opts)
-    p_star = winner(prefs.rankings, rule, tie_break=tie_break, **opts)
+    tied = winners(prefs.rankings, rule, weights=prefs.weights, **opts)
+    p_star = winner(prefs.rankings, rule, tie_break=tie_break, weights=prefs.weights, **opts)
     design = prefs.designs[prefs.candidates.index(p_star)]
     induced = game.with_policy(design.policy)
     actions = _play_equilibrium(design) if player is None else np.asarray(player(induced, rng), dtype=float)
@@ -248,7 +248,7 @@ def _one_round(
         utilities=utilities,
         payoffs=payoffs,
         nash_gap=float(np.max(induced.deviation_gains(actions))),
-        welfare=pmean(values, p_star),
+        welfare=pmean(values, p_star, getattr(induced, "welfare_weights", None)),
         seconds=time.perf_counter() - t0,
     )
 
@@ -266,7 +266,7 @@ def _round_row(record: SEDRound, rule: str) -> dict[str, Any]:
         "egalitarian": float(np.min(record.utilities)),
         "aggregate": float(np.sum(action_summary(record.game, record.actions))),
         "nash_gap": record.nash_gap,
-        "condorcet_winner": condorcet_winner(prefs.rankings),
+        "condorcet_winner": condorcet_winner(prefs.rankings, prefs.weights),
         "single_peaked": prefs.single_peaked,
         "principal_status": design.status,
         "upper_bound": design.upper_bound,

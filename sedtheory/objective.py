@@ -90,21 +90,27 @@ class Objective:
 
     def rows(self, values: npt.ArrayLike) -> np.ndarray:
         """:math:`M_p` of every row; ``-inf`` where a row is outside the p-mean's domain."""
-        v = np.atleast_2d(np.asarray(values, dtype=float))
-        if self.weights is None:
-            return pmean_rows(v, self.p)
-        out = np.full(v.shape[0], -np.inf)
-        for r in range(v.shape[0]):
-            try:
-                out[r] = pmean(v[r], self.p, self.weights)
-            except InvalidParameterError:
-                continue
-        return out
+        return pmean_rows(values, self.p, self.weights)
+
+    def for_game(self, game: Any) -> Objective:
+        """This objective with the game's population weights :math:`m_i/N` when it has masses and
+        the objective gives no weights of its own (unchanged otherwise).
+
+        >>> from sedtheory import CommonsGame, PiecewiseLinearTax, Society
+        >>> g = CommonsGame(Society([1.0, 1.0], 2.0, masses=[1.0, 3.0]), PiecewiseLinearTax([0], [0.2]))
+        >>> Objective(0.0).for_game(g).weights
+        (0.25, 0.75)
+        """
+        shares = getattr(game, "welfare_weights", None)
+        if self.weights is not None or shares is None:
+            return self
+        return Objective(self.p, self.of, tuple(np.asarray(shares, dtype=float).tolist()))
 
     def of_profile(self, game: Any, actions: npt.ArrayLike) -> float:
-        """The objective at a profile of ``game`` (any :class:`~sedtheory.games.Game`)."""
+        """The objective at a profile of ``game`` (any :class:`~sedtheory.games.Game`), with the
+        game's population weights when the objective has none."""
         a = game.check_actions(actions, batch=False)
-        return self.evaluate(self.values(game.utilities(a), game.payoffs(a)))
+        return self.for_game(game).evaluate(self.values(game.utilities(a), game.payoffs(a)))
 
     def with_p(self, p: float) -> Objective:
         """The same objective with another p."""

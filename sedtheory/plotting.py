@@ -125,6 +125,7 @@ def plot_welfare_vs_p(
     ps: Sequence[float] | None = None,
     bound: Mapping[float, float] | None = None,
     title: str | None = None,
+    weights: npt.ArrayLike | None = None,
 ) -> Any:
     """``M_p`` of each policy's utilities against p (``-inf`` and ``inf`` drawn at the ends).
 
@@ -135,6 +136,8 @@ def plot_welfare_vs_p(
         Finite p to draw (default -10..10); the limits are added as end markers.
     bound : mapping p -> float, optional
         An upper bound (e.g. the first best) drawn as a dashed line.
+    weights : array_like, optional
+        The agents' p-mean weights (population shares), default equal.
     """
     if not policies:
         raise InvalidParameterError("policies", policies, "pass at least one policy's utilities")
@@ -144,10 +147,10 @@ def plot_welfare_vs_p(
     span = hi - lo
     for name, u in policies.items():
         vals = np.asarray(u, dtype=float)
-        line = ax.plot(grid, [pmean(vals, p) for p in grid], lw=2, label=name)[0]
+        line = ax.plot(grid, [pmean(vals, p, weights) for p in grid], lw=2, label=name)[0]
         ax.scatter(
             [lo - 0.06 * span, hi + 0.06 * span],
-            [pmean(vals, -math.inf), pmean(vals, math.inf)],
+            [pmean(vals, -math.inf, weights), pmean(vals, math.inf, weights)],
             color=line.get_color(),
             marker="D",
             s=25,

@@ -48,6 +48,10 @@ class Society:
     neighbor_weighting : {"sum", "mean"}
         ``"sum"`` (the seed's formula): :math:`\nu_i = 1`; ``"mean"``:
         :math:`\nu_i = 1/|N(i)|`.
+    masses : float or array_like, shape (n,), optional
+        Population masses :math:`m_i > 0` (default 1): agent i stands for :math:`m_i`
+        identical members who act alone, one of :math:`N = \sum_i m_i` individuals
+        (weighted survey records enter this way). A scalar is broadcast.
 
     Notes
     -----
@@ -57,6 +61,14 @@ class Society:
     :math:`r_i = \sigma_i r_{tax,i} + (1-\sigma_i)\sum_{i' \in N_G(i)} r_{tax,i'}`.
     The row sums are :math:`s_i = \sum_j W_{ij}`. An isolated agent has
     :math:`s_i = \sigma_i` under both weightings.
+
+    With masses, aggregates, revenue and damage sum over members (:math:`A = \sum_i m_i a_i`,
+    revenue :math:`R = \sum_i m_i T(a_i)` returned as :math:`R/N` per member), a member's own
+    share of what it pays back is :math:`1/N`, and p-means weight agents by :math:`m_i/N`
+    (DESIGN section 1). The weights :math:`W` stay over agents: agent i cares about one
+    representative member of each neighbour, so an agent of mass 2 equals two agents of mass 1
+    when neither the agent nor anyone caring about it has neighbours (for instance when every
+    :math:`\sigma_i = 1`).
 
     Examples
     --------
@@ -70,6 +82,7 @@ class Society:
         productivity: npt.ArrayLike = 1.0,
         graph: nx.Graph | None = None,
         neighbor_weighting: Literal["sum", "mean"] = "sum",
+        masses: npt.ArrayLike | None = None,
     ) -> None:
         sigma = real_array(
             "selfishness",
@@ -104,6 +117,7 @@ class Society:
             raise InvalidParameterError("neighbor_weighting", neighbor_weighting, 'use "sum" or "mean"')
         self._sigma = sigma
         self._theta = theta
+        self._mass = _masses(masses, n)
         self._weighting = neighbor_weighting
         self._graph = graph
         self._directed = isinstance(graph, nx.Graph) and graph.is_directed()
@@ -126,7 +140,7 @@ class Society:
             nu = np.divide(1.0, deg, out=np.zeros(n), where=deg > 0)
         self._offdiag = (1.0 - sigma) * nu  # W_ij for j in N(i)
         self._s = sigma + self._offdiag * deg
-        for arr in (self._sigma, self._theta, self._degree, self._offdiag, self._s):
+        for arr in (self._sigma, self._theta, self._degree, self._offdiag, self._s, self._mass):
             arr.setflags(write=False)
 
     # ---------------------------------------------------------------- properties
@@ -144,6 +158,27 @@ class Society:
     def productivity(self) -> np.ndarray:
         r""":math:`\theta` (read-only)."""
         return self._theta
+
+    @property
+    def masses(self) -> np.ndarray:
+        r"""Population masses :math:`m_i` (read-only; all 1 unless given)."""
+        return self._mass
+
+    @property
+    def population(self) -> float:
+        r""":math:`N = \sum_i m_i` (equals ``n`` without masses)."""
+        return float(self._mass.sum()) if self.has_masses else float(self.n)
+
+    @property
+    def has_masses(self) -> bool:
+        """True when some mass differs from 1."""
+        return bool(np.any(self._mass != 1.0))
+
+    @property
+    def mass_shares(self) -> np.ndarray | None:
+        r""":math:`m_i / N`, the p-mean weights of the agents; ``None`` when every mass is 1
+        (equal weights)."""
+        return self._mass / self._mass.sum() if self.has_masses else None
 
     @property
     def graph(self) -> nx.Graph | None:
@@ -239,12 +274,13 @@ class Society:
     def with_types(
         self, selfishness: npt.ArrayLike | None = None, productivity: npt.ArrayLike | None = None
     ) -> Society:
-        """Same graph and weighting with other types."""
+        """Same graph, weighting and masses with other types."""
         return Society(
             self._sigma if selfishness is None else selfishness,
             self._theta if productivity is None else productivity,
             self._graph if self._graph is not None or self._adj is None else self._adj,
             self._weighting,  # type: ignore[arg-type]
+            self._mass if self.has_masses else None,
         )
 
     def __repr__(self) -> str:
@@ -252,7 +288,28 @@ class Society:
             g = "complete"
         else:
             g = type(self._graph).__name__ if self._graph is not None else "sparse adjacency"
-        return f"Society(n={self.n}, graph={g}, neighbor_weighting={self._weighting!r})"
+        mass = f", population={self.population:.6g}" if self.has_masses else ""
+        return f"Society(n={self.n}, graph={g}, neighbor_weighting={self._weighting!r}{mass})"
+
+
+def _masses(masses: npt.ArrayLike | None, n: int) -> np.ndarray:
+    """Validated population masses ``(n,)``: finite and > 0 (default all 1)."""
+    if masses is None:
+        return np.ones(n)
+    m = real_array("masses", masses, "give a positive number or one per agent")
+    if m.ndim == 0:
+        m = np.full(n, float(m))
+    if m.shape != (n,):
+        raise ShapeError("masses", masses, f"give a scalar or one mass per agent, shape ({n},)")
+    bad = np.flatnonzero(~((m > 0) & np.isfinite(m)))
+    if bad.size:
+        raise InvalidParameterError(
+            "masses",
+            m[bad][:5].tolist(),
+            f"masses must be finite and > 0 (agents {bad[:10].tolist()} are not); drop "
+            "zero-weight records instead",
+        )
+    return m.copy()
 
 
 def _adjacency(graph: nx.Graph, n: int) -> sps.csr_matrix:

@@ -241,8 +241,11 @@ def slide_pmean(values: npt.ArrayLike, p: float) -> float:
     return float(v.size ** (1.0 / pf) * pmean(v, pf))
 
 
-def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
-    r"""``M_p`` of every row of ``values`` (equal weights), ``-inf`` where a row is outside the domain.
+def pmean_rows(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None) -> np.ndarray:
+    r"""``M_p`` of every row of ``values``, ``-inf`` where a row is outside the domain.
+
+    ``weights`` (one per column, non-negative, summing to 1; default equal) are shared by every
+    row; columns of weight 0 are ignored, as in :func:`pmean`.
 
     The vectorised form used by searches over many policies: a row with a value the p-mean
     does not accept (negative for p > 0, non-positive for p <= 0, NaN) scores ``-inf`` so that
@@ -258,11 +261,18 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
     --------
     >>> pmean_rows([[1.0, 4.0], [2.0, 2.0], [-1.0, 3.0]], 0).tolist()
     [2.0, 2.0, -inf]
+    >>> pmean_rows([[1.0, 4.0]], 1, weights=[0.75, 0.25]).tolist()
+    [1.75]
     """
     pf = check_p(p)
     v = np.atleast_2d(np.asarray(values, dtype=float))
     if v.ndim != 2 or v.shape[1] == 0:
         raise ShapeError("values", values, "give a 2-D array with one row per policy")
+    w: np.ndarray | None = None
+    if weights is not None:
+        w = _weights(weights, v.shape[1])
+        v = v[:, w > 0]
+        w = w[w > 0]
     bad = np.isnan(v).any(axis=1)
     if pf == math.inf:
         out = v.max(axis=1)
@@ -270,38 +280,42 @@ def pmean_rows(values: npt.ArrayLike, p: float) -> np.ndarray:
         out = v.min(axis=1)
     elif pf == 1.0:
         with np.errstate(invalid="ignore"):  # +inf with -inf: NaN, scored -inf below
-            out = v.mean(axis=1)
+            out = v.mean(axis=1) if w is None else v @ w
     else:
         bad |= (v < 0).any(axis=1) if pf > 0 else (v <= 0).any(axis=1)
         safe = np.where(bad[:, None], 1.0, v)
         with np.errstate(divide="ignore"):
             logs = np.log(safe)
         if pf == 0.0:
-            out = np.exp(logs.mean(axis=1))
+            out = np.exp(logs.mean(axis=1) if w is None else logs @ w)
         else:
-            out = _rows_power_mean(logs, pf)
+            out = _rows_power_mean(logs, pf, w)
     return np.where(bad | np.isnan(out), -np.inf, out)
 
 
-def _rows_power_mean(logs: np.ndarray, pf: float) -> np.ndarray:
+def _rows_power_mean(logs: np.ndarray, pf: float, w: np.ndarray | None = None) -> np.ndarray:
     """``M_p`` of rows given their logs, finite ``p != 0``, in three regimes like :func:`pmean`:
     log-sum-exp with the top exponent factored out; ``log1p(mean(expm1(p d)))`` around the
     row's mean log ``m`` (deviations ``d``) for small ``|p| max|d|``; and the series
     ``m + p Var / 2`` where even that cancels (``p = 1e-300`` gave a row mean of 1 before)."""
+
+    def avg(x: np.ndarray) -> np.ndarray:
+        return x.mean(axis=1) if w is None else x @ w
+
     finite = np.isfinite(logs).all(axis=1)
     with np.errstate(invalid="ignore"):
-        mean = np.where(finite, logs.mean(axis=1), 0.0)
+        mean = np.where(finite, avg(np.where(finite[:, None], logs, 0.0)), 0.0)
         dev = np.where(finite[:, None], logs - mean[:, None], 0.0)
     spread = np.abs(dev).max(axis=1) * abs(pf)
     z = pf * logs
     top = z.max(axis=1, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        out = np.exp((top[:, 0] + np.log(np.exp(z - top).mean(axis=1))) / pf)
+        out = np.exp((top[:, 0] + np.log(avg(np.exp(z - top)))) / pf)
         mid = finite & (spread < _LINEAR_SWITCH)
-        out[mid] = np.exp(mean[mid] + np.log1p(np.expm1(pf * dev[mid]).mean(axis=1)) / pf)
+        out[mid] = np.exp(mean[mid] + np.log1p(avg(np.expm1(pf * dev[mid]))) / pf)
         tiny = finite & (spread < _SERIES_SWITCH)
-        out[tiny] = np.exp(mean[tiny] + 0.5 * pf * (dev[tiny] ** 2).mean(axis=1))
+        out[tiny] = np.exp(mean[tiny] + 0.5 * pf * avg(dev[tiny] ** 2))
     return out
 
 
@@ -340,7 +354,7 @@ def welfare(
     """
     pf, welfare_of = objective_args(p, welfare_of)
     values = pick(welfare_of, game.utilities(actions), game.payoffs(actions))
-    return pmean(values, pf)
+    return pmean(values, pf, getattr(game, "welfare_weights", None))
 
 
 class _CallableModule(types.ModuleType):

@@ -167,7 +167,28 @@ class _GlobalBatch:
         self.beta = game.own_curvature
         indifferent = soc.weight_sums == 0
         self.upper = np.where(indifferent, 0.0, reply_bound(game, _rate_cap(rates)))
-        self.weight = potential_weights(soc.weight_sums)
+        self.weight = potential_weights(soc.weight_sums, game.kernel.mass)
+        #: Population masses (None: all 1), the weights of the aggregate equation.
+        self.mass = game.kernel.mass
+        #: No agent's reply depends on the others (no damage curvature) and every own problem is
+        #: strictly concave on each piece: each agent's best replies solve the whole game.
+        self.decoupled = not np.any(self.c) and bool(np.all(self.beta > 0))
+
+    def decoupled_replies(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest best replies ``(len(rows), n)`` of a decoupled game (intercepts
+        ``sigma_i``): every combination of them is an equilibrium, and there is no other."""
+        pc = self.pieces.subset(rows)
+        alpha = np.broadcast_to(self.sigma, (rows.size, self.sigma.size))
+        x, best, _ = self.kernel.replies(alpha, pc, self.upper)
+        low, high = x.copy(), x.copy()
+        tie = 1e-12 * np.maximum(1.0, np.abs(best))
+        for b in range(pc.lo.size):  # other pieces reaching the best value: ties
+            one = RatePieces(pc.lo[b : b + 1], pc.hi[b : b + 1], pc.rate[:, b : b + 1], pc.base[:, b : b + 1])
+            xb, vb, _ = self.kernel.replies(alpha, one, self.upper)
+            live = (vb >= best - tie) & (pc.lo[b] < self.upper)[None, :] | (b == 0) & (vb >= best - tie)
+            low = np.where(live, np.minimum(low, xb), low)
+            high = np.where(live, np.maximum(high, xb), high)
+        return low, high
 
     def _stationary(
         self, pc: RatePieces, agg: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -273,7 +294,9 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     """Equilibria per row; rows not certified here come back with a NaN in their profile."""
     model = _GlobalBatch(game, rates)
     m, n = rates.shape[0], game.n
-    actions, exact = aggregate_roots(model.largest, m, n, stop_width=1e-3)
+    if model.decoupled:
+        return model.decoupled_replies(np.arange(m))[0]
+    actions, exact = aggregate_roots(model.largest, m, n, stop_width=1e-3, mass=model.mass)
     # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
     # segment search below, which ends on an exact root.
@@ -331,6 +354,7 @@ def _segment_root(model: _GlobalBatch, rows: np.ndarray, bounds: tuple[np.ndarra
         model.sigma.size,
         stop_width=1e-11,
         jumps=model.jumps(rows, seg_lo, seg_hi),
+        mass=model.mass,
     )
     return sol
 
@@ -402,14 +426,21 @@ def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e
     model = _GlobalBatch(game, r)
     rows = np.arange(m)
     concave = model.segments(rows)[..., -1].max(axis=1) == 0 if m else np.zeros(0, dtype=bool)
-    low, exact_low = aggregate_roots(model.smallest, m, n, stop_width=1e-12, jumps=model.jumps(rows))
-    high, exact_high = aggregate_roots(model.largest, m, n, stop_width=1e-12, jumps=model.jumps(rows))
+    if model.decoupled:
+        low, high = model.decoupled_replies(rows)
+        exact_low = exact_high = np.ones(m, dtype=bool)
+    else:
+        jumps = model.jumps(rows)
+        low, exact_low = aggregate_roots(model.smallest, m, n, stop_width=1e-12, jumps=jumps, mass=model.mass)
+        high, exact_high = aggregate_roots(
+            model.largest, m, n, stop_width=1e-12, jumps=jumps, mass=model.mass
+        )
     scale = 1e-9 * np.maximum(1.0, np.abs(high).max(axis=1, initial=0.0))
     same = np.abs(high - low).max(axis=1, initial=0.0) <= scale
     unique = concave | (exact_low & exact_high & same)
     return EquilibriumWindows(
-        low.sum(axis=1),
-        high.sum(axis=1),
+        game.kernel.total(low),
+        game.kernel.total(high),
         unique,
         _evaluated(game, r, low, tol),
         _evaluated(game, r, high, tol),

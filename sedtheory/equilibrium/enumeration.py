@@ -68,10 +68,15 @@ class EquilibriumSet:
     utilities : numpy.ndarray
         ``(m, n)``.
     complete : bool
-        True only when the enumeration is proven complete (see the module notes).
+        True only when the enumeration is proven complete (see the module notes). With
+        population masses the enumeration covers the equilibria in which the members of each
+        agent act alike.
     method : str
     note : str
         Why the enumeration is (or is not) complete.
+    weights : numpy.ndarray or None
+        The game's p-mean weights (population shares :math:`m_i/N`; ``None``: equal weights),
+        used by :meth:`welfare` and :meth:`select`.
     """
 
     actions: np.ndarray
@@ -80,6 +85,7 @@ class EquilibriumSet:
     complete: bool
     method: str
     note: str
+    weights: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -99,7 +105,7 @@ class EquilibriumSet:
 
     def welfare(self, p: float) -> np.ndarray:
         """:math:`M_p` of each equilibrium's utilities."""
-        return np.array([pmean(u, p) for u in self.utilities])
+        return np.array([pmean(u, p, self.weights) for u in self.utilities])
 
     def select(self, p: float, selection: str = "optimistic") -> int:
         """Row of the best (``"optimistic"``) or worst (``"pessimistic"``) equilibrium for
@@ -135,7 +141,7 @@ def _crossings(
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each agent of ``idx`` and segment j: the interval of the others' total ``R`` on which
     segment j holds a global best reply, ``(r_lo, r_hi)`` of shape ``(q, S)`` (empty: lo > hi)."""
-    r_max = upper.sum() - upper[idx]
+    r_max = float(game.kernel.total(upper)) - upper[idx]
     n_seg = int(seg_of[idx].max()) + 1
     r_lo, r_hi = np.zeros((idx.size, n_seg)), np.tile(r_max[:, None], (1, n_seg))
     for j, jj in itertools.combinations(range(n_seg), 2):
@@ -227,6 +233,7 @@ def _candidates(
     a_lo, a_hi = _to_totals(models, r_lo), _to_totals(models, r_hi)
     a_lo, a_hi = np.where(ok, a_lo, np.nan), np.where(ok, a_hi, np.nan)
     concave = np.flatnonzero(n_segs == 1)
+    mass = game.kernel.mass
     base = segment_replies(game, seg_of, np.zeros(concave.size, dtype=np.int64), upper, concave)
     within, seen, out = True, set(), []
     for first, last in _places(a_lo, a_hi, window):
@@ -241,7 +248,11 @@ def _candidates(
 
             def residual(z: float, side: int, combos: np.ndarray = combos) -> np.ndarray:
                 x = np.stack([m.replies(z)[side] for m in models], axis=1)  # (q, S)
-                return base.replies(z)[side].sum() + x[np.arange(idx.size), combos].sum(axis=1) - z
+                if mass is not None:
+                    x = x * mass[idx, None]
+                own = base.replies(z)[side]
+                rest = own.sum() if mass is None else own @ mass[concave]
+                return rest + x[np.arange(idx.size), combos].sum(axis=1) - z
 
             slack = 1e-9 * max(1.0, last)  # largest replies at the left end, smallest at the right
             step = 16.0 * np.finfo(float).eps * max(1.0, last)  # ends found by bisection
@@ -332,7 +343,7 @@ def equilibria(
         notes = []
     else:
         slack = 1e-9 * max(1.0, roots[1])
-        window = (max(0.0, roots[0] - slack), min(float(upper.sum()), roots[1] + slack))
+        window = (max(0.0, roots[0] - slack), min(float(game.kernel.total(upper)), roots[1] + slack))
         assignments, within = _candidates(game, seg_of, n_segs, upper, max_combinations, window)
         profiles = [restricted_equilibrium(game, seg_of, seg, upper).actions for seg in assignments]
         found = _collect(game, [*profiles, own.actions], tol, within, "segment-enumeration", "")
@@ -461,4 +472,5 @@ def _collect(
         complete,
         method,
         note,
+        getattr(game, "welfare_weights", None),
     )

@@ -75,7 +75,10 @@ class _Restricted:
         self.inv_m = np.divide(1.0, self.m, out=np.zeros_like(self.m), where=pos)
         self.c_inv_m = self.c * self.inv_m
         self.any_flat = bool(np.any(~pos & (sum(self.width) > 0)))
-        self.total_upper = float(upper.sum())
+        mass = game.kernel.mass
+        #: Population masses of these agents (None: all 1): the aggregate is sum_i m_i x_i.
+        self.mass = None if mass is None else mass[sel]
+        self.total_upper = float(upper.sum() if self.mass is None else upper @ self.mass)
         self._work: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def commit(self, side: str) -> None:
@@ -178,7 +181,7 @@ def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_0
         return SolverOutput(sol.actions, sol.iterations, "aggregate-root", _ROOT_ARGUMENT, details)
 
     seg, sol = _initial_segments(game, seg_of_piece, n_segs, nonconcave, upper)
-    weight = potential_weights(game.society.weight_sums)
+    weight = potential_weights(game.society.weight_sums, game.kernel.mass)
     rows = np.arange(n)
 
     def restricted(seg: np.ndarray) -> AggregateSolution:
@@ -186,7 +189,16 @@ def solve_global(game: CommonsGame, tol: float = 1e-10, max_switches: int = 10_0
 
     iterations = sol.iterations
     verified: tuple[float, np.ndarray] | None = None
+    # Without masses the potential rises at every move, so no assignment repeats. With masses a
+    # move of all of an agent's members may lower it (the potential is that of the members' first-
+    # order conditions), and the search can cycle: a repeated assignment ends it uncertified.
+    seen: set[bytes] = set()
     for _ in range(max_switches):
+        key = seg.tobytes()
+        if key in seen:
+            details["cycle"] = True
+            break
+        seen.add(key)
         a = sol.actions
         gains = game.deviation_gains(a)
         utilities = game.utilities(a)
@@ -259,7 +271,8 @@ class _Largest:
             lb, ub = _segment_bounds(game, seg_of_piece[idx], seg_j, upper[idx])
             self.models.append(_Restricted(game, lb, ub, idx))
         self.base = _Restricted(game, np.zeros(game.n), np.where(nonconcave, 0.0, upper))
-        self.total_upper = float(upper.sum())
+        self.mass = game.kernel.mass
+        self.total_upper = float(game.kernel.total(upper))
         self.last_seg = np.zeros(idx.size, dtype=np.int64)
         # Segments of the largest replies at the ends of the root's bracket. The segment of
         # the largest reply is non-increasing in A, so where both ends agree it is constant

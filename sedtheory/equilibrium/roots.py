@@ -57,27 +57,32 @@ def aggregate_root(
     jump (several agents indifferent at one aggregate) the bracket collapses to adjacent
     floats and the replies at its two ends are mixed so that they sum to ``A``.
     """
+    mass = getattr(model, "mass", None)
+
+    def tot(x: np.ndarray) -> float:
+        return float(x.sum() if mass is None else x @ mass)
+
     lo = 0.0
     _, x_lo, dx_lo = model.replies(lo)
     model.commit("lo")
     # The root A* = f(A*) <= f(0) because every reply is non-increasing in A.
-    f_zero = float(x_lo.sum())
+    f_zero = tot(x_lo)
     hi = min(model.total_upper, f_zero)
     x_hi = model.replies(hi)[0]
     model.commit("hi")
-    g_lo, g_hi = f_zero - lo, float(x_hi.sum()) - hi  # >= 0 and <= 0
+    g_lo, g_hi = f_zero - lo, tot(x_hi) - hi  # >= 0 and <= 0
     if start is not None and 0 <= start <= hi:
         agg = float(start)
     else:
         # First Newton step from A = 0; the replies' slopes there are exact on its first piece.
-        agg = min(hi, newton_step(0.0, f_zero, float(dx_lo.sum())))
+        agg = min(hi, newton_step(0.0, f_zero, tot(dx_lo)))
     last_g = np.inf
     kept = 0  # +k: lo kept k times in a row, -k: hi kept k times (Illinois weighting)
     it = 0
     for it in range(1, max_iter + 1):
         x_min, x_max, dx = model.replies(agg)
-        slope = float(dx.sum())
-        f_min, f_max = float(x_min.sum()), float(x_max.sum())
+        slope = tot(dx)
+        f_min, f_max = tot(x_min), tot(x_max)
         tol = 1e-14 * max(1.0, agg)
         if f_min - agg > tol:
             lo, x_lo, g = agg, x_max, f_min - agg
@@ -110,7 +115,7 @@ def aggregate_root(
                 step = 0.5 * (lo + hi)
         last_g = abs(g)
         agg = step
-    f_lo, f_hi = float(x_lo.sum()), float(x_hi.sum())
+    f_lo, f_hi = tot(x_lo), tot(x_hi)
     agg = 0.5 * (lo + hi)
     lam = min(1.0, max(0.0, (agg - f_hi) / (f_lo - f_hi))) if f_lo > f_hi else 0.0
     mixed = (1.0 - lam) * x_hi + lam * x_lo
@@ -124,8 +129,10 @@ def aggregate_roots(
     stop_width: float,
     max_iter: int = 300,
     jumps: Callable[[np.ndarray], np.ndarray] | None = None,
+    mass: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Solve ``sum_i x_i(A) = A`` for every row (``x`` non-increasing in A); returns (profiles, exact).
+    """Solve ``sum_i m_i x_i(A) = A`` (``mass`` ``m``, default all 1) for every row (``x``
+    non-increasing in A); returns (profiles, exact).
 
     ``jumps(rows)``, if given, lists known aggregates where the replies jump; the bracket is
     first narrowed to the jump-free interval (or the single jump) that holds the root.
@@ -134,15 +141,16 @@ def aggregate_roots(
     ended on a jump (bracket narrower than ``stop_width`` relative) and their profile mixes
     the replies at the two ends of the bracket so that it sums to ``A``.
     """
+    tot = _totals(mass)
     rows = np.arange(m)
     lo = np.zeros(m)
     x_lo, d0 = replies(rows, lo)
-    f0 = x_lo.sum(axis=1)
+    f0 = tot(x_lo)
     hi = f0.copy()
     x_hi, _ = replies(rows, hi)
-    agg = np.minimum(hi, newton_step(0.0, f0, d0.sum(axis=1)))
+    agg = np.minimum(hi, newton_step(0.0, f0, tot(d0)))
     if jumps is not None:
-        bracket_jumps(replies, jumps(rows), lo, hi, x_lo, x_hi)
+        bracket_jumps(replies, jumps(rows), lo, hi, x_lo, x_hi, mass)
         agg = np.where((lo < agg) & (agg < hi), agg, 0.5 * (lo + hi))
     done = f0 <= 0
     exact = done.copy()
@@ -154,7 +162,7 @@ def aggregate_roots(
             break
         a = agg[active]
         xs, ds = replies(active, a)
-        g = xs.sum(axis=1) - a
+        g = tot(xs) - a
         root = np.abs(g) <= 1e-13 * np.maximum(1.0, a)
         up = (g > 0) & ~root
         down = (g < 0) & ~root
@@ -166,7 +174,7 @@ def aggregate_roots(
         collapsed = ~root & (hi_a - lo_a <= stop_width * np.maximum(1.0, hi_a))
         finished = root | collapsed
         if collapsed.any():
-            f_lo, f_hi = x_lo[active].sum(axis=1), x_hi[active].sum(axis=1)
+            f_lo, f_hi = tot(x_lo[active]), tot(x_hi[active])
             mid = 0.5 * (lo_a + hi_a)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lam = np.clip(np.where(f_lo > f_hi, (mid - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
@@ -175,7 +183,7 @@ def aggregate_roots(
         result[active[finished]] = xs[finished]
         exact[active[root]] = True
         done[active[finished]] = True
-        step = newton_step(a, g, ds.sum(axis=1))
+        step = newton_step(a, g, tot(ds))
         bad = ~((lo_a < step) & (step < hi_a)) | (np.abs(g) > 0.9 * last[active])
         step = np.where(bad, 0.5 * (lo_a + hi_a), step)
         last[active] = np.abs(g)
@@ -193,6 +201,7 @@ def bracket_jumps(
     hi: np.ndarray,
     x_lo: np.ndarray,
     x_hi: np.ndarray,
+    mass: np.ndarray | None = None,
 ) -> None:
     """Narrow every row's bracket in place to the jump-free interval (or the single jump) that
     holds the root, by bisection over the row's sorted jumps inside ``(lo, hi)``.
@@ -218,7 +227,7 @@ def bracket_jumps(
         owner = np.concatenate([rows, rows])
         where = np.clip(np.concatenate([at - delta, at + delta]), lo[owner], hi[owner])
         xs, _ = replies(owner, where)
-        g = xs.sum(axis=1) - where
+        g = _totals(mass)(xs) - where
         _narrow(owner, where, xs, g, lo, hi, x_lo, x_hi)
         k = rows.size
         above = g[k:] >= 0  # the root lies after this jump
@@ -226,6 +235,13 @@ def bracket_jumps(
         left[rows] = np.where(above, mid + 1, np.where(below, left[rows], right[rows]))
         right[rows] = np.where(below & ~above, mid, right[rows])
         rows = rows[left[rows] < right[rows]]
+
+
+def _totals(mass: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Row totals ``sum_i m_i x_i`` of ``(rows, n)`` arrays (plain sums without masses)."""
+    if mass is None:
+        return lambda x: x.sum(axis=1)
+    return lambda x: x @ mass
 
 
 def _narrow(

@@ -39,10 +39,13 @@ def segment_bounds(
     return np.minimum(lo[first], high), high
 
 
-def potential_weights(s: np.ndarray) -> np.ndarray:
-    """``n / s_i`` (0 for agents with ``s_i = 0``): the weights of the potential's own terms."""
+def potential_weights(s: np.ndarray, mass: np.ndarray | None = None) -> np.ndarray:
+    """``m_i N / s_i`` (0 for agents with ``s_i = 0``; ``n / s_i`` without masses): the weights of
+    the potential's own terms."""
     n = s.size
-    return np.divide(n, s, out=np.zeros(n), where=s > 0)
+    if mass is None:
+        return np.divide(n, s, out=np.zeros(n), where=s > 0)
+    return mass * np.divide(float(mass.sum()), s, out=np.zeros(n), where=s > 0)
 
 
 def potential_change(kernel: CommonsKernel, a: np.ndarray, b: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -59,5 +62,5 @@ def potential_change(kernel: CommonsKernel, a: np.ndarray, b: np.ndarray, rates:
     own = d * kernel.sigma * (1.0 - 0.5 * (a + b) / kernel.theta) - kernel.k * (
         kernel.taxes(b, rates) - kernel.taxes(a, rates)
     )
-    total = own @ potential_weights(kernel.s)
-    return total - 0.5 * kernel.kappa * d.sum(axis=-1) * (a.sum(axis=-1) + b.sum(axis=-1))
+    total = own @ potential_weights(kernel.s, kernel.mass)
+    return total - 0.5 * kernel.kappa * kernel.total(d) * (kernel.total(a) + kernel.total(b))

@@ -187,7 +187,7 @@ def compare(
         actions, average = res.actions, res.average_actions
         hist = res.history
         played = pick(welfare_of, hist.utilities, g.payoffs(hist.actions))
-        regret = best.welfare - pmean_rows(played, pf)
+        regret = best.welfare - pmean_rows(played, pf, g.welfare_weights)
         steps = hist.rounds
         details: dict[str, Any] = {"learning": res.details, "cce_gap": res.cce_gap}
     else:
@@ -212,7 +212,7 @@ def compare(
         regret, steps = pres.regret, np.arange(pres.regret.size)
         details = {"principal": pres.details, "posted_rates": pres.rates, "welfare_path": pres.welfare}
     eq = best.equilibrium if (principal is None and rates is None) else solve_equilibrium(g)
-    welfare = float(pmean(values_of(g, actions), pf))
+    welfare = float(pmean(values_of(g, actions), pf, g.welfare_weights))
     found, reached, counted = _which_equilibrium(g, actions, eq.actions)
     return Comparison(
         learner=learner,
@@ -228,7 +228,7 @@ def compare(
         nash_gap=g.nash_gap(actions),
         average_nash_gap=g.nash_gap(average),
         welfare=welfare,
-        equilibrium_welfare=float(pmean(values_of(g, eq.actions), pf)),
+        equilibrium_welfare=float(pmean(values_of(g, eq.actions), pf, g.welfare_weights)),
         second_best=best.welfare,
         first_best=bound,
         ratio_second_best=_ratio(welfare, best.welfare),

@@ -82,7 +82,7 @@ class _Environment:
         a = np.clip(self.agents.a, 0.0, g.max_harvest)
         self.actions.append(a)
         values = pick(self.welfare_of, g.utilities(a), g.payoffs(a))
-        return float(pmean(values, self.p))
+        return float(pmean(values, self.p, g.welfare_weights))
 
 
 def _ucb(

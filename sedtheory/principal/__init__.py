@@ -44,6 +44,7 @@ from sedtheory.principal.steady import (
     steady_states,
 )
 from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
+from sedtheory.principal.top_rate import TopRate, saez_top_rate
 from sedtheory.welfare import welfare
 
 __all__ = [
@@ -82,6 +83,8 @@ __all__ = [
     "pigouvian_tax",
     "policy_equilibria",
     "saez_tax",
+    "saez_top_rate",
+    "TopRate",
     "SteadyState",
     "SteadyStates",
     "SurvivalRate",

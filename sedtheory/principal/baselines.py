@@ -19,9 +19,9 @@ from sedtheory.equilibrium.batch import policy_equilibria
 from sedtheory.errors import InvalidParameterError, SedtheoryError
 from sedtheory.games import CommonsGame
 from sedtheory.games.commons import require_commons
-from sedtheory.objective import pick
+from sedtheory.objective import Objective, pick
 from sedtheory.principal.convex import as_array, cp, solve
-from sedtheory.principal.first_best import planner_program
+from sedtheory.principal.first_best import planner_program, utility_scale
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
 from sedtheory.welfare import objective_args, pmean
@@ -86,7 +86,7 @@ def evaluate_policy(
     g = game.with_tax(game.tax.with_rates(r))
     eq = solve_equilibrium(g)
     values = pick(welfare_of, eq.utilities, eq.payoffs)
-    return PolicyOutcome(r, g.tax, eq, pmean(values, pf), pf, method, 1)
+    return PolicyOutcome(r, g.tax, eq, pmean(values, pf, game.welfare_weights), pf, method, 1)
 
 
 def laissez_faire(
@@ -129,7 +129,7 @@ def grid_search_tax(
     t0 = time.perf_counter()
     if engine == "batched":
         batch = policy_equilibria(game, grid)
-        w = batch.welfare(pf, welfare_of)
+        w = batch.welfare(Objective(pf, welfare_of).for_game(game))  # type: ignore[arg-type]
         best = int(np.argmax(w))
         g = game.with_tax(game.tax.with_rates(grid[best]))
         eq = certify(g, batch.actions[best], method="batched aggregate root")
@@ -141,7 +141,7 @@ def grid_search_tax(
             e = solve_equilibrium(g)
             values = pick(welfare_of, e.utilities, e.payoffs)
             try:
-                wi = pmean(values, pf)
+                wi = pmean(values, pf, game.welfare_weights)
             except SedtheoryError:
                 continue
             if wi > welfare:
@@ -179,23 +179,26 @@ def surplus_aggregate(game: CommonsGame) -> tuple[float, np.ndarray]:
         def actions(agg: float) -> np.ndarray:
             return np.clip(theta * (1.0 - game.damage * agg), 0.0, game.max_harvest)
 
-        lo, hi = 0.0, float(actions(0.0).sum())
+        total = game.kernel.total
+        lo, hi = 0.0, float(total(actions(0.0)))
         for _ in range(200):
             mid = 0.5 * (lo + hi)
-            if actions(mid).sum() > mid:
+            if total(actions(mid)) > mid:
                 lo = mid
             else:
                 hi = mid
             if hi - lo <= 4 * np.finfo(float).eps * max(1.0, hi):
                 break
         x = actions(0.5 * (lo + hi))
-        return float(x.sum()), x
+        return float(total(x)), x
 
     a, _, r, _, cons = planner_program(game, "lump-sum")
-    problem = cp.Problem(cp.Maximize(cp.sum(r)), cons)
+    problem = cp.Problem(
+        cp.Maximize(game.society.masses @ r / (utility_scale(game) * game.kernel.population)), cons
+    )
     solve(problem, "efficient harvest")
     x = np.clip(as_array(a), 0.0, game.max_harvest)
-    return float(x.sum()), x
+    return float(game.kernel.total(x)), x
 
 
 def pigouvian_tax(
@@ -227,7 +230,7 @@ def pigouvian_tax(
     bk = game.tax.n_brackets
     rates = np.linspace(0.0, 1.0, 201)
     batch = policy_equilibria(game, np.repeat(rates[:, None], bk, axis=1))
-    excess = batch.actions.sum(axis=1) - target
+    excess = game.kernel.total(batch.actions) - target
     evaluations = rates.size
     sign = np.flatnonzero((excess[:-1] > 0) & (excess[1:] <= 0))
     if excess[0] <= 0:
@@ -238,7 +241,7 @@ def pigouvian_tax(
         a, b = rates[sign[0]], rates[sign[0] + 1]
         for _ in range(60):
             mid = 0.5 * (a + b)
-            ex = policy_equilibria(game, np.full((1, bk), mid)).actions.sum() - target
+            ex = float(game.kernel.total(policy_equilibria(game, np.full((1, bk), mid)).actions)[0]) - target
             evaluations += 1
             if ex > 0:
                 a = mid
@@ -248,21 +251,26 @@ def pigouvian_tax(
                 break
         phi, note = b, "bisection on the equilibrium aggregate"
     out = evaluate_policy(game, np.full(bk, phi), pf, welfare_of, f"Pigouvian flat rate ({note})")
-    details = {"efficient_aggregate": target, "aggregate": float(out.equilibrium.actions.sum()), "note": note}
+    details = {
+        "efficient_aggregate": target,
+        "aggregate": float(game.kernel.total(out.equilibrium.actions)),
+        "note": note,
+    }
     return PolicyOutcome(
         out.rates, out.tax, out.equilibrium, out.welfare, pf, out.method, evaluations + 1, details
     )
 
 
-def _welfare_weights(values: np.ndarray, p: float) -> np.ndarray:
-    """Marginal social welfare weights ``dM_p/du_i``, normalised to mean 1."""
+def _welfare_weights(values: np.ndarray, p: float, mass: np.ndarray | None = None) -> np.ndarray:
+    """Marginal social welfare weights ``dM_p/du_i`` per member, normalised to (mass-weighted) mean 1."""
     if p == math.inf or p == -math.inf:
         pick = np.argmax(values) if p > 0 else np.argmin(values)
         w = np.zeros_like(values)
         w[pick] = 1.0
     else:
         w = np.power(values, p - 1.0)
-    return w * values.size / w.sum()
+    m = np.ones(values.size) if mass is None else mass
+    return w * m.sum() / (w @ m)
 
 
 def saez_tax(
@@ -303,9 +311,10 @@ def saez_tax(
     values = pick(welfare_of, eq.utilities, eq.payoffs)
     if pf not in (1.0, math.inf, -math.inf) and np.any(values <= 0):
         pmean(values, pf)  # raises the DomainError naming the agents
-    weights = _welfare_weights(values, pf) if pf != 1.0 else np.ones(game.n)
+    mass = game.society.masses
+    weights = _welfare_weights(values, pf, mass) if pf != 1.0 else np.ones(game.n)
     spread = float(np.ptp(z))
-    kde = gaussian_kde(z) if spread > 0 and game.n > 1 else None
+    kde = gaussian_kde(z, weights=mass) if spread > 0 and game.n > 1 else None
     tau = game.tax.thresholds
     rates = np.zeros(tau.size)
     top = float(z.max())
@@ -318,7 +327,7 @@ def saez_tax(
             above = z >= point
             if not above.any():
                 continue
-            g_z = float(weights[above].mean())
+            g_z = float(weights[above] @ mass[above] / mass[above].sum())
             if kde is None:
                 a_z = 0.0
             else:

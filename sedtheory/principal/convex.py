@@ -58,28 +58,33 @@ def is_concave_p(p: float) -> bool:
     return p <= 1.0
 
 
-def concave_objective(u: cp.Expression, p: float, scale: float = 1.0) -> cp.Maximize:
+def concave_objective(
+    u: cp.Expression, p: float, scale: float = 1.0, weights: np.ndarray | None = None
+) -> cp.Maximize:
     """A DCP objective with the same maximiser as ``M_p(u)`` for ``p <= 1``.
 
     ``scale`` (the magnitude of the utilities) keeps the solver's absolute tolerances
-    meaningful: ``u^p`` with ``u ~ 50`` and ``p = -2`` is ~4e-4 otherwise.
+    meaningful: ``u^p`` with ``u ~ 50`` and ``p = -2`` is ~4e-4 otherwise. ``weights`` (summing to
+    1, default ``1/n`` each) are the agents' weights in the mean, e.g. population shares.
     """
     u = u / scale
+    w = np.full(u.size, 1.0 / u.size) if weights is None else np.asarray(weights, dtype=float)
     if p == 1.0:
-        return cp.Maximize(cp.sum(u) / u.size)
+        return cp.Maximize(w @ u)
     if p == -math.inf:
-        return cp.Maximize(cp.min(u))
+        return cp.Maximize(cp.min(u[np.flatnonzero(w > 0)]) if weights is not None else cp.min(u))
     if p == 0.0:
-        return cp.Maximize(cp.sum(cp.log(u)) / u.size)
+        return cp.Maximize(w @ cp.log(u))
     if 0.0 < p < 1.0:
-        return cp.Maximize(cp.sum(cp.power(u, p)) / u.size)
+        return cp.Maximize(w @ cp.power(u, p))
     if p < -LOG_SUM_EXP_BELOW:
-        # log sum_i e^{p log u_i} is convex in u for p < 0 (a convex non-decreasing function of
+        # log sum_i w_i e^{p log u_i} is convex in u for p < 0 (a convex non-decreasing function of
         # convex arguments) and its scale does not shrink like u^p: exponential cones instead of
         # power cones with exponents the solvers cannot handle (p = -300 failed, -1e4 crashed).
-        return cp.Maximize(-cp.log_sum_exp(p * cp.log(u)) + math.log(u.size))
+        keep = np.flatnonzero(w > 0)
+        return cp.Maximize(-cp.log_sum_exp(p * cp.log(u[keep]) + np.log(w[keep])))
     if p < 0.0:
-        return cp.Maximize(-cp.sum(cp.power(u, p)) / u.size)
+        return cp.Maximize(-(w @ cp.power(u, p)))
     raise ValueError(f"M_p is not concave for p={p}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sps
@@ -28,7 +28,15 @@ from sedtheory.principal.convex import as_array, concave_objective, cp, solve
 from sedtheory.society import Society
 from sedtheory.welfare import check_p, objective_args, pmean
 
-__all__ = ["FirstBest", "first_best", "plan_values", "planner_program", "TRANSFER_MODELS", "upper_bound"]
+__all__ = [
+    "FirstBest",
+    "first_best",
+    "plan_values",
+    "planner_program",
+    "TRANSFER_MODELS",
+    "upper_bound",
+    "utility_scale",
+]
 
 TRANSFER_MODELS = {
     "lump-sum": "any budget-balanced lump-sum transfers, sum_j t_j = 0",
@@ -91,37 +99,54 @@ class FirstBest:
 
 def planner_program(
     game: CommonsGame, transfers: str = "lump-sum"
-) -> tuple[cp.Variable, cp.Variable, cp.Expression, cp.Expression, list[cp.Constraint]]:
+) -> tuple[cp.Expression, cp.Expression, cp.Expression, cp.Expression, list[cp.Constraint]]:
     """The planner's variables and expressions: ``(a, t, r, u, constraints)``.
 
     ``r`` is concave in ``(a, t)`` (convex effort cost and damage) and ``u = W r`` with
     ``W >= 0``, so every concave non-decreasing function of ``u`` gives a convex program.
+
+    The program is written in units of :func:`utility_scale` ``U``: the variables are
+    ``a / U`` and ``t / U`` and every cone sees O(1) data, so the solver's tolerances mean the
+    same at any scale (with incomes in dollars, unscaled programs stopped "optimal" 29 % below
+    the optimum). The returned ``a, t, r, u`` are in the game's units (``U`` times the scaled
+    expressions); objectives should divide by ``U`` again (``concave_objective(..., scale=U)``).
     """
     if transfers not in TRANSFER_MODELS:
         raise InvalidParameterError("transfers", transfers, f"use one of {sorted(TRANSFER_MODELS)}")
     n = game.n
     soc = game.society
-    a = cp.Variable(n, name="a")
-    t = cp.Variable(n, name="t")
-    cons: list[cp.Constraint] = [a >= 0, cp.sum(t) == 0]
+    unit = utility_scale(game)
+    a = cp.Variable(n, name="a_scaled")
+    t = cp.Variable(n, name="t_scaled")
+    mass = game.kernel.mass
+    # Budget balance over members (sum_j m_j t_j = 0) and mass-weighted means, written with the
+    # shares m_j / N so that the solver sees O(1) coefficients.
+    shares = None if mass is None else mass / mass.sum()
+    mean_of = (lambda x: cp.sum(x) / n) if shares is None else (lambda x: shares @ x)
+    cons: list[cp.Constraint] = [a >= 0, mean_of(t) == 0]
     if math.isfinite(game.max_harvest):
-        cons.append(a <= game.max_harvest)
+        cons.append(a <= game.max_harvest / unit)
     kernel = game.kernel  # the coefficients of the numeric model, so both evaluate one formula
     cost: cp.Expression | float = 0.0
     if np.any(kernel.cost_weights > 0):
-        cost = cp.square(cp.multiply(np.sqrt(kernel.cost_weights), a))
-    if game.uses_global_formulas:
-        # One epigraph scalar for D(A)/n: broadcasting the square into n rows makes the cone
-        # program dense (n^2 entries) and ill-conditioned at n = 1000.
+        cost = cp.square(cp.multiply(np.sqrt(kernel.cost_weights * unit), a))  # C(a) / U
+    damage: Any
+    if game.uses_global_formulas and game.damage == 0:
+        damage = np.zeros(n)
+    elif game.uses_global_formulas:
+        # One epigraph scalar for D(A)/(N U): broadcasting the square into n rows makes the cone
+        # program dense (n^2 entries) and ill-conditioned at n = 1000. The aggregate is carried
+        # as the mean action per member (O(1) coefficients however large the population).
         share = cp.Variable(name="damage_share")
-        total = cp.Variable(name="aggregate")
-        scale = math.sqrt(kernel.damage_weights[0])  # square of an O(1) quantity: well conditioned
-        cons += [total == cp.sum(a), share >= cp.square(scale * total)]
+        mean = cp.Variable(name="mean_action")
+        big_n = game.kernel.population
+        scale = math.sqrt(kernel.damage_weights[0] * unit) * big_n  # kappa A^2/(2N U) = (scale mean)^2
+        cons += [mean == mean_of(a), share >= cp.square(scale * mean)]
         damage = share * np.ones(n)
     else:
         _, q, _ = game.local_operators()
-        damage = cp.square(cp.multiply(np.sqrt(kernel.damage_weights), q @ a))
-    r = payoff(game.endowment, a, t, cost, damage)
+        damage = cp.square(cp.multiply(np.sqrt(kernel.damage_weights * unit), q @ a))
+    r = payoff(game.endowment / unit, a, t, cost, damage)
     # u = W r with W >= 0 is concave in (a, t), but a product with signed coefficients is not
     # DCP; a hypograph variable y <= r keeps it affine (u is non-decreasing in every y_j, so the
     # optimum has y = r wherever it matters; reported values are recomputed from (a, t)).
@@ -133,8 +158,16 @@ def planner_program(
         u = soc.weights @ r  # a non-negative matrix times a concave vector: DCP concave
     if transfers == "tax-feasible":
         mean_a = cp.Variable(name="mean_harvest")  # one scalar: no dense n x n constraint block
-        cons += [t >= -a, mean_a == cp.sum(a) / n, t <= mean_a]
-    return a, t, r, u, cons
+        cons += [t >= -a, mean_a == mean_of(a), t <= mean_a]
+    return unit * a, unit * t, unit * r, unit * u, cons
+
+
+def utility_scale(game: CommonsGame) -> float:
+    r"""The unit of the planner's programs: :math:`|\omega| + 1` plus half the members' mean
+    largest reply (the order of the payoffs a plan can reach)."""
+    reach = np.minimum(game.reply_upper_bounds, 1e300)
+    mean_reach = float(game.kernel.total(reach)) / game.kernel.population
+    return abs(game.endowment) + 1.0 + 0.5 * mean_reach
 
 
 def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
@@ -146,10 +179,15 @@ def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
 
 def plan_values(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact payoffs and utilities of a plan ``(a, t)`` (numpy, from the kernel; the solver's
-    actions are clipped to the box and its transfers re-balanced to sum to zero)."""
+    actions are clipped to the box and its transfers re-balanced to sum to zero over members)."""
     a = np.clip(a, 0.0, game.max_harvest)
-    r = game.kernel.plan_payoffs(a, t - t.mean())
+    r = game.kernel.plan_payoffs(a, _balanced(game, t))
     return r, game.society.apply_weights(r)
+
+
+def _balanced(game: CommonsGame, t: np.ndarray) -> np.ndarray:
+    """Transfers shifted to sum to zero over members (``sum_j m_j t_j = 0``)."""
+    return t - float(game.kernel.total(t)) / game.kernel.population
 
 
 def first_best(
@@ -222,12 +260,6 @@ def first_best(
     return _convex_bounded(game, pf, welfare_of)
 
 
-def _utility_scale(game: CommonsGame) -> float:
-    """Magnitude of utilities at the endowment (for the solver's tolerances)."""
-    ref = game.society.apply_weights(np.full(game.n, abs(game.endowment) + 1.0))
-    return max(1.0, float(np.abs(ref).mean()))
-
-
 def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expression:
     return pick(welfare_of, u, r)
 
@@ -239,15 +271,16 @@ def _unbounded(pf: float, transfers: str, method: str, reason: str) -> FirstBest
 
 
 def _column_sums(game: CommonsGame, welfare_of: str) -> np.ndarray:
-    if welfare_of == "payoff":
-        return np.ones(game.n)
+    """``W^T m``: how much a unit of payoff of agent j adds to the members' total utility."""
     soc = game.society
-    n = soc.n
+    m = soc.masses
+    if welfare_of == "payoff":
+        return m.copy()
     if soc.is_complete:
         sigma = soc.selfishness
-        w = (soc.weight_sums - sigma) / max(n - 1, 1)
-        return sigma - w + w.sum()
-    return np.asarray(soc.weights.sum(axis=0)).ravel()
+        w = (soc.weight_sums - sigma) / max(soc.n - 1, 1)
+        return m * (sigma - w) + float(m @ w)
+    return np.asarray(soc.weights.T @ m).ravel()
 
 
 #: Below this |p| the p-mean surrogate sum (u/c)^p is flat to the solver's tolerance (it is
@@ -265,7 +298,7 @@ def _near_zero(game: CommonsGame, pf: float, transfers: str, welfare_of: str) ->
     above = base if pf < 0 else _concave(game, _SMALL_P, transfers, welfare_of)
     if above.status != "optimal":
         return above
-    lower = pmean(pick(welfare_of, base.utilities, base.payoffs), pf)
+    lower = pmean(pick(welfare_of, base.utilities, base.payoffs), pf, game.welfare_weights)
     upper = max(float(above.upper_bound), lower)
     status = "optimal" if upper - lower <= 1e-6 * max(1.0, abs(upper)) else "bounded"
     ref = "0" if pf < 0 else f"{_SMALL_P:g}"
@@ -289,7 +322,7 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
         return _near_zero(game, pf, transfers, welfare_of)
     method = f"convex program (cvxpy), {'mean' if pf == 1 else 'concave p-mean surrogate'}"
     if pf == 1.0 and transfers == "lump-sum":
-        col = _column_sums(game, welfare_of)
+        col = _column_sums(game, welfare_of) / game.society.masses  # per unit of transfer budget
         if np.ptp(col) > 1e-12 * max(1.0, float(np.abs(col).max())):
             return _unbounded(
                 pf,
@@ -311,7 +344,7 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
             )
     a, t, r, u, cons = planner_program(game, transfers)
     values = _values(u, r, welfare_of)
-    problem = cp.Problem(concave_objective(values, pf, _utility_scale(game)), cons)
+    problem = cp.Problem(concave_objective(values, pf, utility_scale(game), game.welfare_weights), cons)
     try:
         solver = solve(problem, f"first best (p={pf})")
     except SolverError as exc:
@@ -326,11 +359,11 @@ def _concave(game: CommonsGame, pf: float, transfers: str, welfare_of: str) -> F
         raise
     pay, util = plan_values(game, as_array(a), as_array(t))
     vals = pick(welfare_of, util, pay)
-    w = pmean(vals, pf)
+    w = pmean(vals, pf, game.welfare_weights)
     return FirstBest(
         pf,
         np.clip(as_array(a), 0.0, game.max_harvest),
-        as_array(t) - as_array(t).mean(),
+        _balanced(game, as_array(t)),
         pay,
         util,
         w,
@@ -358,14 +391,14 @@ def _recession(game: CommonsGame, welfare_of: str, strict: bool) -> np.ndarray |
     # variables (t, s): maximise s
     c = np.zeros(n + 1)
     c[-1] = -1.0
-    eq = sps.hstack([sps.csr_matrix(np.ones((1, n))), sps.csr_matrix((1, 1))])
+    eq = sps.hstack([sps.csr_matrix(game.society.masses[None, :]), sps.csr_matrix((1, 1))])
     if strict:
         ub = sps.hstack([-w, sps.csr_matrix(np.ones((n, 1)))])  # s - (W t)_i <= 0
         a_ub, b_ub = ub, np.zeros(n)
         a_eq, b_eq = eq, np.zeros(1)
     else:
         ub = sps.hstack([-w, sps.csr_matrix((n, 1))])  # -(W t) <= 0
-        col = np.asarray(w.sum(axis=0)).ravel()
+        col = _column_sums(game, welfare_of)
         link = sps.hstack([sps.csr_matrix(-col[None, :]), sps.csr_matrix(np.ones((1, 1)))])  # s = 1'W t
         a_ub, b_ub = ub, np.zeros(n)
         a_eq, b_eq = sps.vstack([eq, link]), np.zeros(2)
@@ -381,16 +414,19 @@ def _recession(game: CommonsGame, welfare_of: str, strict: bool) -> np.ndarray |
 def _surplus(game: CommonsGame) -> tuple[np.ndarray, float, str]:
     """``max_a sum_j r_j(a, 0)``: the utilitarian surplus (transfers cancel)."""
     a, _, r, _, cons = planner_program(game, "lump-sum")
-    problem = cp.Problem(cp.Maximize(cp.sum(r)), cons)
+    unit, shares = utility_scale(game), game.society.masses / game.kernel.population
+    problem = cp.Problem(cp.Maximize(shares @ r / unit), cons)  # O(1): the mean surplus in units
     solver = solve(problem, "total surplus")
-    return np.clip(as_array(a), 0.0, game.max_harvest), float(problem.value), solver
+    surplus = float(problem.value) * unit * game.kernel.population
+    return np.clip(as_array(a), 0.0, game.max_harvest), surplus, solver
 
 
 def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
     n = game.n
     method = "surplus maximisation + vertex of the utility simplex"
+    mass = game.society.masses
     if welfare_of == "payoff":
-        c = np.ones(n)
+        c = mass.copy()
     else:
         if game.society.is_complete and n > 4000:
             raise InvalidParameterError("game", n, "the exact p > 1 method factorises W; n <= 4000")
@@ -398,10 +434,10 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a singular W is detected below, not warned about
             try:
-                c = np.asarray(spla.spsolve(w.T.tocsc(), np.ones(n)), dtype=float).ravel()
+                c = np.asarray(spla.spsolve(w.T.tocsc(), mass), dtype=float).ravel()
             except RuntimeError:
                 c = np.full(n, np.nan)
-        if not np.all(np.isfinite(c)) or not np.allclose(w.T @ c, 1.0, atol=1e-8):
+        if not np.all(np.isfinite(c)) or not np.allclose(w.T @ c, mass, atol=1e-8 * float(mass.max())):
             raise SolverError(
                 "W is singular: the exact p > 1 first best needs an invertible W; "
                 "use transfers='tax-feasible'",
@@ -409,12 +445,15 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
             )
     if np.any(c <= 1e-12):
         return _unbounded(
-            pf, "lump-sum", method, "c = W^-T 1 has a non-positive entry: the simplex is unbounded"
+            pf, "lump-sum", method, "c = W^-T m has a non-positive entry: the simplex is unbounded"
         )
     a, surplus, solver = _surplus(game)
     if surplus <= 0:
         raise DomainError("endowment", game.endowment, "the total surplus is not positive; raise omega")
-    star = int(np.argmin(c))
+    shares = mass / mass.sum()
+    # M_p at the vertex giving everything to i is shares_i^(1/p) S / c_i: take the largest.
+    reach = (shares ** (1.0 / pf) if math.isfinite(pf) else np.ones(n)) / c
+    star = int(np.argmax(reach))
     target = np.zeros(n)
     target[star] = surplus / c[star]
     r0, _ = plan_values(game, a, np.zeros(n))
@@ -428,8 +467,8 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
     pay, util = plan_values(game, a, t)
     vals = pick(welfare_of, util, pay)
     vals = np.maximum(vals, 0.0)  # rounding: the exact plan has zeros here
-    w = pmean(vals, pf)
-    bound = (n ** (-1.0 / pf) if math.isfinite(pf) else 1.0) * surplus / c[star]
+    w = pmean(vals, pf, game.welfare_weights)
+    bound = float(reach[star]) * surplus
     return FirstBest(
         pf,
         a,
@@ -442,8 +481,9 @@ def _convex_lump_sum(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest
         method,
         "optimal",
         solver,
-        "for fixed a the utilities form the simplex {u >= 0, c.u = S(a)}, c = W^-T 1 > 0; the convex "
-        "M_p is maximal at its vertex giving S(a) to argmin c, and S is maximised by a convex program",
+        "for fixed a the utilities form the simplex {u >= 0, c.u = S(a)}, c = W^-T m > 0; the convex "
+        "M_p is maximal at one of its vertices (the best one is taken), and S is maximised by a convex "
+        "program",
         {"surplus": surplus, "recipient": star, "c": c},
     )
 
@@ -452,27 +492,28 @@ def _convex_bounded(game: CommonsGame, pf: float, welfare_of: str) -> FirstBest:
     a, t, r, u, cons = planner_program(game, "tax-feasible")
     values = _values(u, r, welfare_of)
     weight = cp.Parameter(game.n, nonneg=True)
-    problem = cp.Problem(cp.Maximize(weight @ values), cons + [values >= 0])
+    unit = utility_scale(game)
+    problem = cp.Problem(cp.Maximize(weight @ values / unit), cons + [values >= 0])
     upper = np.zeros(game.n)
     best: tuple[float, np.ndarray | None, np.ndarray | None, str] = (-math.inf, None, None, "")
     for i in range(game.n):
         weight.value = np.eye(1, game.n, i)[0]
         solver = solve(problem, f"max u_{i} (first best, p={pf})")
-        upper[i] = float(problem.value)
+        upper[i] = float(problem.value) * unit
         pay, util = plan_values(game, as_array(a), as_array(t))
         vals = np.maximum(pick(welfare_of, util, pay), 0.0)
-        w = pmean(vals, pf)
+        w = pmean(vals, pf, game.welfare_weights)
         if w > best[0]:
             best = (w, as_array(a), as_array(t), solver)
     w, a_best, t_best, solver = best
     assert a_best is not None and t_best is not None
     pay, util = plan_values(game, a_best, t_best)
-    bound = max(pmean(np.maximum(upper, 0.0), pf), w)
+    bound = max(pmean(np.maximum(upper, 0.0), pf, game.welfare_weights), w)
     exact = pf == math.inf or bound - w <= 1e-9 * max(1.0, abs(bound))
     return FirstBest(
         pf,
         np.clip(a_best, 0.0, game.max_harvest),
-        t_best - t_best.mean(),
+        _balanced(game, t_best),
         pay,
         util,
         w,
@@ -492,7 +533,7 @@ def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tup
     require_commons(game, what="upper_bound")
     pf = check_p(p)
     bounds: list[tuple[float, str]] = []
-    if pf <= 1 or pf == math.inf or game.n <= 50:
+    if pf <= 1 or game.n <= 50 or (pf == math.inf and game.n <= 200):  # n programs for p = inf
         fb = first_best(game, pf, transfers="tax-feasible", welfare_of=welfare_of)  # type: ignore[arg-type]
         bounds.append((fb.upper_bound, f"first best with tax-feasible transfers ({fb.status}, {fb.method})"))
     try:

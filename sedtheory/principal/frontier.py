@@ -28,7 +28,7 @@ from sedtheory.games.commons import require_commons
 from sedtheory.objective import pick
 from sedtheory.principal.baselines import laissez_faire
 from sedtheory.principal.convex import as_array, cp, solve
-from sedtheory.principal.first_best import first_best, plan_values, planner_program
+from sedtheory.principal.first_best import first_best, plan_values, planner_program, utility_scale
 from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.search import grid as rate_grid
 from sedtheory.principal.search import scan_points
@@ -222,7 +222,8 @@ def welfare_frontier(
     vals = pick(welfare_of, u, r)
     lam = cp.Parameter(nonneg=True)
     rest = cp.Parameter(nonneg=True)
-    obj = lam * cp.sum(vals[g1]) / g1.size + rest * cp.sum(vals[g2]) / g2.size
+    unit = utility_scale(game)  # O(1) objective coefficients (see planner_program)
+    obj = (lam * cp.sum(vals[g1]) / g1.size + rest * cp.sum(vals[g2]) / g2.size) / unit
     problem = cp.Problem(cp.Maximize(obj), cons)
     fb_points = []
     for weight in np.linspace(0.0, 1.0, int(points)):

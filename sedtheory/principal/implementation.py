@@ -479,13 +479,17 @@ class ImplementationSolver:
             maxima[i] = float(problem.value) / scale
             if np.any(vals < 0):
                 continue  # outside the domain of M_p for p > 1
-            w = pmean(vals, self.p)
+            w = pmean(vals, self.p, self.game.welfare_weights)
             if w > best_w:
                 best_w, best_rates = w, rates
         if best_rates is None:
-            pmean(u0 + g @ np.clip(as_array(prog.phi), self.lower, self.upper), self.p)  # names the agents
+            pmean(
+                u0 + g @ np.clip(as_array(prog.phi), self.lower, self.upper),
+                self.p,
+                self.game.welfare_weights,
+            )  # names the agents
             raise DomainError("target_actions", a, "utilities are negative at every maximiser; raise omega")
-        bound = pmean(np.maximum(maxima, 0.0), self.p)
+        bound = pmean(np.maximum(maxima, 0.0), self.p, self.game.welfare_weights)
         return self._result(a, best_rates, u0, g, bound, solver, "per-agent maxima (convex programs)")
 
     def _result(
@@ -500,7 +504,7 @@ class ImplementationSolver:
     ) -> Implementation:
         game = self.game.with_tax(self.game.tax.with_rates(rates))
         vals = u0 + g @ rates
-        welfare = pmean(vals, self.p)
+        welfare = pmean(vals, self.p, self.game.welfare_weights)
         gap = game.nash_gap(a)
         upper = welfare if bound is None else max(bound, welfare)
         exact = bound is None or upper - welfare <= 1e-9 * max(1.0, abs(upper))

@@ -86,7 +86,7 @@ def inefficiency(
     """
     if not hasattr(game, "kernel"):
         raise InvalidParameterError("game", type(game).__name__, "use a CommonsGame (a first best is needed)")
-    obj = as_objective(p, welfare_of)
+    obj = as_objective(p, welfare_of).for_game(game)
     found = equilibria(game)
     values = objective_values(game, found, obj)
     fb = first_best(game, obj.p, transfers=transfers, welfare_of=welfare_of)

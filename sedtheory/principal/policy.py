@@ -230,7 +230,7 @@ def optimal_policy(
     t0 = time.perf_counter()
     require_game(game)
     selection = check_selection(selection)
-    obj = as_objective(objective)
+    obj = as_objective(objective).for_game(game)
     space = default_space(game, space)
     starts, min_step, tol = _search_options(game, starts, min_step, tol, certify, time_limit)
 

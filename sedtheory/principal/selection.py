@@ -158,7 +158,13 @@ def _enumerated(
     for r in range(m):
         if windows.unique[r] and certified[r]:
             one = EquilibriumSet(
-                actions[r][None], gaps[r : r + 1], utilities[r][None], True, "unique", "unique"
+                actions[r][None],
+                gaps[r : r + 1],
+                utilities[r][None],
+                True,
+                "unique",
+                "unique",
+                getattr(game, "welfare_weights", None),
             )
             value = objective.rows(objective.values(utilities[r][None], payoffs[r][None]))[0]
             picks.append(Selected(0, float(value), one))

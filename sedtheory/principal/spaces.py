@@ -351,8 +351,11 @@ class BracketRates:
         """Hook of :func:`optimal_policy`: the tightest first best that bounds every bracket tax."""
         from sedtheory.principal.first_best import upper_bound
 
-        if objective.weights is not None:
-            return math.inf, "no bound for a weighted objective"
+        shares = getattr(game, "welfare_weights", None)
+        if objective.weights is not None and (
+            shares is None or not np.allclose(objective.weights, shares, rtol=1e-12, atol=0.0)
+        ):
+            return math.inf, "no bound for weights other than the population's (the first best uses those)"
         if hasattr(game, "kernel"):
             return upper_bound(game, objective.p, objective.of)
         if hasattr(game, "regrowth") and hasattr(game, "stage"):  # the dynamic commons

@@ -37,10 +37,18 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sedtheory.report.analysis import MAIN_RULES, Analysis, ReportConfig, analyse
+from sedtheory.report.economy import (
+    EconomyConfig,
+    analyse_economy,
+    economy_figures,
+    economy_json,
+    economy_markdown,
+)
 from sedtheory.report.figures import figures
 from sedtheory.report.output import check_output_dir, publish, staging_dir
 from sedtheory.report.writers import print_summary, to_json, to_markdown
@@ -49,6 +57,7 @@ from sedtheory.scenarios import APPLE_PICKING_PARAMETERS, SCENARIOS, ScenarioSpe
 __all__ = [
     "MAIN_RULES",
     "Analysis",
+    "EconomyConfig",
     "ReportConfig",
     "analyse",
     "figures",
@@ -77,6 +86,7 @@ def run_report(
     progress: bool = True,
     quick: bool = False,
     save: Callable[[Any, Path], None] | None = None,
+    economy: EconomyConfig | None = None,
 ) -> dict[str, Any]:
     """Run the whole analysis and write ``report.md``, ``results.json`` and the figures.
 
@@ -94,6 +104,10 @@ def run_report(
         Smaller learning runs and theorem counts (for tests).
     save : callable, optional
         ``save(figure, path)`` instead of ``figure.savefig(path, dpi=110)``.
+    economy : EconomyConfig, optional
+        For ``scenario="us-incomes"``: year, filing status, sample size (default a 10,000-record
+        weighted sample; ``sample=None`` is the full file) - the report of
+        :mod:`sedtheory.report.economy` instead of the SED analysis.
 
     Returns
     -------
@@ -104,21 +118,55 @@ def run_report(
 
     matplotlib.use("Agg")
     out_dir = check_output_dir(out)  # before any work: a bad --out fails in milliseconds
+    if SCENARIOS.knows(scenario) and SCENARIOS.resolve(scenario) == "us-incomes":
+        config = replace(economy or EconomyConfig(), quick=quick)
+        found = analyse_economy(config, progress=progress)
+        results = _write(
+            out_dir,
+            economy_figures(found),
+            lambda f: economy_json(found, f),
+            lambda f: economy_markdown(found, f),
+            save,
+            progress,
+        )
+        return results
     game, spec, name = _load(scenario)
     analysis = analyse(game, ReportConfig(quick=quick), spec=spec, name=name, progress=progress)
+    results = _write(
+        out_dir,
+        figures(analysis),
+        lambda f: to_json(analysis, f),
+        lambda f: to_markdown(analysis, f),
+        save,
+        progress,
+    )
+    if progress:
+        print_summary(analysis)
+    return results
+
+
+def _write(
+    out_dir: Path,
+    figs: dict[str, Any],
+    as_json: Callable[[dict[str, str]], dict[str, Any]],
+    as_markdown: Callable[[dict[str, str]], str],
+    save: Callable[[Any, Path], None] | None,
+    progress: bool,
+) -> dict[str, Any]:
+    """Write figures, ``results.json`` and ``report.md`` into a staging folder, then publish it."""
     staged = staging_dir(out_dir)
     try:
         files: dict[str, str] = {}
-        for key, fig in figures(analysis).items():
+        for key, fig in figs.items():
             path = staged / f"{key}.png"
             if save is None:
                 fig.savefig(path, dpi=110)
             else:
                 save(fig, path)
             files[key] = path.name
-        results = to_json(analysis, files)
+        results = as_json(files)
         (staged / "results.json").write_text(json.dumps(results, indent=2))
-        (staged / "report.md").write_text(to_markdown(analysis, files))
+        (staged / "report.md").write_text(as_markdown(files))
         publish(staged, out_dir)
     finally:
         shutil.rmtree(staged, ignore_errors=True)  # gone after publish; a failed run leaves nothing
@@ -126,5 +174,4 @@ def run_report(
         print(
             f"wrote {out_dir / 'report.md'}, {out_dir / 'results.json'} and {len(files)} figures", flush=True
         )
-        print_summary(analysis)
     return results

@@ -140,7 +140,11 @@ def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutco
             ratios = inefficiency(game.with_policy(d.policy), p)
         except SedtheoryError:
             ratios = None
-        out.append(ObjectiveOutcome(p, d, grid.rates, grid.welfare, ls, pmean(lf.utilities, p), ratios))
+        out.append(
+            ObjectiveOutcome(
+                p, d, grid.rates, grid.welfare, ls, pmean(lf.utilities, p, game.welfare_weights), ratios
+            )
+        )
     return tuple(out)
 
 

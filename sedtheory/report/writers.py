@@ -105,7 +105,7 @@ def to_json(a: Analysis, figure_files: Mapping[str, str] | None = None) -> dict[
             "utilities": lf.utilities,
             "nash_gap": lf.nash_gap,
             "certificate": lf.certificate,
-            "welfare": {p: pmean(lf.utilities, p) for p in a.candidates},
+            "welfare": {p: pmean(lf.utilities, p, a.game.welfare_weights) for p in a.candidates},
         },
         "voting": _voting(a),
         "principal": _principal(a),

@@ -23,10 +23,38 @@ from typing import Any
 from sedtheory.registry import Registry
 from sedtheory.scenarios.named import APPLE_PICKING_PARAMETERS, apple_picking
 from sedtheory.scenarios.spec import ScenarioSpec, load_scenario, read_mapping
+from sedtheory.scenarios.us_data import (
+    FILING_STATUSES,
+    CurrentLaw,
+    TaxUnits,
+    current_law,
+    load_tax_units,
+    stratified_sample,
+)
+from sedtheory.scenarios.us_incomes import (
+    CAVEATS,
+    Calibration,
+    USIncomes,
+    calibrate_productivity,
+    us_incomes,
+    us_incomes_data,
+)
 
 __all__ = [
     "APPLE_PICKING_PARAMETERS",
+    "CAVEATS",
+    "Calibration",
+    "CurrentLaw",
+    "FILING_STATUSES",
     "SCENARIOS",
+    "TaxUnits",
+    "USIncomes",
+    "calibrate_productivity",
+    "current_law",
+    "load_tax_units",
+    "stratified_sample",
+    "us_incomes",
+    "us_incomes_data",
     "ScenarioSpec",
     "apple_picking",
     "load_scenario",
@@ -53,6 +81,14 @@ SCENARIOS.add(
     apple_picking,
     aliases=("apple_picking", "seed"),
     description="the seed's seven agents on a ring, brackets 0/10/20, global commons",
+)
+SCENARIOS.add(
+    "us-incomes",
+    us_incomes,
+    aliases=("us_incomes",),
+    description="US single filers from Tax-Calculator's CPS file under 2026 current-law brackets, "
+    "calibrated to their wages (needs sedtheory[data]); `sedtheory run` reports on a 10,000-record "
+    "weighted sample",
 )
 
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from sedtheory.errors import InvalidParameterError
 from sedtheory.validate import count as check_count
-from sedtheory.voting.profile import Profile, as_profile
+from sedtheory.voting.profile import Profile, as_profile, majority_margins
 from sedtheory.voting.rules import RULES, get_rule
 from sedtheory.voting.winners import prepare, tie_break_order, winner_masks
 
@@ -55,10 +55,14 @@ __all__ = [
 ]
 
 
-def condorcet_winner(rankings: Any) -> Any | None:
-    """The candidate that beats every other by a strict pairwise majority, or None."""
+def condorcet_winner(rankings: Any, weights: Any = None) -> Any | None:
+    """The candidate that beats every other by a strict pairwise majority, or None (voters counted
+    with ``weights``, e.g. population masses, when given)."""
+    from sedtheory.voting.winners import voter_weights
+
     prof = as_profile(rankings)
-    m = prof.majority_margins()
+    w = voter_weights(prof, weights)
+    m = prof.majority_margins() if w is None else majority_margins(prof.positions[None], w)[0]
     beats = (m > 0) | np.eye(prof.n_candidates, dtype=bool)
     hits = np.flatnonzero(beats.all(axis=1))
     return prof.candidates[int(hits[0])] if hits.size else None

@@ -77,6 +77,9 @@ class PreferencesOverP:
         Whether the candidate's utility ties (within the tolerance) with another candidate's.
     welfare_of : str
         What the principal maximised (``"utility"`` or ``"payoff"``).
+    weights : numpy.ndarray or None
+        The voters' population masses (``None``: one vote each); pass them to
+        :func:`~sedtheory.voting.winners` as ``weights=``.
     """
 
     candidates: tuple[float, ...]
@@ -89,6 +92,7 @@ class PreferencesOverP:
     designs: tuple[PolicyDesign, ...]
     tied: np.ndarray
     welfare_of: str = "utility"
+    weights: np.ndarray | None = None
 
     @property
     def profile(self) -> Profile:
@@ -97,7 +101,8 @@ class PreferencesOverP:
 
     def welfare(self, q: float) -> np.ndarray:
         """``M_q`` of the agents' utilities at each candidate's optimal policy, shape (K,)."""
-        return np.array([pmean(self.utilities[:, k], q) for k in range(len(self.candidates))])
+        shares = None if self.weights is None else self.weights / self.weights.sum()
+        return np.array([pmean(self.utilities[:, k], q, shares) for k in range(len(self.candidates))])
 
     def to_frame(self) -> Any:
         """One row per agent: utility at each candidate's policy, peak, ranking (pandas)."""
@@ -213,4 +218,5 @@ def preferences_over_p(
         designs=tuple(found),
         tied=tied,
         welfare_of=welfare_of,
+        weights=game.society.masses if getattr(game, "welfare_weights", None) is not None else None,
     )

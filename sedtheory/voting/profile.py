@@ -105,10 +105,14 @@ class Profile:
         return Profile(self.candidates, order)
 
 
-def majority_margins(positions: np.ndarray) -> np.ndarray:
-    """Majority margins of a batch of profiles given as positions, shape (m, n, K) -> (m, K, K)."""
+def majority_margins(positions: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Majority margins of a batch of profiles given as positions, shape (m, n, K) -> (m, K, K);
+    with voter ``weights`` (n,) each voter counts its weight (integer counts without)."""
     prefers = positions[:, :, :, None] < positions[:, :, None, :]
-    wins = prefers.sum(axis=1, dtype=np.int64)
+    if weights is None:
+        wins = prefers.sum(axis=1, dtype=np.int64)
+    else:
+        wins = np.einsum("mnab,n->mab", prefers, weights)
     return wins - np.swapaxes(wins, 1, 2)
 
 

@@ -33,7 +33,7 @@ from sedtheory.voting.manipulation import Manipulation, find_manipulation
 from sedtheory.voting.preferences import DEFAULT_CANDIDATES, PreferencesOverP, preferences_over_p
 from sedtheory.voting.rules import RULES, get_rule
 from sedtheory.voting.winners import winner, winners
-from sedtheory.welfare import format_p, pmean
+from sedtheory.welfare import format_p
 
 __all__ = ["VotingReport", "vote_report", "winner_welfare", "default_rule_options"]
 
@@ -83,8 +83,8 @@ def winner_welfare(
     for name in names:
         get_rule(name)
         o = dict(opts.get(name, {}))
-        tied = winners(prefs.rankings, name, **o)
-        w = winner(prefs.rankings, name, tie_break=tie_break, **o)
+        tied = winners(prefs.rankings, name, weights=prefs.weights, **o)
+        w = winner(prefs.rankings, name, tie_break=tie_break, weights=prefs.weights, **o)
         k = prefs.candidates.index(w)
         row: dict[str, Any] = {
             "rule": name,
@@ -93,7 +93,7 @@ def winner_welfare(
             "rates": tuple(round(float(r), 4) for r in prefs.designs[k].x),
         }
         for q in prefs.candidates:
-            row[f"M_{format_p(q)}"] = pmean(prefs.utilities[:, k], q)
+            row[f"M_{format_p(q)}"] = prefs.welfare(q)[k]
         rows.append(row)
     return pd.DataFrame(rows).set_index("rule")
 
@@ -203,7 +203,7 @@ def vote_report(
     return VotingReport(
         preferences=prefs,
         winners=table,
-        condorcet_winner=condorcet_winner(prefs.rankings),
+        condorcet_winner=condorcet_winner(prefs.rankings, prefs.weights),
         cycles=majority_cycles(prefs.rankings),
         manipulations=found,
         rule_options=opts,

@@ -89,12 +89,29 @@ class Ballots:
         Cardinal ballots (``score``).
     types : numpy.ndarray, shape (m, n), optional
         Reported types (``fork_weighted_median``).
+    weights : numpy.ndarray, shape (n,), optional
+        Voter weights (population masses: a voter stands for that many identical voters);
+        ``None`` counts every voter once. Every rule counts a voter of weight 2 as two identical
+        voters (``seed_threshold``, which ignores the ballots, draws once per record).
     """
 
     candidates: tuple[Any, ...]
     order: np.ndarray
     utilities: np.ndarray | None = None
     types: np.ndarray | None = None
+    weights: np.ndarray | None = None
+
+    def total(self, x: np.ndarray) -> np.ndarray:
+        """Sum over voters (axis 1) of ``x`` (m, n, ...), weighted by the voter weights."""
+        if self.weights is None:
+            return x.sum(axis=1)  # type: ignore[no-any-return]
+        w = self.weights.reshape((1, -1) + (1,) * (x.ndim - 2))
+        return (x * w).sum(axis=1)  # type: ignore[no-any-return]
+
+    @property
+    def voters(self) -> float:
+        """Number of voters (total weight)."""
+        return float(self.order.shape[1] if self.weights is None else self.weights.sum())
 
     @property
     def positions(self) -> np.ndarray:
@@ -201,9 +218,10 @@ def _argmax_mask(scores: np.ndarray) -> np.ndarray:
     return scores == scores.max(axis=1, keepdims=True)
 
 
-def _onehot_counts(idx: np.ndarray, k: int) -> np.ndarray:
-    """Counts (m, K) of the candidate indices idx (m, n)."""
-    return (idx[:, :, None] == np.arange(k)[None, None, :]).sum(axis=1)
+def _onehot_counts(idx: np.ndarray, k: int, b: Ballots | None = None) -> np.ndarray:
+    """Counts (m, K) of the candidate indices idx (m, n), weighted by ``b``'s voter weights."""
+    hits = idx[:, :, None] == np.arange(k)[None, None, :]
+    return hits.sum(axis=1) if b is None else b.total(hits)
 
 
 @voting_rule(
@@ -217,7 +235,7 @@ def _onehot_counts(idx: np.ndarray, k: int) -> np.ndarray:
     description="most first places",
 )
 def _plurality(b: Ballots) -> np.ndarray:
-    return _argmax_mask(_onehot_counts(b.order[:, :, 0], b.shape[2]))
+    return _argmax_mask(_onehot_counts(b.order[:, :, 0], b.shape[2], b))
 
 
 @voting_rule(
@@ -233,7 +251,7 @@ def _plurality(b: Ballots) -> np.ndarray:
 )
 def _borda(b: Ballots) -> np.ndarray:
     k = b.shape[2]
-    return _argmax_mask((k - 1 - b.positions).sum(axis=1))
+    return _argmax_mask(b.total(k - 1 - b.positions))
 
 
 @voting_rule(
@@ -248,7 +266,7 @@ def _borda(b: Ballots) -> np.ndarray:
     reference="Copeland (1951)",
 )
 def _copeland(b: Ballots) -> np.ndarray:
-    margins = majority_margins(b.positions)
+    margins = majority_margins(b.positions, b.weights)
     return _argmax_mask((margins > 0).sum(axis=2) - (margins < 0).sum(axis=2))
 
 
@@ -264,7 +282,7 @@ def _copeland(b: Ballots) -> np.ndarray:
     reference="Condorcet (1785)",
 )
 def _condorcet(b: Ballots) -> np.ndarray:
-    margins = majority_margins(b.positions)
+    margins = majority_margins(b.positions, b.weights)
     k = b.shape[2]
     beats_all = ((margins > 0) | np.eye(k, dtype=bool)[None]).all(axis=2)
     none = ~beats_all.any(axis=1)
@@ -288,18 +306,18 @@ def _instant_runoff(b: Ballots) -> np.ndarray:
     active = np.ones((m, k), dtype=bool)
     result = np.zeros((m, k), dtype=bool)
     done = np.zeros(m, dtype=bool)
-    majority = n // 2 + 1
+    half = 0.5 * b.voters
     for _ in range(k + 1):
         masked = np.where(active[:, None, :], pos, k)
         tops = np.argmin(masked, axis=2)
-        counts = _onehot_counts(tops, k)
-        winners = active & (counts >= majority)
+        counts = _onehot_counts(tops, k, b)
+        winners = active & (counts > half)  # a strict majority
         found = ~done & winners.any(axis=1)
         result[found] = winners[found]
         done |= found
         if done.all():
             break
-        low = np.where(active, counts, np.iinfo(np.int64).max)
+        low = np.where(active, counts, np.inf)
         lowest = active & (low == low.min(axis=1, keepdims=True))
         emptied = ~done & (lowest == active).all(axis=1)
         result[emptied] = lowest[emptied]
@@ -323,7 +341,7 @@ def _plurality_with_runoff(b: Ballots) -> np.ndarray:
     m, n, k = b.shape
     if k == 1:
         return np.ones((m, 1), dtype=bool)
-    counts = _onehot_counts(b.order[:, :, 0], k)
+    counts = _onehot_counts(b.order[:, :, 0], k, b)
     first = _argmax_mask(counts)
     unique = first.sum(axis=1) == 1
     rest = np.where(first, -1, counts)
@@ -331,7 +349,7 @@ def _plurality_with_runoff(b: Ballots) -> np.ndarray:
     pair_first_second = (first[:, :, None] & second[:, None, :]) | (second[:, :, None] & first[:, None, :])
     pair_first_first = first[:, :, None] & first[:, None, :] & ~np.eye(k, dtype=bool)[None]
     eligible = np.where(unique[:, None, None], pair_first_second, pair_first_first)
-    margins = majority_margins(b.positions)
+    margins = majority_margins(b.positions, b.weights)
     won = np.asarray((eligible & (margins >= 0)).any(axis=2))
     return won
 
@@ -352,7 +370,7 @@ def _approval(b: Ballots, k: int = 2) -> np.ndarray:
     kk = b.shape[2]
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= kk:
         raise InvalidParameterError("k", k, f"approve between 1 and {kk} candidates (an integer)")
-    return _argmax_mask((b.positions < k).sum(axis=1))
+    return _argmax_mask(b.total(b.positions < k))
 
 
 @voting_rule(
@@ -374,7 +392,7 @@ def _score(b: Ballots) -> np.ndarray:
     low = u.min(axis=2, keepdims=True)
     span = u.max(axis=2, keepdims=True) - low
     scaled = np.divide(u - low, span, out=np.zeros_like(u), where=span > 0)
-    total = scaled.sum(axis=1)
+    total = b.total(scaled)
     scale = np.maximum(1.0, np.abs(total).max(axis=1, keepdims=True))
     return total >= total.max(axis=1, keepdims=True) - 1e-12 * scale
 
@@ -394,8 +412,18 @@ def _score(b: Ballots) -> np.ndarray:
 def _median(b: Ballots, axis: np.ndarray | None = None) -> np.ndarray:
     m, n, k = b.shape
     place = np.arange(k) if axis is None else axis  # place[c]: position of candidate c on the axis
-    peaks = np.sort(place[b.order[:, :, 0]], axis=1)
-    lower, upper = peaks[:, (n - 1) // 2], peaks[:, n // 2]
+    peaks = place[b.order[:, :, 0]]
+    if b.weights is None:
+        peaks = np.sort(peaks, axis=1)
+        lower, upper = peaks[:, (n - 1) // 2], peaks[:, n // 2]
+    else:  # the weighted lower and upper medians (equal for an odd count of unit voters)
+        order = np.argsort(peaks, axis=1, kind="stable")
+        sorted_peaks = np.take_along_axis(peaks, order, axis=1)
+        cum = np.cumsum(b.weights[order], axis=1)
+        half = 0.5 * b.voters
+        rows = np.arange(m)
+        lower = sorted_peaks[rows, np.argmax(cum >= half * (1 - 1e-12), axis=1)]
+        upper = sorted_peaks[rows, np.argmax(cum > half * (1 + 1e-12), axis=1)]
     return (place[None, :] == lower[:, None]) | (place[None, :] == upper[:, None])
 
 
@@ -478,7 +506,12 @@ def _fork_weighted_median(b: Ballots, groups: np.ndarray | None = None) -> np.nd
         p = np.log(votes) + 1.0
     labels = np.zeros(n, dtype=np.int64) if groups is None else groups
     medians = np.stack(
-        [_weighted_lower_median(p, b.types, np.broadcast_to(labels == g, (m, n))) for g in np.unique(labels)],
+        [
+            _weighted_lower_median(
+                p, b.types if b.weights is None else b.types * b.weights, np.broadcast_to(labels == g, (m, n))
+            )
+            for g in np.unique(labels)
+        ],
         axis=1,
     )
     med = np.sort(medians, axis=1)[:, (medians.shape[1] - 1) // 2]

@@ -18,7 +18,7 @@ from sedtheory.errors import InvalidParameterError, ProfileError
 from sedtheory.voting.profile import Profile, as_profile
 from sedtheory.voting.rules import Ballots, VotingRule, get_rule
 
-__all__ = ["prepare", "tie_break_order", "winner", "winner_masks", "winners"]
+__all__ = ["prepare", "tie_break_order", "voter_weights", "winner", "winner_masks", "winners"]
 
 
 def tie_break_order(profile: Profile, tie_break: Sequence[Any] | None) -> np.ndarray:
@@ -98,13 +98,30 @@ def winner_masks(
     utilities: np.ndarray | None,
     types: np.ndarray | None,
     options: Mapping[str, Any],
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Winner masks (m, K) of a batch of ballots (orders (m, n, K), utilities (m, n, K), types (m, n))."""
-    return rule.kernel(Ballots(profile.candidates, orders, utilities, types), **options)
+    """Winner masks (m, K) of a batch of ballots (orders (m, n, K), utilities (m, n, K), types
+    (m, n), voter weights (n,))."""
+    return rule.kernel(Ballots(profile.candidates, orders, utilities, types, weights), **options)
+
+
+def voter_weights(profile: Profile, weights: Any) -> np.ndarray | None:
+    """Validated voter weights (n,), finite and > 0; ``None`` passes through (one vote each)."""
+    if weights is None:
+        return None
+    try:
+        w = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        w = np.full(0, np.nan)
+    if w.shape != (profile.n_voters,) or not np.all(np.isfinite(w) & (w > 0)):
+        raise InvalidParameterError(
+            "weights", weights, f"pass one finite weight > 0 per voter ({profile.n_voters})"
+        )
+    return w
 
 
 def _run(
-    rankings: Any, rule: str | VotingRule, options: Mapping[str, Any]
+    rankings: Any, rule: str | VotingRule, options: Mapping[str, Any], weights: Any = None
 ) -> tuple[Profile, VotingRule, np.ndarray]:
     r = get_rule(rule)
     profile = as_profile(rankings)
@@ -116,11 +133,12 @@ def _run(
         None if utilities is None else utilities[None],
         None if types is None else types[None],
         rest,
+        voter_weights(profile, weights),
     )[0]
     return profile, r, mask
 
 
-def winners(rankings: Any, rule: str | VotingRule, **options: Any) -> list[Any]:
+def winners(rankings: Any, rule: str | VotingRule, weights: Any = None, **options: Any) -> list[Any]:
     """The tied winners of ``rule`` on ``rankings``, in sorted candidate order.
 
     Parameters
@@ -128,6 +146,9 @@ def winners(rankings: Any, rule: str | VotingRule, **options: Any) -> list[Any]:
     rankings : sequence of rankings (best first) or Profile
     rule : str
         A name in :data:`RULES`.
+    weights : array_like, optional
+        One weight > 0 per voter (population masses): a voter of weight w counts as w identical
+        voters. Default: one vote each.
     **options
         The rule's options (see :data:`RULES` ``[rule].options``), e.g. ``utilities=`` for
         ``score``, ``types=`` for ``fork_weighted_median``, ``k=`` for ``approval``.
@@ -139,14 +160,19 @@ def winners(rankings: Any, rule: str | VotingRule, **options: Any) -> list[Any]:
     InvalidParameterError
         Unknown rule (the message lists the valid ones), unknown or missing options.
     """
-    profile, _, mask = _run(rankings, rule, options)
+    profile, _, mask = _run(rankings, rule, options, weights)
     return [profile.candidates[c] for c in np.flatnonzero(mask)]
 
 
 def winner(
-    rankings: Any, rule: str | VotingRule, tie_break: Sequence[Any] | None = None, **options: Any
+    rankings: Any,
+    rule: str | VotingRule,
+    tie_break: Sequence[Any] | None = None,
+    weights: Any = None,
+    **options: Any,
 ) -> Any:
-    """The single winner: the first of :func:`winners` in ``tie_break`` order (default: sorted order)."""
-    profile, _, mask = _run(rankings, rule, options)
+    """The single winner: the first of :func:`winners` in ``tie_break`` order (default: sorted
+    order); ``weights`` as in :func:`winners`."""
+    profile, _, mask = _run(rankings, rule, options, weights)
     priority = tie_break_order(profile, tie_break)
     return profile.candidates[int(np.argmin(np.where(mask, priority, np.iinfo(np.int64).max)))]

@@ -108,6 +108,13 @@ class CommonsGame:
         self._amax = amax
         self._commons = commons
         self._local = commons == "local" and not society.is_complete
+        if commons == "local" and society.has_masses:
+            raise InvalidParameterError(
+                "commons",
+                commons,
+                "population masses are defined for the global commons only (DESIGN section 1); "
+                'use commons="global" or unit masses',
+            )
         local = None
         if self._local:
             q = society.closed_neighborhoods()
@@ -123,6 +130,7 @@ class CommonsGame:
             omega,
             amax,
             local,
+            society.masses if society.has_masses else None,
         )
         self._k, self._c, self._beta, self._d = (
             self._kernel.k,
@@ -162,7 +170,7 @@ class CommonsGame:
         are formed): a typed error naming the largest term instead of inf/NaN utilities."""
         up = self._upper
         with np.errstate(over="ignore", invalid="ignore"):
-            total = float(np.sum(up))
+            total = float(self._kernel.total(up))
             terms = {
                 "endowment": self._omega,
                 "max_harvest": float(np.max(up, initial=0.0)),
@@ -224,6 +232,16 @@ class CommonsGame:
     def n(self) -> int:
         """Number of agents."""
         return self._society.n
+
+    @property
+    def population(self) -> float:
+        r""":math:`N = \sum_i m_i`: the number of members (``n`` without population masses)."""
+        return self._kernel.population
+
+    @property
+    def welfare_weights(self) -> np.ndarray | None:
+        r"""The p-mean weights of the agents, :math:`m_i/N`; ``None`` (equal weights) without masses."""
+        return self._society.mass_shares
 
     @property
     def own_tax_weight(self) -> np.ndarray:
@@ -360,7 +378,11 @@ class CommonsGame:
                   - \sigma_i \frac{a_i^2}{2\theta_i}\Big] - \frac{\kappa A^2}{2},
 
         so that :math:`u_i(x, a_{-i}) - u_i(a) = (s_i/n)[\Phi(x, a_{-i}) - \Phi(a)]`.
-        Accepts a profile or a batch.
+        Accepts a profile or a batch. With population masses the own terms carry
+        :math:`m_i N/s_i` and :math:`A = \sum_i m_i a_i`: its gradient in :math:`a_i` is
+        :math:`m_i N/s_i` times a member's marginal utility (the potential of the type-symmetric
+        first-order conditions; a unilateral move of one member is then no longer a move of
+        :math:`a_i`).
         """
         if self._local:
             raise InvalidParameterError(
@@ -368,9 +390,11 @@ class CommonsGame:
             )
         a = self.check_actions(actions)
         sigma, theta, s = self._society.selfishness, self._society.productivity, self._society.weight_sums
-        scale = np.divide(self.n, s, out=np.zeros(self.n), where=s > 0)
+        scale = self._society.masses * np.divide(
+            self._kernel.population, s, out=np.zeros(self.n), where=s > 0
+        )
         own = sigma * a - self._k * self._kernel.taxes(a, self._tax.rates) - sigma * 0.5 * a * a / theta
-        total = a.sum(axis=-1)
+        total = self._kernel.total(a)
         out = (scale * own).sum(axis=-1) - 0.5 * self._kappa * total * total
         return float(out) if np.ndim(out) == 0 else out
 

@@ -4,8 +4,9 @@ Agent i's utility as a function of its own action ``x`` (others fixed) is, up to
 
 .. math:: f_i(x; \alpha_i) = \alpha_i x - k_i T(x) - \tfrac12 \beta_i x^2,
 
-with :math:`k_i = \sigma_i - s_i/n`, :math:`\beta_i = \sigma_i/\theta_i + c_i` and the reply
-intercept :math:`\alpha_i(a_{-i})` affine in the others' actions. :class:`CommonsKernel`
+with :math:`k_i = \sigma_i - s_i/N` (:math:`N = \sum_i m_i`, the population: ``n`` without
+masses), :math:`\beta_i = \sigma_i/\theta_i + c_i` and the reply intercept
+:math:`\alpha_i(a_{-i})` affine in the others' actions. :class:`CommonsKernel`
 evaluates the tax, own payoffs, utilities, intercepts, :math:`f_i`, exact best replies (the
 best clipped stationary point over at most ``B`` pieces, never a grid) and deviation gains for
 one profile ``(n,)`` or a batch ``(m, n)``, under the game's rates or one rate vector per row
@@ -109,6 +110,11 @@ class CommonsKernel:
     local : tuple, optional
         ``(W, Q, d)`` of the local commons (weights, closed neighbourhoods, their sizes);
         ``None`` for the global commons.
+    masses : numpy.ndarray, optional
+        Population masses :math:`m_i` (global commons only); ``None`` means every mass is 1.
+        Aggregates and revenue are then mass-weighted sums, the lump sum and the damage are
+        shared by :math:`N = \sum_i m_i` members, and a member's intercept discounts only its
+        own action: :math:`\alpha_i = \sigma_i - c_i (A - a_i)`.
     """
 
     def __init__(
@@ -122,18 +128,24 @@ class CommonsKernel:
         endowment: float,
         max_harvest: float,
         local: tuple[sps.csr_matrix, sps.csr_matrix, np.ndarray] | None = None,
+        masses: np.ndarray | None = None,
     ) -> None:
         n = sigma.size
         self.n = n
+        #: Masses (``None`` when all are 1, so that unweighted sums stay plain sums).
+        self.mass = None if masses is None or np.all(masses == 1.0) else masses
+        #: N: the number of members (n without masses).
+        self.population = float(n) if self.mass is None else float(self.mass.sum())
+        population = self.population
         self.sigma, self.theta, self.s = sigma, theta, s
         self.apply_weights = apply_weights
         self.thresholds = thresholds
         self.kappa, self.omega, self.amax = damage, endowment, max_harvest
         self.local = local
-        self.k = F.own_tax_weight(sigma, s, n)
+        self.k = F.own_tax_weight(sigma, s, population)
         if local is None:
-            self.d = np.full(n, float(n))
-            self.c = F.global_damage_curvature(s, damage, n)
+            self.d = np.full(n, population)
+            self.c = F.global_damage_curvature(s, damage, population)
         else:
             w, _, d = local
             self.d = d
@@ -162,10 +174,14 @@ class CommonsKernel:
         return self.pieces(rates).taxes(x)
 
     # ------------------------------------------------------------ payoffs
+    def total(self, a: np.ndarray) -> np.ndarray:
+        """``sum_i m_i a_i`` along the last axis (a plain sum without masses)."""
+        return a.sum(axis=-1) if self.mass is None else a @ self.mass
+
     def aggregates(self, a: np.ndarray) -> np.ndarray:
         """``S_j``: the commons aggregate each agent's damage depends on (global: ``A``)."""
         if self.local is None:
-            return np.broadcast_to(a.sum(axis=-1, keepdims=True), a.shape)
+            return np.broadcast_to(self.total(a)[..., None], a.shape)
         q = self.local[1]
         return np.asarray(q @ a) if a.ndim == 1 else np.asarray((q @ a.T).T)
 
@@ -183,7 +199,7 @@ class CommonsKernel:
     def payoffs(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
         r"""Own payoffs :math:`r_j = \omega + a_j - T(a_j) + R/n - a_j^2/(2\theta_j) - \mathrm{damage}_j`."""
         t = self.taxes(a, rates)
-        lump = t.sum(axis=-1, keepdims=True) / self.n
+        lump = self.total(t)[..., None] / self.population
         return self.plan_payoffs(a, F.tax_transfer(t, lump))
 
     def utilities(self, a: np.ndarray, rates: np.ndarray) -> np.ndarray:
@@ -194,7 +210,8 @@ class CommonsKernel:
     def intercepts(self, a: np.ndarray) -> np.ndarray:
         r""":math:`\alpha_i(a_{-i})` for a profile ``(n,)`` or every row of a batch ``(m, n)``."""
         if self.local is None:
-            return self.sigma - self.c * (a.sum(axis=-1, keepdims=a.ndim > 1) - a)
+            agg = self.total(a)
+            return self.sigma - self.c * ((agg[..., None] if a.ndim > 1 else agg) - a)
         w, q, d = self.local
         if a.ndim == 1:
             pressure = np.asarray(w @ ((q @ a) / d))
