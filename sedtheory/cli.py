@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
         help="us-incomes: single, joint, separate, head_of_household or all (single schedule)",
     )
     p_run.add_argument(
+        "--optimize-thresholds",
+        action="store_true",
+        help="us-incomes: optimise the bracket thresholds too (default: fixed at current law)",
+    )
+    p_run.add_argument(
         "--sample",
         default="10000",
         help="us-incomes: records in the stratified weighted sample, or 'all' for the whole file",
@@ -109,12 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from sedtheory.errors import SedtheoryError
 
-        economy = {
-            "year": args.year,
-            "filing_status": args.filing_status,
-            "sample": None if args.sample == "all" else _sample(args.sample),
-        }
         try:
+            economy = {
+                "year": args.year,
+                "filing_status": args.filing_status,
+                "sample": None if args.sample == "all" else _sample(args.sample),
+                "optimize_thresholds": args.optimize_thresholds,
+            }
             run(args.scenario, args.out, args.quick, economy)
         except SedtheoryError as exc:
             print(f"sedtheory run: {exc}", file=sys.stderr)

@@ -97,7 +97,7 @@ class Objective:
         the objective gives no weights of its own (unchanged otherwise).
 
         >>> from sedtheory import CommonsGame, PiecewiseLinearTax, Society
-        >>> g = CommonsGame(Society([1.0, 1.0], 2.0, masses=[1.0, 3.0]), PiecewiseLinearTax([0], [0.2]))
+        >>> g = CommonsGame(Society([1.0, 1.0], 2.0, masses=[1.0, 3.0]), PiecewiseLinearTax([0], [0.2]), 0.0)
         >>> Objective(0.0).for_game(g).weights
         (0.25, 0.75)
         """

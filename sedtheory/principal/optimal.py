@@ -108,6 +108,8 @@ def optimal_tax(
     certify: bool = False,
     time_limit: float = 60.0,
     progress: bool = False,
+    start: npt.ArrayLike | None = None,
+    start_step: float = 0.05,
 ) -> TaxDesign:
     r"""The welfare-maximising bracket rates for ``M_p`` and how optimality was established.
 
@@ -167,6 +169,9 @@ def optimal_tax(
         Seconds for the global solver (``certify=True``; default 60).
     progress : bool
         Show the search's stages on stderr (tqdm; off by default, on in ``sedtheory run``).
+    start : array_like, optional
+        Search from these rates instead of the scan (a warm start, e.g. the optimum of a
+        weighted sample of the same economy); the compass's first step is ``start_step``.
 
     Returns
     -------
@@ -212,6 +217,8 @@ def optimal_tax(
         certify=certify,
         time_limit=time_limit,
         progress=progress,
+        start=start,
+        start_step=start_step,
     )
     return TaxDesign.of(design)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import Equilibrium, solve_equilibrium
@@ -39,7 +40,7 @@ from sedtheory.principal.search import SearchResult, compass, grid, local_maxima
 from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
 from sedtheory.principal.ties import repair_onto_ties
-from sedtheory.validate import count, positive_float
+from sedtheory.validate import count, positive_float, real_array
 from sedtheory.welfare import format_p
 
 __all__ = ["PolicyDesign", "Polished", "optimal_policy"]
@@ -156,6 +157,35 @@ def _scan(
     return pts, w, batch, points
 
 
+def _begin(
+    game: Any, space: Any, obj: Objective, resolution: Any, evaluate: Any, start: Any, start_step: Any
+) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int, float]:
+    """The scan (or the warm start) and the compass's grid spacing (twice its first step)."""
+    if start is not None:
+        return (*_warm(space, obj, start, evaluate), 2.0 * positive_float("start_step", start_step))
+    pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
+    lo, hi = space.bounds
+    spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
+    return pts, w, scan, points, spacing
+
+
+def _warm(
+    space: Any, objective: Objective, start: npt.ArrayLike, evaluate: Any
+) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int]:
+    """The warm start as a one-point scan (typed error when it is outside the box or uncertified)."""
+    lo, hi = space.bounds
+    x = real_array("start", start, f"give {space.dim} numbers inside the policy box")
+    if x.shape != (space.dim,) or np.any(x < lo) or np.any(x > hi):
+        raise InvalidParameterError(
+            "start", start, f"give {space.dim} numbers inside [{lo.tolist()}, {hi.tolist()}]"
+        )
+    batch = evaluate(x[None])
+    w = batch.welfare(objective)
+    if not np.isfinite(w[0]):
+        raise DomainError("start", start, "the start has no certified equilibrium inside the p-mean's domain")
+    return x[None], w, batch, 1
+
+
 def optimal_policy(
     game: Any,
     objective: Any,
@@ -171,6 +201,8 @@ def optimal_policy(
     certify: bool = False,
     time_limit: float = 60.0,
     progress: bool = False,
+    start: npt.ArrayLike | None = None,
+    start_step: float = 0.05,
 ) -> PolicyDesign:
     r"""The best policy of ``space`` for ``objective`` in ``game``, with a certificate.
 
@@ -214,6 +246,11 @@ def optimal_policy(
     progress : bool
         Show the search's stages and the best welfare so far on stderr (tqdm; quiet by default,
         on in the command line).
+    start : array_like, optional
+        A point of the box to search from instead of the scan (a warm start: e.g. the optimum of
+        a weighted sample of a large population); the compass's first step is ``start_step``.
+    start_step : float
+        The first compass step from ``start``.
 
     Returns
     -------
@@ -238,7 +275,7 @@ def optimal_policy(
         return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
 
     bar = _stages(progress, obj, certify)
-    pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
+    pts, w, scan, points, spacing = _begin(game, space, obj, resolution, evaluate, start, start_step)
     bar.step("scan", float(np.max(w)))
     lo, hi = space.bounds
     order = np.argsort(-w)
@@ -247,7 +284,6 @@ def optimal_policy(
     peaks = local_maxima(w, lo, hi, points, max(1, starts))
     top = order[: max(1, starts)]
     chosen = np.unique(np.concatenate([peaks, top[np.isfinite(w[top])]]))
-    spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
     found = compass(
         evaluate,
         obj,

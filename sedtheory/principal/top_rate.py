@@ -122,6 +122,6 @@ def saez_top_rate(
     z_m = float(a[top] @ m_top / m_top.sum())
     pareto = z_m / (z_m - bar)
     w = _weights(values, pf)
-    g_bar = float((w[top] @ m_top / m_top.sum()) / (w @ mass / mass.sum()))
+    g_bar = 1.0 if pf == 1.0 else float((w[top] @ m_top / m_top.sum()) / (w @ mass / mass.sum()))
     rate = (1.0 - g_bar) / (1.0 - g_bar + pareto * e)
     return TopRate(rate, bar, pareto, g_bar, e, float(m_top.sum() / mass.sum()), pf)

@@ -48,6 +48,9 @@ class EconomyConfig:
     candidates: tuple[float, ...] = (-math.inf, -1.0, 0.0, 0.5, 1.0, math.inf)
     rules: tuple[str, ...] = ("plurality", "borda", "copeland", "median", "instant_runoff")
     quick: bool = False
+    #: Optimise the thresholds too (``optimal_tax(..., optimize_thresholds=True)``); default: fixed
+    #: at current law.
+    optimize_thresholds: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,10 @@ class EconomyAnalysis:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _revenue(data: USIncomes, actions: np.ndarray, rates: np.ndarray) -> float:
+def _revenue(data: USIncomes, actions: np.ndarray, tax: Any) -> float:
     """Revenue per person, ``sum_i m_i T(a_i) / N``."""
     game = data.game
-    taxes = game.kernel.taxes(actions, np.asarray(rates, dtype=float))
-    return float(game.kernel.total(taxes)) / game.population
+    return float(game.kernel.total(np.asarray(tax(actions), dtype=float))) / game.population
 
 
 def _row(data: USIncomes, p: float, design: Any) -> PolicyRow:
@@ -92,7 +94,7 @@ def _row(data: USIncomes, p: float, design: Any) -> PolicyRow:
         saez, note = saez_top_rate(induced, p, design.equilibrium.actions), ""
     except SedtheoryError as exc:
         saez, note = None, str(exc)
-    revenue = _revenue(data, design.equilibrium.actions, design.x)
+    revenue = _revenue(data, design.equilibrium.actions, design.policy)
     return PolicyRow(p, design, saez, note, revenue, float(design.welfare))
 
 
@@ -113,7 +115,7 @@ def analyse_economy(config: EconomyConfig = EconomyConfig(), progress: bool = Fa
     rows = []
     for p in config.candidates:
         t1 = time.perf_counter()
-        design = optimal_tax(game, p, progress=progress)
+        design = optimal_tax(game, p, progress=progress, optimize_thresholds=config.optimize_thresholds)
         rows.append(_row(data, p, design))
         seconds[f"optimal_tax p={format_p(p)}"] = time.perf_counter() - t1
         if progress:
@@ -124,7 +126,7 @@ def analyse_economy(config: EconomyConfig = EconomyConfig(), progress: bool = Fa
     mass = game.society.masses
     favourite = np.array([row[0] for row in prefs.rankings])
     peaks = {p: float(mass[favourite == p].sum() / mass.sum()) for p in config.candidates}
-    rev = _revenue(data, current.actions, game.tax.rates)
+    rev = _revenue(data, current.actions, game.tax)
     return EconomyAnalysis(data, config, current, rev, current_welfare, tuple(rows), votes, peaks, seconds)
 
 
@@ -224,7 +226,8 @@ def economy_json(a: EconomyAnalysis, files: dict[str, str]) -> dict[str, Any]:
         "optimal": [
             {
                 "p": format_p(r.p),
-                "rates": r.design.x.tolist(),
+                "rates": r.design.policy.rates.tolist(),
+                "thresholds": r.design.policy.thresholds.tolist(),
                 "welfare": r.welfare,
                 "upper_bound": r.design.upper_bound,
                 "status": r.design.status,
@@ -242,6 +245,13 @@ def economy_json(a: EconomyAnalysis, files: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _schedule(tax: Any, thresholds: bool) -> str:
+    rates = ", ".join(f"{x:.3f}" for x in tax.rates)
+    if not thresholds:
+        return rates
+    return rates + " at " + ", ".join(f"{t:,.0f}" for t in tax.thresholds)
+
+
 def economy_markdown(a: EconomyAnalysis, files: dict[str, str]) -> str:
     """The report as Markdown."""
     d, game = a.data, a.data.game
@@ -257,7 +267,12 @@ def economy_markdown(a: EconomyAnalysis, files: dict[str, str]) -> str:
         "",
         *[f"- {c}" for c in CAVEATS],
         "",
-        "## Current law and each p's optimal rates (thresholds fixed at current law)",
+        "## Current law and each p's optimal rates "
+        + (
+            "(thresholds optimised too)"
+            if a.config.optimize_thresholds
+            else "(thresholds fixed at current law)"
+        ),
         "",
         "| | rates | M_p | upper bound | status | revenue per person | Saez top rate |",
         "|---|---|---|---|---|---|---|",
@@ -271,7 +286,8 @@ def economy_markdown(a: EconomyAnalysis, files: dict[str, str]) -> str:
             else f"{r.saez.rate:.3f} (a = {r.saez.pareto:.2f}, g = {r.saez.mean_weight:.2f})"
         )
         lines.append(
-            f"| p = {format_p(r.p)} | {', '.join(f'{x:.3f}' for x in r.design.x)} | {r.welfare:,.2f} "
+            f"| p = {format_p(r.p)} | {_schedule(r.design.policy, a.config.optimize_thresholds)} "
+            f"| {r.welfare:,.2f} "
             f"(current law {a.current_welfare[r.p]:,.2f}) | {r.design.upper_bound:,.2f} | {r.design.status} "
             f"| {r.revenue:,.0f} | {saez} |"
         )

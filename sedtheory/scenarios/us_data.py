@@ -10,8 +10,8 @@ file's own, nothing is fitted here.
 
 Examples
 --------
->>> units = load_tax_units(2024, "single")  # doctest: +SKIP
->>> units.n, round(units.masses.sum() / 1e6, 1)  # doctest: +SKIP
+>>> units = load_tax_units(None, "single")
+>>> units.n, round(float(units.masses.sum()) / 1e6, 1)
 (146758, 94.5)
 """
 
@@ -123,8 +123,8 @@ def current_law(year: int = 2026, filing_status: str = "single") -> CurrentLaw:
 
     Examples
     --------
-    >>> law = current_law(2024, "single")  # doctest: +SKIP
-    >>> law.thresholds.tolist()[:3], law.rates.tolist()[:3]  # doctest: +SKIP
+    >>> law = current_law(2024, "single")
+    >>> law.thresholds.tolist()[:3], law.rates.tolist()[:3]
     ([0.0, 11600.0, 47150.0], [0.1, 0.12, 0.22])
     """
     _, label = _status(filing_status)

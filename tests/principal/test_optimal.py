@@ -195,3 +195,17 @@ def test_a_trial_policy_whose_solver_fails_is_skipped_and_counted(monkeypatch):
     design = optimal_tax(game, 1.0, resolution=5, bound=False)
     assert design.details["uncertified"] > 0
     assert design.rates[-1] <= 0.9 and design.equilibrium.converged
+
+
+def test_warm_start_searches_from_the_given_rates():
+    game = sed.scenarios.apple_picking()
+    cold = optimal_tax(game, 0.0)
+    warm = optimal_tax(game, 0.0, start=cold.x, start_step=0.01)
+    assert warm.welfare >= cold.welfare - 1e-9 * abs(cold.welfare)
+    assert warm.details["scan_size"] == 1
+    with pytest.raises(sed.errors.InvalidParameterError, match="start"):
+        optimal_tax(game, 0.0, start=[0.5, 0.5])
+    with pytest.raises(sed.errors.InvalidParameterError, match="start"):
+        optimal_tax(game, 0.0, start=[0.5, 0.5, 1.5])
+    with pytest.raises(sed.errors.InvalidParameterError, match="start_step"):
+        optimal_tax(game, 0.0, start=cold.x, start_step=0.0)
