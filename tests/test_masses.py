@@ -222,3 +222,25 @@ def test_population_and_shares():
     assert game.own_tax_weight.tolist() == pytest.approx((soc.selfishness - soc.weight_sums / 10.0).tolist())
     assert "population=10" in repr(soc)
     assert soc.with_types(productivity=4.0).masses.tolist() == [2.0, 3.0, 5.0]
+
+
+def test_learners_reach_the_massed_equilibrium():
+    from sedtheory.learning import learn
+
+    soc = Society(np.ones(4), [5.0, 8.0, 12.0, 20.0], masses=[1.0, 3.0, 2.0, 5.0])
+    game = CommonsGame(soc, PiecewiseLinearTax([0, 6], [0.2, 0.4]), 0.03, 30.0)
+    eq = solve_equilibrium(game)
+    for name in ("gradient", "best_response"):
+        assert np.abs(learn(game, name, 3000, seed=0).actions - eq.actions).max() <= 1e-8
+
+
+def test_sed_round_on_a_massed_game_weights_the_vote():
+    from sedtheory import run_sed
+
+    soc = Society(np.ones(3), [4.0, 10.0, 30.0], masses=[10.0, 1.0, 1.0])
+    game = CommonsGame(soc, PiecewiseLinearTax([0, 8], [0.0, 0.0]), 0.0, 5.0)
+    run = run_sed(game, rounds=1, rule="plurality", candidates=(-math.inf, 1.0))
+    prefs = run.rounds[0].preferences
+    assert prefs.weights.tolist() == [10.0, 1.0, 1.0]
+    # the heavy low-productivity agent prefers the egalitarian objective and outweighs the others
+    assert prefs.rankings[0][0] == -math.inf and run.rounds[0].p == -math.inf

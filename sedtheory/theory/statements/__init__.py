@@ -8,6 +8,6 @@ numbers that violate the statement. Importing this package registers them all.
 """
 
 # registration order (the order of THEOREMS): p-means, taxes, the game, voting, learning, findings
-from sedtheory.theory.statements import means, taxes, game, voting, learning, findings, dynamic  # noqa: I001
+from sedtheory.theory.statements import means, taxes, game, masses, voting, learning, findings, dynamic  # noqa: I001
 
-__all__ = ["dynamic", "findings", "game", "learning", "means", "taxes", "voting"]
+__all__ = ["dynamic", "findings", "game", "learning", "masses", "means", "taxes", "voting"]
