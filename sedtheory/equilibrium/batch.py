@@ -174,11 +174,11 @@ class _GlobalBatch:
         #: strictly concave on each piece: each agent's best replies solve the whole game.
         self.decoupled = not np.any(self.c) and bool(np.all(self.beta > 0))
 
-    def decoupled_replies(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def decoupled_replies(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest best replies ``(len(rows), n)`` of a decoupled game (intercepts
         ``sigma_i``) - every combination of them is an equilibrium, and there is no other - and
-        the exact deviation gains of the smallest: ``max_b f_i(x_b) - f_i(low_i)`` over the
-        pieces' exact maximisers (at most the tie tolerance, 1e-12 relative)."""
+        the exact deviation gains of each: ``max_b f_i(x_b) - f_i(x_i)`` over the pieces' exact
+        maximisers (at most the tie tolerance, 1e-12 relative)."""
         pc = self.pieces.subset(rows)
         sigma, k, beta = self.sigma, self.k, self.beta
         inv_beta, half_beta = 1.0 / beta, 0.5 * beta
@@ -202,14 +202,15 @@ class _GlobalBatch:
         best = np.max(vs, axis=0)
         tie = 1e-12 * np.maximum(1.0, np.abs(best))
         low, high = np.full(best.shape, np.inf), np.full(best.shape, -np.inf)
-        value_low = np.zeros(best.shape)
+        value_low, value_high = np.zeros(best.shape), np.zeros(best.shape)
         for xb, vb in zip(xs, vs, strict=True):
             live = vb >= best - tie
-            lower = live & (xb < low)
+            lower, higher = live & (xb < low), live & (xb > high)
             value_low = np.where(lower, vb, value_low)
+            value_high = np.where(higher, vb, value_high)
             low = np.where(lower, xb, low)
-            high = np.where(live, np.maximum(high, xb), high)
-        return low, high, best - value_low
+            high = np.where(higher, xb, high)
+        return low, high, best - value_low, best - value_high
 
     def _stationary(
         self, pc: RatePieces, agg: np.ndarray, lo: np.ndarray, hi: np.ndarray
@@ -316,7 +317,7 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     model = _GlobalBatch(game, rates)
     m, n = rates.shape[0], game.n
     if model.decoupled:
-        return model.decoupled_replies(np.arange(m))[0]  # type: ignore[no-any-return]
+        return model.decoupled_replies(np.arange(m))[0]
     actions, exact = aggregate_roots(model.largest, m, n, stop_width=1e-3, mass=model.mass)
     # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
@@ -447,9 +448,11 @@ def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e
     model = _GlobalBatch(game, r)
     rows = np.arange(m)
     concave = model.segments(rows)[..., -1].max(axis=1) == 0 if m else np.zeros(0, dtype=bool)
+    gaps: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if model.decoupled:
-        low, high, _ = model.decoupled_replies(rows)
+        low, high, gain_low, gain_high = model.decoupled_replies(rows)
         exact_low = exact_high = np.ones(m, dtype=bool)
+        gaps = (gain_low.max(axis=1, initial=0.0), gain_high.max(axis=1, initial=0.0))
     else:
         jumps = model.jumps(rows)
         low, exact_low = aggregate_roots(model.smallest, m, n, stop_width=1e-12, jumps=jumps, mass=model.mass)
@@ -459,20 +462,20 @@ def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e
     scale = 1e-9 * np.maximum(1.0, np.abs(high).max(axis=1, initial=0.0))
     same = np.abs(high - low).max(axis=1, initial=0.0) <= scale
     unique = concave | (exact_low & exact_high & same)
-    return EquilibriumWindows(
-        game.kernel.total(low),
-        game.kernel.total(high),
-        unique,
-        _evaluated(game, r, low, tol),
-        _evaluated(game, r, high, tol),
-    )
+    smallest = _evaluated(game, r, low, tol, gaps[0])
+    largest = smallest if np.array_equal(low, high) else _evaluated(game, r, high, tol, gaps[1])
+    return EquilibriumWindows(game.kernel.total(low), game.kernel.total(high), unique, smallest, largest)
 
 
-def _evaluated(game: CommonsGame, rates: np.ndarray, actions: np.ndarray, tol: float) -> PolicyEvaluations:
-    """Profiles per row with their exact Nash gaps and whether they are equilibria to ``tol``."""
+def _evaluated(
+    game: CommonsGame, rates: np.ndarray, actions: np.ndarray, tol: float, gaps: np.ndarray | None = None
+) -> PolicyEvaluations:
+    """Profiles per row with their exact Nash gaps (given, or computed) and whether they are
+    equilibria to ``tol``."""
     payoffs = batch_payoffs(game, actions, rates)
     utilities = game.society.apply_weights(payoffs)
-    gaps = _gains(game, actions, rates, reply_bound(game, _rate_cap(rates))).max(axis=1, initial=0.0)
+    if gaps is None:
+        gaps = _gains(game, actions, rates, reply_bound(game, _rate_cap(rates))).max(axis=1, initial=0.0)
     rel = gaps / np.maximum(1.0, np.abs(utilities).max(axis=1, initial=0.0))
     return PolicyEvaluations(rates, actions, utilities, payoffs, gaps, rel, rel <= tol, "extreme root")
 
@@ -533,7 +536,9 @@ def policy_equilibria(
             if known is None:
                 actions[block] = _solve_global_batch(game, r[block], tol)
             else:
-                low, _, gain = _GlobalBatch(game, r[block]).decoupled_replies(np.arange(block.stop - start))
+                low, _, gain, _ = _GlobalBatch(game, r[block]).decoupled_replies(
+                    np.arange(block.stop - start)
+                )
                 actions[block], known[block] = low, gain.max(axis=1, initial=0.0)
         method = "batched aggregate root (largest consistent replies)"
         if known is not None:
