@@ -33,6 +33,7 @@ bench: $(VENV)/.test
 	$(PY) benchmarks/bench_equilibrium.py
 	$(PY) benchmarks/bench_principal.py
 	$(PY) benchmarks/bench_learning.py
+	$(PY) benchmarks/bench_us_incomes.py
 
 clean:
 	rm -rf $(VENV) results site .pytest_cache .mypy_cache .hypothesis

@@ -28,3 +28,11 @@ def test_learning_benchmark_quick():
     script = SCRIPT.parent / "bench_learning.py"
     out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
     assert "Gradient play" in out.stdout and "policy_gradient" in out.stdout
+
+
+@pytest.mark.slow
+def test_us_incomes_benchmark_quick():
+    pytest.importorskip("taxcalc")
+    script = SCRIPT.parent / "bench_us_incomes.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
+    assert "Certified equilibrium under current law" in out.stdout and "Nelder-Mead" in out.stdout

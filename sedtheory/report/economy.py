@@ -78,6 +78,8 @@ class EconomyAnalysis:
     votes: dict[str, list[float]]
     peaks: dict[float, float]  # p -> share of the population whose favourite it is
     seconds: dict[str, float] = field(default_factory=dict)
+    #: p -> relative error of the sample's M_p under current law against the full file (None: no sample)
+    sample_error: dict[float, float] | None = None
 
 
 def _revenue(data: USIncomes, actions: np.ndarray, tax: Any) -> float:
@@ -127,7 +129,18 @@ def analyse_economy(config: EconomyConfig = EconomyConfig(), progress: bool = Fa
     favourite = np.array([row[0] for row in prefs.rankings])
     peaks = {p: float(mass[favourite == p].sum() / mass.sum()) for p in config.candidates}
     rev = _revenue(data, current.actions, game.tax)
-    return EconomyAnalysis(data, config, current, rev, current_welfare, tuple(rows), votes, peaks, seconds)
+    error = None if sample is None else _sample_error(config, current_welfare)
+    return EconomyAnalysis(
+        data, config, current, rev, current_welfare, tuple(rows), votes, peaks, seconds, error
+    )
+
+
+def _sample_error(config: EconomyConfig, sampled: dict[float, float]) -> dict[float, float]:
+    """The sample's error on welfare under current law, against the full file (about a second)."""
+    full = us_incomes_data(config.year, config.filing_status, None)
+    u = solve_equilibrium(full.game).utilities
+    shares = full.game.welfare_weights
+    return {p: abs(w - pmean(u, p, shares)) / abs(pmean(u, p, shares)) for p, w in sampled.items()}
 
 
 def economy_figures(a: EconomyAnalysis) -> dict[str, Any]:
@@ -239,6 +252,9 @@ def economy_json(a: EconomyAnalysis, files: dict[str, str]) -> dict[str, Any]:
         ],
         "votes": {rule: [format_p(p) for p in w] for rule, w in a.votes.items()},
         "favourite_shares": {format_p(p): s for p, s in a.peaks.items()},
+        "sample_error_current_law": None
+        if a.sample_error is None
+        else {format_p(p): e for p, e in a.sample_error.items()},
         "caveats": list(CAVEATS),
         "seconds": a.seconds,
         "figures": files,
@@ -299,5 +315,12 @@ def economy_markdown(a: EconomyAnalysis, files: dict[str, str]) -> str:
         + ", ".join(f"{format_p(p)}: {s:.1%}" for p, s in a.peaks.items()),
         "",
     ]
+    if a.sample_error is not None:
+        lines += [
+            "The sample's error against the full file, on welfare under current law: "
+            + ", ".join(f"M_{format_p(p)} {e:.1e}" for p, e in a.sample_error.items())
+            + " (relative).",
+            "",
+        ]
     lines += [f"![{key}]({name})" for key, name in files.items()]
     return "\n".join(lines) + "\n"

@@ -4,7 +4,6 @@ import importlib.util
 import json
 import math
 
-import numpy as np
 import pytest
 
 from sedtheory.cli import main
@@ -41,6 +40,8 @@ def test_report_on_a_small_sample(tmp_path):
     assert 0.0 < rows["-inf"]["saez_top_rate"] < 1.0
     assert set(results["votes"]) == {"plurality", "median"}
     assert sum(results["favourite_shares"].values()) == pytest.approx(1.0)
+    errors = results["sample_error_current_law"]
+    assert set(errors) == {"-inf", "0", "1"} and all(0 <= e < 0.3 for e in errors.values())
     report = (tmp_path / "report.md").read_text()
     assert all(c in report for c in CAVEATS) and "Saez" in report
     assert json.loads((tmp_path / "results.json").read_text())["scenario"] == "us-incomes"
