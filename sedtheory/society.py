@@ -228,8 +228,11 @@ class Society:
         """The social weight matrix ``W`` as a scipy.sparse CSR matrix.
 
         For the implicit complete graph it is materialised only up to
-        ``n = 4000``; use :meth:`apply_weights` beyond.
+        ``n = 4000`` (unless it is diagonal: every :math:`\sigma_i = 1`); use
+        :meth:`apply_weights` beyond.
         """
+        if not np.any(self._offdiag):  # nobody cares about others (every sigma_i = 1): diagonal
+            return sps.diags(self._sigma).tocsr()
         adj = self.adjacency
         return (sps.diags(self._sigma) + sps.diags(self._offdiag) @ adj).tocsr()
 

@@ -174,6 +174,8 @@ def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
     """``W r`` on the complete graph without materialising ``W``: ``sigma r + w (sum r - r)``."""
     sigma = soc.selfishness
     w = (soc.weight_sums - sigma) / max(soc.n - 1, 1)
+    if not np.any(w):  # every sigma_i = 1: no n x n coupling block for the solver
+        return cp.multiply(sigma, r)
     return cp.multiply(sigma - w, r) + cp.multiply(w, cp.sum(r))
 
 
@@ -388,6 +390,11 @@ def _recession(game: CommonsGame, welfare_of: str, strict: bool) -> np.ndarray |
     if welfare_of == "payoff":
         return None  # sum r = const along transfers: no direction raises every payoff
     w = sps.csr_matrix(game.society.weights)
+    diag = w.diagonal()
+    if w.nnz == np.count_nonzero(diag) and np.all(diag > 0):
+        # W diagonal and positive (e.g. every sigma_i = 1): W t >= 0 forces t >= 0, and the budget
+        # sum_j m_j t_j = 0 then forces t = 0 - no direction, without the linear program.
+        return None
     # variables (t, s): maximise s
     c = np.zeros(n + 1)
     c[-1] = -1.0

