@@ -225,7 +225,7 @@ class Society:
 
     @property
     def weights(self) -> sps.csr_matrix:
-        """The social weight matrix ``W`` as a scipy.sparse CSR matrix.
+        r"""The social weight matrix ``W`` as a scipy.sparse CSR matrix.
 
         For the implicit complete graph it is materialised only up to
         ``n = 4000`` (unless it is diagonal: every :math:`\sigma_i = 1`); use
