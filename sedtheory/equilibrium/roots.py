@@ -57,10 +57,10 @@ def aggregate_root(
     jump (several agents indifferent at one aggregate) the bracket collapses to adjacent
     floats and the replies at its two ends are mixed so that they sum to ``A``.
     """
-    mass = getattr(model, "mass", None)
+    totals = _totals(getattr(model, "mass", None))
 
     def tot(x: np.ndarray) -> float:
-        return float(x.sum() if mass is None else x @ mass)
+        return float(totals(x))
 
     lo = 0.0
     _, x_lo, dx_lo = model.replies(lo)
@@ -238,9 +238,10 @@ def bracket_jumps(
 
 
 def _totals(mass: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
-    """Row totals ``sum_i m_i x_i`` of ``(rows, n)`` arrays (plain sums without masses)."""
+    """Totals ``sum_i m_i x_i`` over the last axis of ``(n,)`` or ``(rows, n)`` arrays (plain sums
+    without masses)."""
     if mass is None:
-        return lambda x: x.sum(axis=1)
+        return lambda x: x.sum(axis=-1)
     return lambda x: x @ mass
 
 
