@@ -73,6 +73,22 @@ def plain_loop(game: DynamicCommonsGame, budget: float) -> tuple[float, int]:
     return time.perf_counter() - start, done
 
 
+def environment_rates(n: int, episodes: int = 7) -> list[float]:
+    """Agent-steps per second of the deterministic environment, one number per 2,000-step episode
+    (after one warm-up episode)."""
+    env = DynamicCommonsEnv(_game(n, 2000, 21))
+    actions = {a: [21.0 / n] for a in env.possible_agents}
+    rates = []
+    for _ in range(episodes + 1):
+        env.reset(seed=0)
+        t0, steps = time.perf_counter(), 0
+        while env.agents:
+            env.step(actions)
+            steps += 1
+        rates.append(steps * n / (time.perf_counter() - t0))
+    return rates[1:]
+
+
 def _typed(n: int, sigma: float, rate: float, grouped: bool, horizon: int = 100) -> DynamicCommonsGame:
     """``n`` agents in 10 productivity classes, all with selfishness ``sigma``."""
     theta = np.repeat(np.linspace(5.0, 15.0, 10), n // 10) * 7.0 / n
@@ -150,15 +166,12 @@ def main() -> None:
         )
         print(f"stage gap {out.stage_gaps.max():.1e}, {out.solves} stage solves")
     for n in (7, 100):
-        env = DynamicCommonsEnv(_game(n, 2000, 21))
-        env.reset(seed=0)
-        actions = {a: [21.0 / n] for a in env.agents}
-        t0, steps = time.perf_counter(), 0
-        while env.agents:
-            env.step(actions)
-            steps += 1
-        rate = steps * n / (time.perf_counter() - t0)
-        print(f"environment (deterministic, n = {n}): {rate:,.0f} agent-steps per second")
+        rates = environment_rates(n)
+        print(
+            f"environment (deterministic, n = {n}): {np.median(rates):,.0f} agent-steps per second "
+            f"(median of {len(rates)} episodes of 2,000 steps; slowest {min(rates):,.0f}, "
+            f"fastest {max(rates):,.0f})"
+        )
     large_societies(quick)
     print("\n| grid points | first-step demand of agent 0 on the MPE path |")
     print("|---|---|")

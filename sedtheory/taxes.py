@@ -68,6 +68,8 @@ class RatePieces:
 
     def taxes(self, x: np.ndarray) -> np.ndarray:
         """``T(x)`` elementwise, ``x`` of shape ``(n,)`` (shared rates) or ``(m, n)`` (per row)."""
+        if self.lo.size == 1 and self.rate.ndim == 1:  # one bracket from lo = 0 with base 0: a flat rate
+            return np.multiply(self.rate[0], x, dtype=float)  # type: ignore[no-any-return]
         piece = np.maximum(np.searchsorted(self.lo, x, side="right") - 1, 0)  # lo[-1] < inf: <= P - 1
         if self.rate.ndim == 1:
             return self.base[piece] + self.rate[piece] * (x - self.lo[piece])

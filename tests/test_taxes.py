@@ -120,3 +120,15 @@ def test_bad_income():
         tax(-1.0)
     with pytest.raises(DomainError):
         tax(np.nan)
+
+
+@given(st.floats(-1.0, 2.0), st.lists(st.floats(0.0, 500.0), min_size=1, max_size=9))
+def test_flat_rate_pieces_match_the_slide_formula(rate, incomes):
+    """The one-bracket shortcut of RatePieces.taxes agrees with the slide formula."""
+    tax = PiecewiseLinearTax([0.0], [rate])
+    from sedtheory.taxes import RatePieces
+
+    pieces = RatePieces.of(tax.thresholds, tax.rates, np.inf)
+    y = np.array(incomes)
+    np.testing.assert_allclose(pieces.taxes(y), [slide_formula(tax, v) for v in y], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(pieces.taxes(y), tax(y))

@@ -124,21 +124,25 @@ class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
 
     def _demands(self, actions: dict[str, Any]) -> np.ndarray:
         raw = [actions.get(agent, 0.0) for agent in self.possible_agents]
-        demands = np.array([_one_number(v) for v in raw])
-        bad = ~np.isfinite(demands)
-        if bad.any():
-            k = int(np.argmax(bad))
-            agent = self.possible_agents[k]
-            raise InvalidParameterError(f"actions[{agent!r}]", raw[k], "give one finite harvest")
+        try:  # the common case, one number or one-element array per agent: a single conversion
+            demands = np.asarray(raw, dtype=float).reshape(len(raw))
+        except (TypeError, ValueError):
+            demands = np.array([_one_number(v) for v in raw])
+        if not math.isfinite(float(demands.sum())):  # one reduction; the search only when it fails
+            bad = ~np.isfinite(demands)
+            if bad.any():
+                k = int(np.argmax(bad))
+                agent = self.possible_agents[k]
+                raise InvalidParameterError(f"actions[{agent!r}]", raw[k], "give one finite harvest")
         return np.minimum(np.maximum(demands, 0.0), self.game.max_harvest)
 
     def _harvest(self, demands: np.ndarray) -> np.ndarray:
         """Realised harvests, advancing the stock."""
         model = self.game.stage
         if self.mode == "deterministic":
-            y, nxt = model.outcome(np.array(self.stock), demands)
+            y, nxt = model.outcome(self.stock, demands)
             self.stock = float(nxt)
-            return np.asarray(y)
+            return y
         per_cell = self.game.regrowth.capacity / self.side**2
         y, _ = model.outcome(np.array(self.stock), demands)
         taken = int(min(round(float(np.sum(y)) / per_cell), int(self._cells.sum())))
@@ -164,7 +168,8 @@ class DynamicCommonsEnv(ParallelEnv):  # type: ignore[misc]
         rewards = {a: rewards_vec[k] for k, a in enumerate(self.possible_agents)}
         infos = {a: {"stock": self.stock, "harvest": harvests[k]} for k, a in enumerate(self.possible_agents)}
         seen = np.array([self.stock, float(min(self.t, steps))])
-        obs = {a: seen.copy() for a in agents}
+        seen.flags.writeable = False  # one observation shared by every agent (they all see it)
+        obs = dict.fromkeys(agents, seen)
         terms = dict.fromkeys(agents, False)
         truncs = dict.fromkeys(agents, done)
         if done:

@@ -298,3 +298,15 @@ def test_rationed_closed_form_and_chunks_agree_with_the_general_evaluation(monke
     monkeypatch.setattr(stage, "CHUNK", 500)
     parts = stage.best_replies(model, game.grid, demands[:1].repeat(41, axis=0), game.grid, cont)
     assert np.array_equal(whole[0], parts[0]) and np.array_equal(whole[1], parts[1])
+
+
+@pytest.mark.parametrize("stock", [0.0, 3.0, 17.5, 60.0])
+def test_one_state_outcome_equals_the_batched_one(stock: float) -> None:
+    """The environment's one-state shortcut of StageModel.outcome (floats) gives the batched
+    numbers: rationed (demands above the stock) and unrationed."""
+    model = _game(3, stock).stage
+    demands = np.linspace(1.0, 9.0, model.size)
+    y, nxt = model.outcome(stock, demands)
+    y_b, nxt_b = model.outcome(np.array([stock]), demands[None, :])
+    np.testing.assert_allclose(y, y_b[0], rtol=1e-15, atol=1e-15)
+    assert float(nxt) == pytest.approx(float(nxt_b[0]), rel=1e-15, abs=1e-15)

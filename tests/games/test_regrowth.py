@@ -65,3 +65,12 @@ def test_bad_maps_are_typed_errors() -> None:
         regrowth_map("exponential")
     with pytest.raises(InvalidParameterError, match="stock"):
         simulate_orchard(-1.0)
+
+
+@given(st.floats(0.0, 100.0))
+def test_scalar_call_equals_array_call(e):
+    """The float shortcut of the built-in logistic map returns the array path's number."""
+    g = logistic()
+    assert g.scalar
+    assert g(e) == float(g(np.array([e]))[0])
+    assert not regrowth_map(lambda x: np.asarray(x) * 1.0 + 0.0 * x).scalar

@@ -74,15 +74,21 @@ class Regrowth:
         ``K``: stocks live in ``[0, K]`` and ``G`` maps it into itself.
     params : dict
         The map's parameters (for reports).
+    scalar : bool
+        Whether ``func`` also takes a Python float (the built-in maps; a user's callable is
+        always given arrays).
     """
 
     name: str
     func: Callable[[np.ndarray], np.ndarray] = field(repr=False)
     capacity: float
     params: dict[str, Any] = field(default_factory=dict)
+    scalar: bool = False
 
     def __call__(self, escapement: npt.ArrayLike) -> Any:
         """``G(E)`` elementwise."""
+        if self.scalar and type(escapement) is float:  # one stock (the environment's step): no arrays
+            return float(self.func(escapement))
         e = np.asarray(escapement, dtype=float)
         out = np.asarray(self.func(e), dtype=float)
         return out[()] if out.ndim == 0 else out
@@ -206,7 +212,7 @@ def logistic(r: float = 0.25, K: float = 100.0) -> Regrowth:  # noqa: N803 - the
     def g(e: np.ndarray) -> np.ndarray:
         return e + rate * e * (1.0 - e / cap)
 
-    return Regrowth("logistic", g, cap, {"r": rate, "K": cap})
+    return Regrowth("logistic", g, cap, {"r": rate, "K": cap}, scalar=True)
 
 
 def _melting_pot_once(e: np.ndarray, cap: float, probs: np.ndarray) -> np.ndarray:

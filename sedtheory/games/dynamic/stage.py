@@ -134,12 +134,18 @@ class StageModel:
     def payoffs(self, harvests: np.ndarray) -> np.ndarray:
         """Step payoffs ``r_j`` of realised harvests (..., n)."""
         t = self.pieces.taxes(harvests)
-        lump = self.total(t)[..., None] / self.n
+        lump = self.total(t) / self.n
+        if t.ndim > 1:
+            lump = lump[..., None]
         cost = F.effort_cost(harvests, self.cost_weights)
         return F.payoff(self.omega, harvests, F.tax_transfer(t, lump), cost, 0.0)
 
     def outcome(self, stock: np.ndarray, demands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Realised harvests (..., n) and next stocks (...) of demands (..., n) at stocks (...)."""
+        if demands.ndim == 1 and np.ndim(stock) == 0:  # one state (the environment's step): floats
+            s, h = float(stock), float(self.total(demands))
+            harvests = demands * (s / h) if h > s else demands
+            return harvests, self.regrowth(max(s - min(h, s), 0.0))  # type: ignore[operator]
         total = self.total(demands)
         share = np.minimum(stock, total) / np.maximum(total, 1e-300)  # S / H when rationed, else 1
         harvests = demands * share[..., None]
