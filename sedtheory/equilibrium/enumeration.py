@@ -464,7 +464,7 @@ def _collect(
     n = game.n
     shape = np.shape(profiles[0]) if profiles else (n,)
     actions = np.array([a for _, a, _ in kept]).reshape((-1, *shape))
-    order = np.argsort(actions.reshape(actions.shape[0], -1).sum(axis=1), kind="stable")
+    order = np.argsort(actions.reshape(actions.shape[0], int(np.prod(shape))).sum(axis=1), kind="stable")
     return EquilibriumSet(
         actions[order],
         np.array([g for g, _, _ in kept])[order],

@@ -153,7 +153,8 @@ def planner_program(
     if soc.is_complete:
         y = cp.Variable(n, name="r_hypo")
         cons.append(y <= r)
-        u = _complete_weights(soc, y)
+        u, coupling = _complete_weights(soc, y)
+        cons += coupling
     else:
         u = soc.weights @ r  # a non-negative matrix times a concave vector: DCP concave
     if transfers == "tax-feasible":
@@ -170,13 +171,16 @@ def utility_scale(game: CommonsGame) -> float:
     return abs(game.endowment) + 1.0 + 0.5 * mean_reach
 
 
-def _complete_weights(soc: Society, r: cp.Expression) -> cp.Expression:
-    """``W r`` on the complete graph without materialising ``W``: ``sigma r + w (sum r - r)``."""
+def _complete_weights(soc: Society, r: cp.Expression) -> tuple[cp.Expression, list[cp.Constraint]]:
+    """``W r`` on the complete graph without materialising ``W``: ``sigma r + w (sum r - r)``,
+    and its constraints. The sum is one scalar variable: ``w * sum(r)`` written directly has the
+    coefficient block ``w 1'`` (n^2 entries; at n = 10^4 cvxpy spent minutes building it)."""
     sigma = soc.selfishness
     w = (soc.weight_sums - sigma) / max(soc.n - 1, 1)
-    if not np.any(w):  # every sigma_i = 1: no n x n coupling block for the solver
-        return cp.multiply(sigma, r)
-    return cp.multiply(sigma - w, r) + cp.multiply(w, cp.sum(r))
+    if not np.any(w):  # every sigma_i = 1: no coupling at all
+        return cp.multiply(sigma, r), []
+    total = cp.Variable(name="total_payoff")
+    return cp.multiply(sigma - w, r) + w * total, [total == cp.sum(r)]
 
 
 def plan_values(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -543,6 +547,8 @@ def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tup
     if pf <= 1 or game.n <= 50 or (pf == math.inf and game.n <= 200):  # n programs for p = inf
         fb = first_best(game, pf, transfers="tax-feasible", welfare_of=welfare_of)  # type: ignore[arg-type]
         bounds.append((fb.upper_bound, f"first best with tax-feasible transfers ({fb.status}, {fb.method})"))
+        if fb.status == "optimal":  # the lump-sum first best relaxes it: never a tighter bound
+            return bounds[0]
     try:
         fb_ls = first_best(game, pf, transfers="lump-sum", welfare_of=welfare_of)  # type: ignore[arg-type]
         bounds.append((fb_ls.upper_bound, f"first best with lump-sum transfers ({fb_ls.status})"))

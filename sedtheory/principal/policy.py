@@ -36,6 +36,7 @@ from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.certification import global_design, tightest_bound
+from sedtheory.principal.gradient import LARGE, ascent, design
 from sedtheory.principal.search import SearchResult, compass, grid, local_maxima, scan_points
 from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
@@ -136,12 +137,16 @@ class PolicyDesign:
 
 
 def _scan(
-    game: Any, space: Any, objective: Objective, resolution: int | None, evaluate: Any
+    game: Any, space: Any, objective: Objective, resolution: int | None, evaluate: Any, large: bool = False
 ) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int]:
-    """Grid over the space's box and its certified evaluations: (grid, welfare, batch, points)."""
+    """Grid over the space's box and its certified evaluations: (grid, welfare, batch, points);
+    a large society's smaller design (:func:`~sedtheory.principal.gradient.design`)."""
     lo, hi = space.bounds
-    points = scan_points(space.dim, game.n, resolution, search_hints(game).scan_evaluations)
-    pts = grid(lo, hi, points)
+    if large and resolution is None:
+        pts, points, _ = design(lo, hi, game.n)
+    else:
+        points = scan_points(space.dim, game.n, resolution, search_hints(game).scan_evaluations)
+        pts = grid(lo, hi, points)
     batch = evaluate(pts)
     w = batch.welfare(objective)
     if not np.any(np.isfinite(w)):
@@ -158,12 +163,19 @@ def _scan(
 
 
 def _begin(
-    game: Any, space: Any, obj: Objective, resolution: Any, evaluate: Any, start: Any, start_step: Any
+    game: Any,
+    space: Any,
+    obj: Objective,
+    resolution: Any,
+    evaluate: Any,
+    start: Any,
+    start_step: Any,
+    large: bool,
 ) -> tuple[np.ndarray, np.ndarray, PolicyEvaluations, int, float]:
     """The scan (or the warm start) and the compass's grid spacing (twice its first step)."""
     if start is not None:
         return (*_warm(space, obj, start, evaluate), 2.0 * positive_float("start_step", start_step))
-    pts, w, scan, points = _scan(game, space, obj, resolution, evaluate)
+    pts, w, scan, points = _scan(game, space, obj, resolution, evaluate, large)
     lo, hi = space.bounds
     spacing = float(np.max((hi - lo) / max(points - 1, 1))) if np.any(hi > lo) else 0.0
     return pts, w, scan, points, spacing
@@ -275,30 +287,28 @@ def optimal_policy(
         return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
 
     bar = _stages(progress, obj, certify)
-    pts, w, scan, points, spacing = _begin(game, space, obj, resolution, evaluate, start, start_step)
+    hook = getattr(space, "gradient", None)
+    gradient = hook(game, obj) if hook is not None and game.n >= LARGE else None
+    large = gradient is not None and resolution is None
+    pts, w, scan, points, spacing = _begin(game, space, obj, resolution, evaluate, start, start_step, large)
     bar.step("scan", float(np.max(w)))
     lo, hi = space.bounds
     order = np.argsort(-w)
     # Local maxima of the scan (one per basin it resolved) and the best points overall (a basin
     # narrower than the grid spacing shows up as a high point that is not a grid peak).
-    peaks = local_maxima(w, lo, hi, points, max(1, starts))
-    top = order[: max(1, starts)]
-    chosen = np.unique(np.concatenate([peaks, top[np.isfinite(w[top])]]))
-    found = compass(
-        evaluate,
-        obj,
-        pts[chosen],
-        w[chosen],
-        scan.actions[chosen],
-        lo,
-        hi,
-        0.5 * spacing,
-        min_step,
-        200,
+    peaks = (
+        local_maxima(w, lo, hi, points, max(1, starts)) if pts.shape[0] == points**space.dim else order[:0]
     )
-    bar.step("compass", float(np.max(found.values)))
+    top = order[: max(1, min(starts, 2) if gradient is not None else starts)]
+    chosen = np.unique(np.concatenate([peaks[: top.size], top[np.isfinite(w[top])]]))
+    begin = (pts[chosen], w[chosen], scan.actions[chosen])
+    if gradient is not None:  # exact sensitivities: a few evaluations per round (module gradient)
+        found = ascent(evaluate, gradient, obj, begin, lo, hi, 0.5 * spacing, min_step)
+    else:
+        found = compass(evaluate, obj, *begin, lo, hi, 0.5 * spacing, min_step, 200)
+    bar.step("gradient ascent" if gradient is not None else "compass", float(np.max(found.values)))
     if selection != "solver" and getattr(space, "equilibrium_windows", None) is not None:
-        found = _reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step)
+        found = _reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step, gradient)
     bar.step(f"selection {selection}", float(np.max(found.values)))
     best = int(np.argmax(found.values))
     x, value, target = found.points[best], float(found.values[best]), found.actions[best]
@@ -313,7 +323,12 @@ def optimal_policy(
         "uncertified": scan.uncertified,
         "search_seconds": time.perf_counter() - t0,
     }
-    method = f"batched scan ({points}^{space.dim} grid) + compass search (step >= {min_step:g})"
+    method = (
+        f"batched scan ({pts.shape[0]} policies) + gradient ascent with exact equilibrium sensitivities "
+        f"(step >= {min_step:g})"
+        if gradient is not None
+        else f"batched scan ({points}^{space.dim} grid) + compass search (step >= {min_step:g})"
+    )
     if selection == "pessimistic":
         polish = False  # a better implementation of the outcome need not be the worst equilibrium
     polished = _polish(space, game, obj, x, target, value, tol, polish, details)
@@ -399,6 +414,7 @@ def _reselect(
     found: SearchResult,
     spacing: float,
     min_step: float,
+    gradient: Any = None,
 ) -> SearchResult:
     """The search's best points (top of the scan, compass results) evaluated at the equilibrium
     ``selection`` counts among the solver's and the two extreme ones (batched), then a compass
@@ -422,9 +438,11 @@ def _reselect(
     if top.size == 0:
         return found
     lo, hi = space.bounds
-    refined = compass(
-        evaluate, obj, cand[top], v[top], ev.actions[top], lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS
-    )
+    begin = (cand[top], v[top], ev.actions[top])
+    if gradient is not None:  # a large society: the selected equilibrium's regime gives the gradient
+        refined = ascent(evaluate, gradient, obj, begin, lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS)
+    else:
+        refined = compass(evaluate, obj, *begin, lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS)
     return SearchResult(
         refined.points,
         refined.values,

@@ -39,6 +39,7 @@ from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
 from sedtheory.games.protocol import require_game
 from sedtheory.objective import Objective
+from sedtheory.principal.gradient import welfare_gradient
 from sedtheory.taxes import PiecewiseLinearTax
 
 __all__ = [
@@ -300,6 +301,18 @@ class BracketRates:
         if hasattr(base, "kernel") and getattr(base, "uses_global_formulas", False):
             return equilibrium_windows(base, x, tol=tol)
         return None
+
+    def gradient(
+        self, game: Any, objective: Objective
+    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+        """Hook of :func:`optimal_policy` for large societies: ``(rates, actions) -> gradient`` of
+        the objective at a certified equilibrium (global commons; see
+        :func:`~sedtheory.principal.gradient.welfare_gradient`), None for other games."""
+        base = self.for_game(game)._game_with_thresholds(game)
+        if not (hasattr(base, "kernel") and getattr(base, "uses_global_formulas", False)):
+            return None
+        kernel = base.kernel
+        return lambda x, a: welfare_gradient(kernel, objective, x, a)
 
     def polish(
         self,

@@ -240,6 +240,50 @@ class CommonsKernel:
             return np.maximum(gain, 0.0)
         return np.maximum(best - self.own(a, alpha, self.taxes(a, rates)), 0.0)
 
+    def rate_sensitivity(self, a: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Exact derivatives of a global-commons equilibrium ``a`` (n,) in the rates ``(B,)``
+        within its regime: ``dA`` (B,) of the aggregate and ``da`` (n, B) of the actions.
+
+        Notes
+        -----
+        An agent strictly inside piece ``b_i`` (and inside ``(0, a_max)``) with
+        :math:`\mu_i = \sigma_i/\theta_i > 0` plays its consistent stationary point
+        :math:`a_i = (\sigma_i - c_i A - k_i \rho_{b_i}) / \mu_i` (its intercept is
+        :math:`\sigma_i - c_i (A - a_i)`); every other agent (at a kink, a bound, or with a linear
+        objective) keeps its action under small changes of the rates. With
+        :math:`A = \sum_i m_i a_i` the equilibrium is affine in the rates inside the regime:
+
+        .. math:: \frac{\partial A}{\partial \rho_b} = -\frac{\sum_{i \in I_b} m_i k_i/\mu_i}
+                  {1 + \sum_{i \in I} m_i c_i/\mu_i}, \qquad
+                  \frac{\partial a_i}{\partial \rho_b} = -\frac{c_i \partial A/\partial \rho_b
+                  + k_i [b_i = b]}{\mu_i} \quad (i \in I),
+
+        with :math:`I` the interior agents and :math:`I_b` those in piece ``b``. At a regime
+        boundary these are one-sided (the derivative of the regime ``a`` is in).
+        """
+        pieces = self.pieces(rates)
+        mu = self.beta - self.c
+        piece = np.clip(np.searchsorted(pieces.lo, a, side="right") - 1, 0, pieces.lo.size - 1)
+        room = 1e-9 * np.maximum(1.0, np.abs(a))
+        inside = (
+            (mu > 0)
+            & (a > pieces.lo[piece] + room)
+            & (a < np.minimum(pieces.hi[piece], self.amax) - room)
+            & (a > room)
+        )
+        mass = np.ones(self.n) if self.mass is None else self.mass
+        weight = np.where(inside, mass / np.where(inside, mu, 1.0), 0.0)
+        onehot = np.zeros((self.n, self.thresholds.size))
+        onehot[np.arange(self.n), piece] = 1.0  # pieces are brackets below a_max, in order
+        d_agg = -((weight * self.k) @ onehot) / (1.0 + weight @ self.c)
+        da = np.where(
+            inside[:, None],
+            -(self.c[:, None] * d_agg[None, :] + self.k[:, None] * onehot)
+            / np.where(inside, mu, 1.0)[:, None],
+            0.0,
+        )
+        return d_agg, da
+
     def reply_bound(self, cap: float = 1.0, fallback: np.ndarray | None = None) -> np.ndarray:
         """Bound on best responses under any rates with ``|rate| <= cap`` (slope over curvature)."""
         upper = np.full(self.n, self.amax)
