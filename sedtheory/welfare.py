@@ -29,6 +29,7 @@ __all__ = [
     "check_p",
     "check_welfare_of",
     "format_p",
+    "marginal_weights",
     "objective_args",
     "pick",
     "pmean",
@@ -39,6 +40,35 @@ __all__ = [
 
 _LINEAR_SWITCH = 0.5  # use the expm1/log1p branch when |p| * max|log v| is below this
 _SERIES_SWITCH = 1e-8  # below this, log M_p = mean + p Var / 2 (even expm1/log1p cancels)
+
+
+def marginal_weights(values: npt.ArrayLike, p: float, mass: npt.ArrayLike | None = None) -> np.ndarray:
+    r"""Marginal social welfare weights :math:`\partial M_p / \partial v_i \propto v_i^{p-1}`,
+    normalised to (mass-weighted) mean 1.
+
+    For ``p = +inf`` / ``-inf`` the whole weight sits on the best / worst-off agent (the first
+    one on ties). The powers are taken in logs and rescaled by their largest, so large ``|p|``
+    and incomes in dollars neither overflow nor underflow.
+
+    Examples
+    --------
+    >>> marginal_weights([1.0, 2.0, 4.0], 0.0).round(4).tolist()   # 1/v, mean 1
+    [1.7143, 0.8571, 0.4286]
+    >>> marginal_weights([1.0, 2.0, 4.0], 1.0).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    v = np.asarray(values, dtype=float)
+    pf = check_p(p)
+    if math.isinf(pf):
+        w = np.zeros_like(v)
+        w[np.argmax(v) if pf > 0 else np.argmin(v)] = 1.0
+    elif pf == 1.0:
+        w = np.ones_like(v)
+    else:
+        logs = (pf - 1.0) * np.log(v)
+        w = np.exp(logs - logs.max())
+    m = np.ones(v.size) if mass is None else np.asarray(mass, dtype=float)
+    return w * m.sum() / (w @ m)  # type: ignore[no-any-return]
 
 
 def format_p(p: float) -> str:

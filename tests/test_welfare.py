@@ -169,3 +169,30 @@ def test_pmean_rows_equals_pmean_for_every_p(values, p):
     ended 2 % below its p = 0 value; rows and the scalar form must agree everywhere."""
     row = pmean_rows([values], p)[0]
     assert row == pytest.approx(pmean(values, p), rel=1e-12)
+
+
+@given(
+    st.lists(st.floats(0.5, 50.0), min_size=2, max_size=8),
+    st.sampled_from([-5.0, -1.0, 0.0, 0.5, 2.0, 3.0]),
+)
+def test_marginal_weights_are_the_gradient_of_the_p_mean(values, p):
+    """marginal_weights is proportional to the gradient of M_p (central differences), mean 1."""
+    from sedtheory.welfare import marginal_weights
+
+    v = np.array(values)
+    h = 1e-6
+    grad = np.array([(pmean(v + h * e, p) - pmean(v - h * e, p)) / (2 * h) for e in np.eye(v.size)])
+    w = marginal_weights(v, p)
+    assert w.mean() == pytest.approx(1.0)
+    np.testing.assert_allclose(w, grad / grad.mean(), rtol=1e-5, atol=1e-8)
+
+
+def test_marginal_weights_at_the_limits_and_with_masses():
+    from sedtheory.welfare import marginal_weights
+
+    assert marginal_weights([3.0, 1.0, 2.0], -np.inf).tolist() == [0.0, 3.0, 0.0]
+    assert marginal_weights([3.0, 1.0, 2.0], np.inf).tolist() == [3.0, 0.0, 0.0]
+    w = marginal_weights([1.0, 2.0], 0.0, mass=[3.0, 1.0])
+    assert float(w @ [3.0, 1.0]) == pytest.approx(4.0)  # mass-weighted mean 1
+    assert w[0] / w[1] == pytest.approx(2.0)
+    assert marginal_weights([1e6, 2e6], -40.0).sum() > 0  # no underflow to 0/0 in dollars

@@ -24,7 +24,7 @@ from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import planner_program, utility_scale
 from sedtheory.principal.implementation import check_bounds
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import objective_args, pmean
+from sedtheory.welfare import marginal_weights, objective_args, pmean
 
 __all__ = [
     "PolicyOutcome",
@@ -261,18 +261,6 @@ def pigouvian_tax(
     )
 
 
-def _welfare_weights(values: np.ndarray, p: float, mass: np.ndarray | None = None) -> np.ndarray:
-    """Marginal social welfare weights ``dM_p/du_i`` per member, normalised to (mass-weighted) mean 1."""
-    if p == math.inf or p == -math.inf:
-        pick = np.argmax(values) if p > 0 else np.argmin(values)
-        w = np.zeros_like(values)
-        w[pick] = 1.0
-    else:
-        w = np.power(values, p - 1.0)
-    m = np.ones(values.size) if mass is None else mass
-    return w * m.sum() / (w @ m)
-
-
 def saez_tax(
     game: CommonsGame,
     p: float,
@@ -312,7 +300,7 @@ def saez_tax(
     if pf not in (1.0, math.inf, -math.inf) and np.any(values <= 0):
         pmean(values, pf)  # raises the DomainError naming the agents
     mass = game.society.masses
-    weights = _welfare_weights(values, pf, mass) if pf != 1.0 else np.ones(game.n)
+    weights = marginal_weights(values, pf, mass)
     spread = float(np.ptp(z))
     kde = gaussian_kde(z, weights=mass) if spread > 0 and game.n > 1 else None
     tau = game.tax.thresholds

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,6 +291,10 @@ def optimal_policy(
     hook = getattr(space, "gradient", None)
     gradient = hook(game, obj) if hook is not None and game.n >= LARGE else None
     large = gradient is not None and resolution is None
+    pool = ThreadPoolExecutor(max_workers=1) if gradient is not None and bound else None
+    if pool is not None and getattr(space, "upper_bound", None) is not None:
+        # the planner's convex program (seconds at n = 1000) runs beside the search
+        bound = pool.submit(space.upper_bound, game, obj)  # type: ignore[assignment]
     pts, w, scan, points, spacing = _begin(game, space, obj, resolution, evaluate, start, start_step, large)
     bar.step("scan", float(np.max(w)))
     lo, hi = space.bounds
@@ -341,23 +346,14 @@ def optimal_policy(
         second, x, target, method = global_design(
             space, game, obj, selection, x, target, method, time_limit, details
         )
-    return _finish(
-        game,
-        space,
-        obj,
-        x,
-        target,
-        tol,
-        bound,
-        method,
-        details,
-        found.evaluations,
-        pts,
-        polished,
-        t0,
-        selection,
-        second,
-    )
+    try:
+        return _finish(
+            game, space, obj, x, target, tol, bound, method, details, found.evaluations, pts, polished, t0,
+            selection, second,
+        )  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 def _search_options(
@@ -528,7 +524,7 @@ def _finish(
     x: np.ndarray,
     target: np.ndarray,
     tol: float,
-    bound: bool,
+    bound: bool | Future[tuple[float, str]],
     method: str,
     details: dict[str, Any],
     evals: int,
@@ -553,7 +549,9 @@ def _finish(
     eq, chosen = _counted(g_final, obj, selection, eq, tol)
     welfare_value = obj.evaluate(obj.values(eq.utilities, eq.payoffs))
     hook = getattr(space, "upper_bound", None)
-    if bound and hook is not None:
+    if isinstance(bound, Future):  # started beside the search (large societies)
+        ub, source = bound.result()
+    elif bound and hook is not None:
         ub, source = hook(game, obj)
     else:
         ub, source = math.inf, "not computed (bound=False or the space has no bound)"

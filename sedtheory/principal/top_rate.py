@@ -39,7 +39,7 @@ from sedtheory.errors import InvalidParameterError
 from sedtheory.games.commons import require_commons
 from sedtheory.objective import pick
 from sedtheory.validate import positive_float
-from sedtheory.welfare import objective_args
+from sedtheory.welfare import marginal_weights, objective_args
 
 __all__ = ["TopRate", "saez_top_rate"]
 
@@ -72,18 +72,6 @@ class TopRate:
     elasticity: float
     top_share: float
     p: float
-
-
-def _weights(values: np.ndarray, p: float) -> np.ndarray:
-    """Marginal welfare weights of ``M_p`` per member, up to a common factor."""
-    if p == 1.0:
-        return np.ones_like(values)
-    if math.isinf(p):
-        w = np.zeros_like(values)
-        w[np.argmax(values) if p > 0 else np.argmin(values)] = 1.0
-        return w
-    logs = (p - 1.0) * np.log(values)
-    return np.exp(logs - logs.max())  # scaled: only ratios matter
 
 
 def saez_top_rate(
@@ -121,7 +109,7 @@ def saez_top_rate(
     m_top = mass[top]
     z_m = float(a[top] @ m_top / m_top.sum())
     pareto = z_m / (z_m - bar)
-    w = _weights(values, pf)
+    w = marginal_weights(values, pf)
     g_bar = 1.0 if pf == 1.0 else float((w[top] @ m_top / m_top.sum()) / (w @ mass / mass.sum()))
     rate = (1.0 - g_bar) / (1.0 - g_bar + pareto * e)
     return TopRate(rate, bar, pareto, g_bar, e, float(m_top.sum() / mass.sum()), pf)

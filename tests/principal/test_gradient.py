@@ -183,3 +183,14 @@ def test_large_society_search_is_as_good_as_the_compass(p: float, monkeypatch: p
     assert "compass" in slow.method
     assert fast.welfare >= slow.welfare - 1e-7 * abs(slow.welfare)
     assert fast.equilibrium.nash_gap <= 1e-9 * max(1.0, float(np.max(np.abs(fast.equilibrium.utilities))))
+
+
+@pytest.mark.slow
+def test_large_society_bound_computed_beside_the_search() -> None:
+    """The first best started on a thread beside the search is the same bound as computed alone."""
+    from sedtheory.principal.first_best import upper_bound
+
+    game = _game(LARGE, 5, rates=(0.0, 0.0, 0.0))
+    design = optimal_tax(game, 0.0, resolution=3)
+    assert design.upper_bound == pytest.approx(upper_bound(game, 0.0)[0], rel=1e-9)
+    assert design.welfare <= design.upper_bound
