@@ -132,7 +132,8 @@ def bench_seven(ns: tuple[int, ...], ps: tuple[float, ...]) -> None:
             t, d = timed(optimal_tax, game, p)
             print(
                 f"| {n:,} | {p:g} | {t:.1f} | {d.details['scan_size']} | "
-                f"{d.details['compass_evaluations']} | {d.welfare:.6g} | {d.upper_bound:.6g} | {d.relative_gap:.1e} |",
+                f"{d.details['compass_evaluations']} | {d.welfare:.6g} | {d.upper_bound:.6g} | "
+                f"{d.relative_gap:.1e} |",
                 flush=True,
             )
 
