@@ -249,10 +249,10 @@ class _GlobalBatch:
         x, slope = self._stationary(pc, agg, lo, hi)
         exists = (pc.lo[None, None, :] < up) | (np.arange(pc.lo.size)[None, None, :] == 0)
         alpha = self.sigma[None, :, None] - self.c[None, :, None] * (agg[:, None, None] - x)
-        best = self.kernel.replies(alpha, pc, self.upper)[1]
         t_x = pc.base[:, None, :] + pc.rate[:, None, :] * (x - pc.lo[None, None, :])
         own = self.kernel.own(x, alpha, t_x)
         scale = 1e-12 * np.maximum(1.0, np.abs(alpha)) * np.maximum(1.0, x)
+        best = self.kernel.consistent_best(x, lo, hi, alpha, scale, exists, pc, self.upper)
         valid = exists & (best - own <= scale)
         pick = (
             np.argmax(np.where(valid, x, -np.inf), axis=2)

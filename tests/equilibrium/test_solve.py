@@ -196,3 +196,22 @@ def test_local_regime_cycle_falls_back_to_best_responses(seed):
     check(eq, game)
     assert eq.method == "active-set-newton+best-response"
     assert eq.details["fallback"] == "damped-best-response"
+
+
+def test_identical_agents_without_effort_cost_where_the_segment_search_cycles():
+    """A hypothesis-found game (seed 57369 of random_game): seven agents without effort cost
+    (theta = inf), two of them identical (sigma = 1), a convex kink at the top bracket. The
+    restricted root shares the jump between the identical agents, the segment search cycles,
+    and the improvement path (one exact best reply at a time, the weighted potential rising)
+    ends at an exact equilibrium: one of the twins takes the top bracket alone."""
+    rng = np.random.default_rng(57369)
+    game = random_game(rng, "global", finite_theta=bool(rng.uniform() < 0.8))
+    assert np.all(np.isinf(game.society.productivity))
+    eq = sed.solve_equilibrium(game)
+    check(eq, game)
+    assert eq.details["improvement_steps"] >= 1
+    twins = np.flatnonzero(game.society.selfishness == 1.0)
+    assert (
+        sorted(np.round(eq.actions[twins], 9).tolist())[0]
+        != sorted(np.round(eq.actions[twins], 9).tolist())[1]
+    )

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sedtheory as sed
 from sedtheory.games.commons import CommonsKernel, formulas, piece_search
@@ -65,3 +66,46 @@ def test_formulas_are_backend_agnostic() -> None:
         k.damages(a),
     )
     assert np.allclose(manual, game.payoffs(a), rtol=1e-13)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seeds, st.integers(1, 5), st.floats(0.0, 1.0))
+def test_screened_consistency_check_equals_the_full_one(seed: int, brackets: int, zero_share: float) -> None:
+    """consistent_best (an O(1) local screen, then the global maximum for survivors) decides
+    every candidate of the consistent-reply check exactly as the full maximum over every piece
+    does: random rates (regressive ones make kinks convex), some selfishness 0, random aggregates."""
+    rng = np.random.default_rng(seed)
+    n, m = 9, 4
+    sigma = np.where(rng.uniform(size=n) < zero_share, 0.0, rng.uniform(0.0, 1.0, n))
+    game = sed.CommonsGame(
+        sed.Society(sigma, rng.uniform(5.0, 40.0, n)),
+        sed.PiecewiseLinearTax(np.arange(brackets) * 8.0, np.zeros(brackets)),
+        damage=rng.uniform(0.0, 0.3),
+        endowment=20.0,
+        max_harvest=40.0,
+    )
+    kernel = game.kernel
+    rates = rng.uniform(-0.2, 1.0, (m, brackets))
+    pc = kernel.pieces(rates)
+    upper = kernel.reply_bound(1.2, np.full(n, 40.0))
+    up = upper[None, :, None]
+    lo, hi = np.minimum(pc.lo[None, None, :], up), np.minimum(pc.hi[None, None, :], up)
+    agg = rng.uniform(0.0, 200.0, m)
+    mu = (kernel.beta - kernel.c)[None, :, None]
+    g = (
+        kernel.sigma[None, :, None]
+        - kernel.c[None, :, None] * agg[:, None, None]
+        - kernel.k[None, :, None] * pc.rate[:, None, :]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(mu > 0, g / np.where(mu > 0, mu, 1.0), np.where(g >= 0, np.inf, -np.inf))
+    x = np.minimum(np.maximum(stat, lo), hi)  # the consistent point of each piece (the oracle's copy)
+    alpha = kernel.sigma[None, :, None] - kernel.c[None, :, None] * (agg[:, None, None] - x)
+    own = kernel.own(x, alpha, pc.base[:, None, :] + pc.rate[:, None, :] * (x - pc.lo[None, None, :]))
+    scale = 1e-12 * np.maximum(1.0, np.abs(alpha)) * np.maximum(1.0, x)
+    exists = (pc.lo[None, None, :] < up) | (np.arange(pc.lo.size)[None, None, :] == 0)
+    full = kernel.replies(alpha, pc, upper)[1]
+    screened = kernel.consistent_best(x, lo, hi, alpha, scale, exists, pc, upper)
+    np.testing.assert_array_equal(exists & (screened - own <= scale), exists & (full - own <= scale))
+    kept = np.isfinite(screened)
+    np.testing.assert_array_equal(screened[kept], full[kept])
