@@ -135,7 +135,10 @@ def solve_equilibrium(
         method is exact and does not need one).
     raise_on_failure : bool
         If True (default) raise :class:`~sedtheory.errors.EquilibriumNotFoundError` when no
-        profile with gap <= tol is found; otherwise return it with ``converged=False``.
+        profile with gap <= tol is found; otherwise return it with ``converged=False``. With
+        ``method="auto"`` on a global commons an uncertified search first falls back to the
+        enumeration on the aggregate (:func:`~sedtheory.equilibrium.enumeration.equilibria`;
+        the method then ends in ``"+enumeration"``).
 
     Returns
     -------
@@ -197,6 +200,9 @@ def solve_equilibrium(
         details=out.details,
         verified=verified,
     )
+    if not eq.converged and raise_on_failure and method == "auto":  # a named solver's failure is its own
+        listed = _listed(game, tol, out)
+        eq = eq if listed is None else listed
     if not eq.converged:
         status = "no-pure-equilibrium-found"
         eq = Equilibrium(**{**eq.__dict__, "status": status})
@@ -209,3 +215,29 @@ def solve_equilibrium(
                 best_gap=eq.nash_gap,
             )
     return eq
+
+
+def _listed(game: Any, tol: float, out: SolverOutput) -> Equilibrium | None:
+    """Where the solver's search ends uncertified on a global commons (with population masses
+    its segment search can cycle), the sweep of the aggregate in
+    :func:`~sedtheory.equilibrium.enumeration.equilibria` may still list equilibria: the one with
+    the smallest total is returned, certified by its exact gap (None when the list is empty). The
+    enumeration runs the solver with ``raise_on_failure=False``, which never comes here."""
+    if not getattr(game, "uses_global_formulas", False):
+        return None
+    from sedtheory.equilibrium.enumeration import equilibria
+
+    found = equilibria(game, tol=tol)
+    if found.count == 0:
+        return None
+    eq = certify(
+        game,
+        found.actions[0],
+        method=out.method + "+enumeration",
+        tol=tol,
+        iterations=out.iterations,
+        certificate=out.argument + "; the search ended uncertified, so the equilibrium with the smallest "
+        "total of the enumeration on the aggregate (equilibria) is returned",
+        details={**out.details, "fallback": "equilibria"},
+    )
+    return eq if eq.converged else None

@@ -215,3 +215,16 @@ def test_identical_agents_without_effort_cost_where_the_segment_search_cycles():
         sorted(np.round(eq.actions[twins], 9).tolist())[0]
         != sorted(np.round(eq.actions[twins], 9).tolist())[1]
     )
+
+
+def test_auto_falls_back_to_the_enumeration_where_the_search_cycles():
+    """Hypothesis seed 4804 of tests/test_masses.py: a 4-agent game with masses whose segment
+    search cycles; method="auto" returns the enumeration's equilibrium, certified."""
+    from tests.test_masses import _pair
+
+    massed, _, _ = _pair(np.random.default_rng(4804))
+    eq = sed.solve_equilibrium(massed)
+    assert eq.converged and eq.method.endswith("+enumeration")
+    assert eq.nash_gap <= 1e-9 * max(1.0, float(np.abs(eq.utilities).max()))
+    with pytest.raises(EquilibriumNotFoundError):  # a named solver reports its own failure
+        sed.solve_equilibrium(massed, method="aggregate")
