@@ -209,12 +209,14 @@ class StageModel:
         of every agent's payoff."""
         sigma = self.sigma[agent]
         if self.separable:
-            y = stock[:, None] * x / np.maximum(others[:, None] + x, 1e-300)  # the deviator's harvest
+            # the deviator's harvest; candidates that do not ration (not used) get the share 1
+            y = stock[:, None] * x / np.maximum(others[:, None] + x, np.maximum(stock[:, None], 1e-300))
             lump = float(self.pieces.rate[0]) * stock[:, None] / self.n
             cost = F.effort_cost(y, self.cost_weights[agent][:, None])
             r = F.payoff(self.omega, y, F.tax_transfer(self.pieces.taxes(y), lump), cost, 0.0)
             return sigma[:, None] * r + self.beta * cont[0, agent][:, None]
-        q = stock[:, None] / np.maximum(others[:, None] + x, 1e-300)  # (m, K)
+        # (m, K); the share 1 on candidates that do not ration (they are not used): no overflow
+        q = stock[:, None] / np.maximum(others[:, None] + x, np.maximum(stock[:, None], 1e-300))
         y = q[..., None] * demands[rows][:, None, :]  # everyone at the profile (m, K, size)
         mine = q * x  # the deviator's harvest (m, K)
         t, t_mine = self.pieces.taxes(y), self.pieces.taxes(mine)
