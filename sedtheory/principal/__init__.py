@@ -14,6 +14,7 @@ from sedtheory.principal.baselines import (
     pigouvian_tax,
     saez_tax,
 )
+from sedtheory.principal.branch_bound import rate_box_bound, regime_bound
 from sedtheory.principal.dynamic_plan import DynamicPlan, dynamic_first_best
 from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best, upper_bound
 from sedtheory.principal.frontier import WelfareFrontier, pareto_front, welfare_frontier
@@ -50,6 +51,8 @@ from sedtheory.welfare import welfare
 __all__ = [
     "SecondBestBound",
     "second_best_bound",
+    "rate_box_bound",
+    "regime_bound",
     "Inefficiency",
     "SELECTIONS",
     "inefficiency",

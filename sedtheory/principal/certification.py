@@ -83,5 +83,5 @@ def tightest_bound(
                 f"{second.upper:.10g} is below the verified welfare {welfare:.10g}"
             )
         elif second.upper < ub:
-            ub, source = second.upper, f"{second.method} (SCIP status {second.status}, {second.nodes} nodes)"
+            ub, source = second.upper, f"{second.method} (status {second.status}, {second.nodes} nodes)"
     return max(ub, welfare), source

@@ -36,7 +36,7 @@ from sedtheory.equilibrium.batch import (
     policy_equilibria,
 )
 from sedtheory.equilibrium.solve import solve_equilibrium
-from sedtheory.errors import InvalidParameterError, SedtheoryError, ShapeError
+from sedtheory.errors import CapabilityError, InvalidParameterError, SedtheoryError, ShapeError
 from sedtheory.games.protocol import require_game
 from sedtheory.objective import Objective
 from sedtheory.principal.gradient import welfare_gradient
@@ -389,8 +389,15 @@ class BracketRates:
         time_limit: float,
     ) -> Any:
         """Hook of :func:`optimal_policy` with ``certify=True``: a global upper bound on the second
-        best over this box (:func:`~sedtheory.principal.global_bound.second_best_bound`, SCIP on
-        the single-level reformulation), or a string saying why there is none."""
+        best over this box, or a string saying why there is none.
+
+        The global commons first gets the branch and bound on its regimes
+        (:func:`~sedtheory.principal.branch_bound.rate_box_bound`, two thirds of the time limit);
+        if that does not close, or does not apply (the local commons, several agents without
+        effort cost), SCIP on the single-level reformulation
+        (:func:`~sedtheory.principal.global_bound.second_best_bound`) gets the rest, and the
+        tighter of the two bounds is returned."""
+        from sedtheory.principal.branch_bound import rate_box_bound
         from sedtheory.principal.global_bound import second_best_bound
 
         if not (hasattr(game, "kernel") and hasattr(game, "uses_global_formulas")):
@@ -398,7 +405,20 @@ class BracketRates:
             return f"no global bound: the reformulation is written for the commons game, not {name}"
         space = self.for_game(game)
         base = space._game_with_thresholds(game)
-        return second_best_bound(base, objective, space.bounds, time_limit=time_limit, incumbent=incumbent)
+        first = None
+        try:
+            first = rate_box_bound(
+                base, objective, space.bounds, incumbent=incumbent, time_limit=time_limit * 2 / 3
+            )
+        except CapabilityError:
+            pass
+        if first is not None and first.status == "optimal":
+            return first
+        left = time_limit - (0.0 if first is None else first.seconds)
+        second = second_best_bound(
+            base, objective, space.bounds, time_limit=max(left, 1.0), incumbent=incumbent
+        )
+        return second if first is None or second.upper < first.upper else first
 
     def __repr__(self) -> str:
         t = None if self.thresholds is None else self.thresholds.tolist()
