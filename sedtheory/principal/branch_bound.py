@@ -64,11 +64,17 @@ __all__ = ["rate_box_bound", "regime_bound"]
 MAX_BOXES = 400_000
 #: The method's name in certificates.
 METHOD = "branch and bound over the rate box on the regimes of the aggregate (exact quadratic regimes)"
+#: Rounds of tangent planes (Kelley's cutting planes) for the concave part of a regime's model.
+CUT_ROUNDS = 3
+#: Largest number of linear-program blocks for one box (wider boxes are split first).
+LP_BLOCKS = 256
 #: Open boxes split together (their linear programs are solved as one).
 BATCH = 4
 
 
-def _block_bounds(f: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _block_bounds(
+    f: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Upper bounds of ``max f_k . x`` subject to ``A_k x <= b_k`` and ``lo_k <= x <= hi_k`` for
     ``K`` independent blocks (``f`` (K, V), ``A`` (K, C, V), ``b`` (K, C)), all from one linear
     program.
@@ -77,15 +83,17 @@ def _block_bounds(f: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray, h
     always feasible; each bound is then built from the solver's duals :math:`y \ge 0` by weak
     duality, :math:`f \cdot x \le y \cdot b + \sum_v \max_{x_v \in [lo_v, hi_v]} (f - A^\top y)_v
     x_v` for every feasible ``x``, which is valid whatever the solver's accuracy (an empty block
-    gets a very negative bound, ``-inf`` when a constraint without variables fails).
+    gets a very negative bound, ``-inf`` when a constraint without variables fails). Also returns
+    the solver's primal points ``(K, V)`` (the box's middle where it has none).
     """
     free = np.maximum(f * lo, f * hi).sum(axis=1)  # y = 0
+    mid = 0.5 * (lo + hi)
     reach = np.maximum(a * lo[:, None, :], a * hi[:, None, :]).sum(axis=2)
     zero = reach <= b  # rows that hold on the whole box (rows without variables among them)
     dead = np.any(~np.any(a != 0, axis=2) & (b < 0), axis=1)
     kk, cc = np.nonzero(~zero)
     if kk.size == 0:
-        return np.where(dead, -math.inf, free)
+        return np.where(dead, -math.inf, free), np.where(f > 0, hi, lo)
     n_blk, _, n_var = a.shape
     m = kk.size
     cols = (kk[:, None] * n_var + np.arange(n_var)).ravel()
@@ -105,12 +113,58 @@ def _block_bounds(f: np.ndarray, a: np.ndarray, b: np.ndarray, lo: np.ndarray, h
         method="highs",
     )
     if res.status != 0 or res.ineqlin is None:  # no duals: the box alone (still valid)
-        return np.where(dead, -math.inf, free)
+        return np.where(dead, -math.inf, free), mid
     y = np.zeros(b.shape)
     y[kk, cc] = np.maximum(-np.asarray(res.ineqlin.marginals), 0.0)
     red = f - np.einsum("kc,kcv->kv", y, a)
     dual = np.einsum("kc,kc->k", y, np.where(zero, 0.0, b)) + np.maximum(red * lo, red * hi).sum(axis=1)
-    return np.where(dead, -math.inf, np.minimum(free, dual))
+    return np.where(dead, -math.inf, np.minimum(free, dual)), np.asarray(res.x[: n_blk * n_var]).reshape(
+        n_blk, n_var
+    )
+
+
+def _concave_part(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``H = N + P`` with ``N`` negative and ``P`` positive semidefinite (eigenvalues split)."""
+    lam, vec = np.linalg.eigh(h)
+    neg = np.einsum("...ij,...j,...kj->...ik", vec, np.minimum(lam, 0.0), vec)
+    return neg, h - neg
+
+
+def _epigraph_bounds(request: tuple[np.ndarray, ...], rounds: int = CUT_ROUNDS) -> np.ndarray:
+    r"""Upper bounds of :math:`\max_d \min_m [e_m + q_m \cdot d + \tfrac12 d^\top N_m d]` over a box and
+    linear conditions, per block, for concave models (``N_m`` negative semidefinite):
+    ``request = (e (K, M), q (K, M, B), N (K, M, B, B), rows (K, C, B), limits (K, C), lo, hi)``.
+
+    A concave function lies below each of its tangent planes, so ``max t`` subject to
+    ``t <= e_m + (q_m + N_m d_k) . d - d_k N_m d_k / 2`` for tangent points ``d_k`` is a valid
+    bound for every choice of points (a linear program, :func:`_block_bounds`); the points are the
+    box's middle and then each round's maximiser (Kelley's cutting planes), and the smallest
+    bound of the rounds is kept.
+    """
+    e, q, neg, rows, limits, lo, hi = request
+    n_blk, n_mod, n_b = q.shape
+    half = 0.5 * (hi - lo)
+    reach = np.einsum("kmb,kb->km", np.abs(q), half)
+    t_hi = (e + reach).min(axis=1)
+    t_lo = (e - reach - 0.5 * np.einsum("kmij,ki,kj->km", np.abs(neg), half, half)).min(axis=1) - 1.0
+    f = np.zeros((n_blk, n_b + 1))
+    f[:, -1] = 1.0
+    cond = np.concatenate([rows, np.zeros(rows.shape[:2] + (1,))], axis=2)
+    box_lo, box_hi = np.concatenate([lo, t_lo[:, None]], 1), np.concatenate([hi, t_hi[:, None]], 1)
+    points = [0.5 * (lo + hi)]
+    best = t_hi.copy()
+    for _ in range(rounds):
+        cut_rows, cut_rhs = [], []
+        for d in points:
+            slope = q + np.einsum("kmij,kj->kmi", neg, d)
+            cut_rows.append(np.concatenate([-slope, np.ones((n_blk, n_mod, 1))], axis=2))
+            cut_rhs.append(e - 0.5 * np.einsum("ki,kmij,kj->km", d, neg, d))
+        a = np.concatenate([*cut_rows, cond], axis=1)
+        b = np.concatenate([*cut_rhs, limits], axis=1)
+        bound, x = _block_bounds(f, a, b, box_lo, box_hi)
+        best = np.minimum(best, bound)
+        points.append(np.clip(x[:, :n_b], lo, hi))
+    return best
 
 
 def regime_bound(
@@ -156,66 +210,66 @@ def _regime_bounds(v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, hal
                    rows: np.ndarray, limits: np.ndarray, threshold: float) -> np.ndarray:  # fmt: skip
     """Bounds of every regime (leading axis) of one box (:func:`_plan`, its programs solved)."""
     plan = _plan(v, weights, p, half, rows, limits, threshold)
-    return plan.finish(_block_bounds(*plan.request)) if plan.request is not None else plan.cheap
+    return plan.finish(_epigraph_bounds(plan.request)) if plan.request is not None else plan.cheap
 
 
 def _boxed(k: int, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.tile(-half, (k, 1)), np.tile(half, (k, 1))
 
 
+def _limited(sel: np.ndarray) -> np.ndarray:
+    """No programs for a box with more than :data:`LP_BLOCKS` of them (it is split first)."""
+    return sel if sel.size <= LP_BLOCKS else sel[:0]
+
+
 def _plan(v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, half: np.ndarray,
           rows: np.ndarray, limits: np.ndarray, threshold: float) -> _Plan:  # fmt: skip
     """Bounds of a box's regimes on the whole box, and for the regimes whose bound exceeds
-    ``threshold`` the linear programs over their linear conditions (one block per regime; per
-    regime and agent for ``p = +inf``; with the epigraph variable of the minimum for ``-inf``)."""
+    ``threshold`` the epigraph programs over their linear conditions (:func:`_epigraph_bounds`;
+    one block per regime, per regime and agent for ``p = +inf``; one model per agent for ``-inf``).
+    Each quadratic is split into its concave part (cut by tangent planes) and a convex part
+    bounded by :func:`curvature`."""
     c, g, h = v
     act = weights > 0
-    curv_i = curvature(h, half)
     top = quad_max(c, g, h, half)
-    if p == math.inf:
+    if math.isinf(p):
         cheap = _componentwise(top, weights, p)
-        r_i, a_i = np.nonzero((top > threshold) & act)
+        neg, pos = _concave_part(h)
+        e = c + curvature(pos, half)
+        if p > 0:
+            r_i, a_i = np.nonzero((top > threshold) & act)
+            if r_i.size > LP_BLOCKS:  # a wide box: split it before solving programs
+                r_i = a_i = r_i[:0]
 
-        def finish_max(lin: np.ndarray) -> np.ndarray:
-            val = np.where(act, top, -math.inf)
-            val[r_i, a_i] = np.minimum(top[r_i, a_i], c[r_i, a_i] + curv_i[r_i, a_i] + lin)
-            return np.asarray(val.max(axis=1))
+            def finish_max(bound: np.ndarray) -> np.ndarray:
+                val = np.where(act, top, -math.inf)
+                val[r_i, a_i] = np.minimum(top[r_i, a_i], bound)
+                return np.asarray(val.max(axis=1))
 
-        req = (g[r_i, a_i], rows[r_i], limits[r_i], *_boxed(r_i.size, half)) if r_i.size else None
-        return _Plan(cheap, req, finish_max)
-    if p == -math.inf:
-        cheap = _componentwise(top, weights, p)
-        sel = np.flatnonzero(cheap > threshold)
-        k, m = int(act.sum()), sel.size
-        agent_rows = np.concatenate([-g[sel][:, act], np.ones((m, k, 1))], axis=2)
-        cond = np.concatenate([rows[sel], np.zeros((m, rows.shape[1], 1))], axis=2)
-        f = np.zeros((m, half.size + 1))
-        f[:, -1] = 1.0
-        t_lo = -quad_max(-c, -g, -h, half)[sel][:, act].min(axis=1, initial=math.inf) - 1.0
-        lo, hi = _boxed(m, half)
-        lo, hi = np.concatenate([lo, t_lo[:, None]], axis=1), np.concatenate([hi, cheap[sel, None]], axis=1)
-        b = np.concatenate([(c + curv_i)[sel][:, act], limits[sel]], axis=1)
+            blocks = (e[r_i, a_i, None], g[r_i, a_i, None], neg[r_i, a_i, None], rows[r_i], limits[r_i])
+            return _Plan(cheap, (*blocks, *_boxed(r_i.size, half)) if r_i.size else None, finish_max)
+        sel = _limited(np.flatnonzero(cheap > threshold))
 
-        def finish_min(lin: np.ndarray) -> np.ndarray:
+        def finish_min(bound: np.ndarray) -> np.ndarray:
             out = cheap.copy()
-            out[sel] = np.minimum(cheap[sel], lin)
+            out[sel] = np.minimum(cheap[sel], bound)
             return out
 
-        req = (f, np.concatenate([agent_rows, cond], axis=1), b, lo, hi) if m else None
-        return _Plan(cheap, req, finish_min)
+        blocks = (e[sel][:, act], g[sel][:, act], neg[sel][:, act], rows[sel], limits[sel])
+        return _Plan(cheap, (*blocks, *_boxed(sel.size, half)) if sel.size else None, finish_min)
     const, q, hess, crude = _forms(v, weights, p, half)
-    curv = curvature(hess, half)
-    boxed = quad_max(const, q, hess, half)
-    cheap = np.minimum(crude, np.where(np.isfinite(const), _back(boxed, p), np.inf))
-    sel = np.flatnonzero((cheap > threshold) & np.isfinite(const))
+    cheap = np.minimum(crude, np.where(np.isfinite(const), _back(quad_max(const, q, hess, half), p), np.inf))
+    sel = _limited(np.flatnonzero((cheap > threshold) & np.isfinite(const)))
+    neg, pos = _concave_part(hess[sel])
 
-    def finish_mean(lin: np.ndarray) -> np.ndarray:
+    def finish_mean(bound: np.ndarray) -> np.ndarray:
         out = cheap.copy()
-        out[sel] = np.minimum(cheap[sel], _back(const[sel] + curv[sel] + lin, p))
+        out[sel] = np.minimum(cheap[sel], _back(bound, p))
         return out
 
-    req = (q[sel], rows[sel], limits[sel], *_boxed(sel.size, half)) if sel.size else None
-    return _Plan(cheap, req, finish_mean)
+    e = const[sel] + curvature(pos, half)
+    blocks = (e[:, None], q[sel][:, None], neg[:, None], rows[sel], limits[sel])
+    return _Plan(cheap, (*blocks, *_boxed(sel.size, half)) if sel.size else None, finish_mean)
 
 
 def _componentwise(top: np.ndarray, weights: np.ndarray, p: float) -> np.ndarray:
@@ -353,7 +407,7 @@ class _Search:
             plans.append((v, _plan(v, self.weights, p, half, reg.rows, reg.limits, threshold)))
         asks = [x[1].request for x in plans if isinstance(x, tuple) and x[1].request is not None]
         lin = (
-            _block_bounds(*(np.concatenate(parts) for parts in zip(*asks, strict=True)))
+            _epigraph_bounds(tuple(np.concatenate(parts) for parts in zip(*asks, strict=True)))
             if asks
             else np.zeros(0)
         )
@@ -389,15 +443,15 @@ class _Search:
         return out
 
     def _side(self, v: tuple[np.ndarray, ...], half: np.ndarray, regimes: int) -> int:
-        """How much each side's half-width moves a regime's bound: the slope of the objective's
-        linear form and the curvature of the values along that side."""
+        """How much each side's half-width moves a regime's bound: the slope and curvature of the
+        objective's local model along that side (of every value for +-inf)."""
         act = self.weights > 0
-        curv = np.abs(v[2][0][act]).max(axis=0) @ half
         if math.isinf(self.obj.p):
-            slope = np.abs(v[1][0][act]).max(axis=0)
-        else:
-            slope = np.abs(_forms(v, self.weights, self.obj.p, half)[1][0])
-        score = half * (slope + curv)
+            slope = np.abs(v[1][0][act]).max(axis=0) + np.abs(v[2][0][act]).max(axis=0) @ half
+        else:  # the objective's own linear form and curvature: a flat direction scores 0
+            _, q, hess, _ = _forms(v, self.weights, self.obj.p, half)
+            slope = np.abs(q[0]) + np.abs(hess[0]) @ half
+        score = half * slope
         if regimes > 1:  # regimes still to separate: keep every side in play
             score = score + 1e-3 * half * max(float(score.max()), 1e-12)
         return int(np.argmax(score)) if score.max() > 0 else int(np.argmax(half))

@@ -46,6 +46,8 @@ INTERIOR, KINK, ZERO, CAP = 0, 1, 2, 3
 MAX_REGIMES = 2048
 #: Refinements of the cells of the aggregate that locate a box's equilibrium totals.
 CELL_ROUNDS = 7
+#: The last rounds in which types that are never best replies in a cell are removed.
+BEATEN_ROUNDS = 1
 
 
 def mul(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -243,7 +245,8 @@ def _cells(
             a_hi[None] >= cells[:, 0, None, None] - slack
         )
         x_lo, x_hi = _reply_range(model, centre, half, cells)
-        feasible &= ~_beaten(model, centre, half, cells, x_lo, x_hi)
+        if step >= CELL_ROUNDS - BEATEN_ROUNDS:  # on fine cells, where it can decide
+            feasible &= ~_beaten(model, centre, half, cells, x_lo, x_hi)
         some: np.ndarray = np.any(feasible, axis=2)
         s_lo = np.where(feasible, x_lo, np.inf).min(axis=2) @ model.mass
         s_hi = np.where(feasible, x_hi, -np.inf).max(axis=2) @ model.mass

@@ -101,7 +101,7 @@ def test_block_bounds_are_valid_for_each_block(seed: int, blocks: int, dim: int)
     a = rng.normal(size=(blocks, 5, dim))
     b = rng.normal(size=(blocks, 5)) + 0.5
     lo, hi = -rng.uniform(0.1, 1, (blocks, dim)), rng.uniform(0.1, 1, (blocks, dim))
-    got = _block_bounds(f, a, b, lo, hi)
+    got, _ = _block_bounds(f, a, b, lo, hi)
     for k in range(blocks):
         res = linprog(
             -f[k], A_ub=a[k], b_ub=b[k], bounds=list(zip(lo[k], hi[k], strict=True)), method="highs"
@@ -117,3 +117,26 @@ def test_regime_bound_of_a_minimum_uses_the_tie() -> None:
     v = (np.ones(2), np.array([[1.0], [-1.0]]), np.zeros((2, 1, 1)))
     assert regime_bound(v, np.full(2, 0.5), -math.inf, np.ones(1)) == pytest.approx(1.0)
     assert regime_bound(v, np.full(2, 0.5), math.inf, np.ones(1)) == pytest.approx(2.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 10_000), st.integers(1, 5), st.integers(1, 3), st.sampled_from(PS + [-3.0, 0.3, 1.5, 4.0])
+)
+def test_regime_bound_holds_at_every_offset(seed: int, n: int, dim: int, p: float) -> None:
+    """The bounding algebra on its own: random quadratic values (positive on the box), random
+    linear conditions; M_p at every feasible offset is below the bound."""
+    rng = np.random.default_rng(seed)
+    half = rng.uniform(0.01, 0.5, dim)
+    g = rng.normal(size=(n, dim))
+    h = rng.normal(size=(n, dim, dim))
+    h = h + np.swapaxes(h, 1, 2)
+    c = 10.0 + np.abs(g) @ half + np.abs(h).sum(axis=(1, 2)) * float(half.max()) ** 2
+    rows, limits = rng.normal(size=(3, dim)), rng.uniform(0.0, 0.3, 3)
+    w = rng.dirichlet(np.ones(n))
+    bound = regime_bound((c, g, h), w, p, half, rows, limits)
+    for d in rng.uniform(-1, 1, (200, dim)) * half:
+        if np.any(rows @ d > limits):
+            continue
+        v = c + g @ d + 0.5 * np.einsum("njk,j,k->n", h, d, d)
+        assert sed.welfare.pmean(v, p, w) <= bound + 1e-9 * max(1.0, abs(bound))
