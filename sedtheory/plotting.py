@@ -243,16 +243,30 @@ def plot_actions_vs_rate(
 
 
 def plot_social_graph(
-    game: CommonsGame, utilities: npt.ArrayLike | None = None, seed: int = 0, title: str | None = None
+    game: CommonsGame,
+    utilities: npt.ArrayLike | None = None,
+    seed: int = 0,
+    title: str | None = None,
+    max_nodes: int = 2000,
 ) -> Any:
-    """The social graph: node colour = selfishness, node size = utility (if given)."""
+    """The social graph: node colour = selfishness, node size = utility (if given). Above
+    ``max_nodes`` agents the subgraph of the first ``max_nodes`` is drawn (a layout of 10^5 nodes
+    takes hours and shows nothing); the title says so."""
     g = game.society.graph
-    graph = nx.complete_graph(game.n) if g is None else nx.Graph(g)
-    pos = nx.circular_layout(graph) if game.n <= 12 else nx.spring_layout(graph, seed=seed)
+    shown = min(game.n, max_nodes)
+    if g is None:
+        graph = nx.complete_graph(shown)
+    else:
+        graph = nx.Graph(g) if shown == game.n else nx.Graph(g.subgraph(range(shown)))
+    pos = nx.circular_layout(graph) if shown <= 12 else nx.spring_layout(graph, seed=seed)
     fig, ax = _figure((6.0, 5.0))
-    sigma = game.society.selfishness
+    sigma = game.society.selfishness[:shown]
+    if utilities is not None:
+        utilities = np.asarray(utilities, dtype=float)[:shown]
+    if shown < game.n:
+        title = f"{title or 'Social graph'}\n(agents 0-{shown - 1} of {game.n})"
     if utilities is None:
-        sizes = np.full(game.n, 300.0)
+        sizes = np.full(shown, 300.0)
     else:
         u = np.asarray(utilities, dtype=float)
         span = float(np.ptp(u)) or 1.0
@@ -269,7 +283,7 @@ def plot_social_graph(
         node_size=sizes,
         edgecolors="black",
     )
-    if game.n <= 30:
+    if shown <= 30:
         nx.draw_networkx_labels(graph, pos, ax=ax, font_size=8)
     fig.colorbar(nodes, ax=ax, label="selfishness sigma (0 prosocial, 1 selfish)")
     ax.set_title(title or ("Social graph (node size: utility)" if utilities is not None else "Social graph"))

@@ -15,8 +15,9 @@ r"""The principal's second best over bracket rates: ``optimal_tax`` and ``TaxDes
 
 The certificate (:class:`~sedtheory.Certificate`): the returned welfare is exact at a certified
 equilibrium (a lower bound on the optimum); the tax-feasible first best is a proven upper bound;
-with ``certify=True`` the dual bound of a global solver on the second best itself (SCIP,
-:mod:`sedtheory.principal.global_bound`) is one too, and the status is ``"optimal"`` when it
+with ``certify=True`` a global bound on the second best itself (the branch and bound on the
+regimes, :mod:`sedtheory.principal.branch_bound`, then SCIP, :mod:`sedtheory.principal.global_bound`)
+is one too, and the status is ``"optimal"`` when it
 meets the welfare. Every grid policy and every search point was evaluated exactly, so the result
 is at least as good as each of them (in particular the seed's 1331-policy grid). Where several
 equilibria exist at a policy, ``selection`` decides which one counts (default: the best for the
@@ -158,15 +159,18 @@ def optimal_tax(
         says which (``selection``), how many equilibria the returned rates have
         (``equilibria_found``) and whether that list is complete (``equilibria_complete``).
     certify : bool
-        Prove global optimality: SCIP (bundled with PySCIPOpt) solves the single-level
-        reformulation of the second best over the rate box, every equilibrium of every rate
-        vector included (:mod:`sedtheory.principal.global_bound`), starting from the searched
-        design. Status ``"optimal"`` only when its dual bound meets the design's welfare within
+        Prove global optimality over the rate box, every equilibrium of every rate vector
+        included: the branch and bound on the global commons' regimes
+        (:func:`~sedtheory.principal.branch_bound.rate_box_bound`) and, where it does not close or
+        apply, SCIP (bundled with PySCIPOpt) on the single-level reformulation
+        (:mod:`sedtheory.principal.global_bound`), both starting from the searched design.
+        Status ``"optimal"`` only when the bound meets the design's welfare within
         ``1e-6`` relative; otherwise ``"best-found"`` with that second-best bound and the gap.
         A better point the solver finds is verified exactly (every equilibrium, tie repair) and
         kept. Commons games only; not with ``optimize_thresholds``.
     time_limit : float
-        Seconds for the global solver (``certify=True``; default 60).
+        Seconds for the global bound (``certify=True``; default 60): two thirds for the branch
+        and bound, the rest for SCIP if it has not closed.
     progress : bool
         Show the search's stages on stderr (tqdm; off by default, on in ``sedtheory run``).
     start : array_like, optional

@@ -248,9 +248,11 @@ def optimal_policy(
         :mod:`sedtheory.principal.selection`). Games without an equilibrium enumeration (e.g. the
         dynamic commons) count the solver's, and say so.
     certify : bool
-        Also run the space's ``global_bound`` hook: for bracket rates in the commons game, SCIP on
-        the single-level reformulation (:func:`~sedtheory.principal.global_bound.second_best_bound`)
-        bounds the optimistic second best over the whole box; its best point is re-verified
+        Also run the space's ``global_bound`` hook: for bracket rates in the commons game, the
+        branch and bound on the regimes (:func:`~sedtheory.principal.branch_bound.rate_box_bound`)
+        and, where it does not close, SCIP on the single-level reformulation
+        (:func:`~sedtheory.principal.global_bound.second_best_bound`) bound the optimistic second
+        best over the whole box; its best point is re-verified
         exactly and kept if better. The status is ``"optimal"`` only when that bound meets the
         design's welfare within ``1e-6`` relative; otherwise ``"best-found"`` with the bound
         (far tighter than the first best) and the gap.

@@ -125,30 +125,55 @@ def _progress(show: Any) -> Any:
 
 #: Largest electorate whose single-agent manipulations the report searches.
 MANIPULATION_VOTERS = 1000
+#: From this many agents the report scales its sweeps down (grid baseline, frontier, learning runs).
+LARGE_REPORT = 10_000
+#: Agent-policy pairs the seed's grid baseline may solve per candidate p (its step grows past it).
+GRID_BUDGET = 5_000_000
+
+
+def grid_step(game: Any) -> float:
+    """The seed's grid step (0.1, 1331 policies for three brackets) unless the grid times the
+    agents exceeds :data:`GRID_BUDGET`; then the finest of 0.2, 0.25, 0.5, 1 that fits.
+
+    >>> from sedtheory import scenarios
+    >>> grid_step(scenarios.apple_picking())
+    0.1
+    """
+    brackets = int(game.tax.n_brackets)
+    for step in (0.1, 0.2, 0.25, 0.5):
+        if (round(1 / step) + 1) ** brackets * game.n <= GRID_BUDGET:
+            return step
+    return 1.0
+
+
+def scaled(count: int, game: Any, least: int) -> int:
+    """``count`` rounds (epochs, frontier points) up to :data:`LARGE_REPORT` agents, then
+    proportionally fewer, at least ``least``: a report on 10^5 agents must finish."""
+    return count if game.n <= LARGE_REPORT else max(least, int(count * LARGE_REPORT / game.n))
 
 
 def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutcome, ...]:
     from sedtheory.principal import first_best, grid_search_tax, inefficiency
-    from sedtheory.welfare import pmean
+    from sedtheory.welfare import pmean_rows
 
     prefs = run.rounds[0].preferences
     out = []
     for p, d in zip(prefs.candidates, prefs.designs, strict=True):
-        grid = grid_search_tax(game, p, 0.1, engine="batched")
-        try:
-            fb = first_best(game, p)
-            ls: dict[str, Any] = {"status": fb.status, "welfare": fb.welfare, "upper_bound": fb.upper_bound}
-        except SedtheoryError as exc:
-            ls = {"status": f"unavailable: {exc}"}
+        grid = grid_search_tax(game, p, grid_step(game), engine="batched")
+        ls: dict[str, Any] = {"status": f"not computed above {LARGE_REPORT} agents"}
+        if game.n <= LARGE_REPORT:  # its unboundedness check is a linear program in n variables
+            try:
+                fb = first_best(game, p)
+                ls = {"status": fb.status, "welfare": fb.welfare, "upper_bound": fb.upper_bound}
+            except SedtheoryError as exc:
+                ls = {"status": f"unavailable: {exc}"}
         try:
             ratios = inefficiency(game.with_policy(d.policy), p)
         except SedtheoryError:
             ratios = None
-        out.append(
-            ObjectiveOutcome(
-                p, d, grid.rates, grid.welfare, ls, pmean(lf.utilities, p, game.welfare_weights), ratios
-            )
-        )
+        # -inf where the laissez-faire values leave the p-mean's domain (e.g. negative utilities, p <= 0)
+        lf_welfare = float(pmean_rows(lf.utilities[None, :], p, game.welfare_weights)[0])
+        out.append(ObjectiveOutcome(p, d, grid.rates, grid.welfare, ls, lf_welfare, ratios))
     return tuple(out)
 
 
@@ -157,14 +182,15 @@ def _learning(game: Any, p: float, design: PolicyDesign, config: ReportConfig) -
 
     learners = []
     for name in config.learners:
-        c = compare(game, p, name, rounds=config.rounds, seed=0, design=design)
+        c = compare(game, p, name, rounds=scaled(config.rounds, game, 100), seed=0, design=design)
         played = design.welfare - c.regret
         window = min(50, played.size)
         smooth = np.convolve(played, np.ones(window) / window, mode="valid")
         learners.append(LearnerOutcome(name, c, (c.rounds[window - 1 :] + 1, smooth)))
     principals = []
     for name, opts in config.principals:
-        res = learn_principal(game, p, name, epochs=config.epochs, seed=0, reference=design, **opts)
+        epochs = scaled(config.epochs, game, 10)
+        res = learn_principal(game, p, name, epochs=epochs, seed=0, reference=design, **opts)
         principals.append((name, dict(opts), res))
     return tuple(learners), tuple(principals)
 
@@ -214,7 +240,7 @@ def analyse(
     step("theorem registry ...")
     theorems = tuple(verify_all(instances=10 if config.quick else None, seed=0))
     step("welfare frontier ...")
-    frontier = welfare_frontier(game, ps=candidates, points=11 if config.quick else 21)
+    frontier = welfare_frontier(game, ps=candidates, points=scaled(11 if config.quick else 21, game, 5))
     dynamic = None
     if (spec or {}).get("dynamic") is not None:
         from sedtheory.report.dynamic import analyse_dynamic

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from sedtheory.markdown import table
-from sedtheory.report.analysis import Analysis
+from sedtheory.report.analysis import Analysis, grid_step
 from sedtheory.welfare import format_p, pmean
 
 __all__ = ["jsonable", "print_summary", "to_json", "to_markdown"]
@@ -169,11 +169,16 @@ def _ratios(ratios: Any) -> str:
 
 
 def _principal_section(a: Analysis, fig: Mapping[str, str]) -> list[str]:
+    step = grid_step(a.game)
+    count = (round(1 / step) + 1) ** int(a.game.tax.n_brackets)
+    grid = (
+        "the seed's" if step == 0.1 else f"a coarser grid's (the seed's is too large for {a.game.n} agents)"
+    )
     lines = [
         "## The principal: optimal tax for each objective p",
         "",
-        "`welfare` is M_p at the certified equilibrium of the optimal rates; `grid` is the best of the",
-        "seed's 1331 policies (rates in steps of 0.1); `upper bound` is the first best (a planner",
+        "`welfare` is M_p at the certified equilibrium of the optimal rates; `grid` is the best of",
+        f"{grid} {count} policies (rates in steps of {step:g}); `upper bound` is the first best (a planner",
         "choosing actions and transfers), so `gap` says how far from the best conceivable outcome.",
         "`best-found` means the search's optimum is certified as an equilibrium and beats every scanned",
         "policy, but the gap to the upper bound is not closed (`optimal` would mean it is).",
