@@ -53,7 +53,7 @@ from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.policy import PolicyDesign
 from sedtheory.registry import Registry
 from sedtheory.validate import count
-from sedtheory.welfare import objective_args, pmean
+from sedtheory.welfare import objective_args, pmean_rows
 
 __all__ = ["PRINCIPAL_LEARNERS", "PrincipalLearnerSpec", "PrincipalLearningResult", "learn_principal"]
 
@@ -82,7 +82,9 @@ class _Environment:
         a = np.clip(self.agents.a, 0.0, g.max_harvest)
         self.actions.append(a)
         values = pick(self.welfare_of, g.utilities(a), g.payoffs(a))
-        return float(pmean(values, self.p, g.welfare_weights))
+        # -inf where the played values leave the p-mean's domain (e.g. negative utilities, p <= 0):
+        # the worst feedback, which the learners below handle
+        return float(pmean_rows(values[None, :], self.p, g.welfare_weights)[0])
 
 
 def _ucb(
@@ -112,12 +114,14 @@ def _ucb(
         if t < k:
             arm = int(order[t])
         else:
-            seen = welfare[:t]
-            spread = max(float(seen.max() - seen.min()), 1e-12)
-            mean = sums / counts
-            var = np.maximum(squares / counts - mean * mean, 0.0)
+            seen = welfare[:t][np.isfinite(welfare[:t])]
+            spread = max(float(seen.max() - seen.min()), 1e-12) if seen.size else 1.0
+            ok = np.isfinite(sums)  # an arm that ever left the objective's domain is never replayed
+            mean = np.where(ok, sums, 0.0) / counts
+            var = np.maximum(np.where(ok, squares, 0.0) / counts - mean * mean, 0.0)
             log_t = math.log(t + 1)
-            index = mean + np.sqrt(2.0 * var * log_t / counts) + c * 3.0 * spread * log_t / counts
+            bonus = np.sqrt(2.0 * var * log_t / counts) + c * 3.0 * spread * log_t / counts
+            index = np.where(ok, mean + bonus, -np.inf)
             arm = int(np.argmax(index))
         w = env(arms[arm])
         counts[arm] += 1
@@ -165,7 +169,10 @@ def _spsa(
         rates[t], welfare[t] = minus, w_minus
         t += 1
         span = plus - minus
-        grad = np.divide((w_plus - w_minus), span, out=np.zeros_like(span), where=span != 0)
+        diff = w_plus - w_minus
+        if not math.isfinite(diff):  # one side (or both) off the domain: step towards the other
+            diff = 0.0 if w_plus == w_minus else (1.0 if w_plus > w_minus else -1.0)
+        grad = np.divide(diff, span, out=np.zeros_like(span), where=span != 0)
         norm = float(np.abs(grad).max())
         if norm > 0:
             phi = np.clip(phi + ak * grad / norm, lo, hi)

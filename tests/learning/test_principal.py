@@ -70,3 +70,20 @@ def test_bad_input(reference: sed.TaxDesign) -> None:
         learn_principal(game, float("nan"), "ucb", epochs=2)
     with pytest.raises(InvalidParameterError, match="registered learners"):
         learn_principal(game, 1.0, "ucb", epochs=2, agent_learner="ppo")
+
+
+@pytest.mark.parametrize("name", ["ucb", "spsa"])
+def test_rates_off_the_objectives_domain_are_the_worst_feedback(name: str) -> None:
+    """Planted: heavy damage makes utilities negative at low rates, where M_0 is undefined. The
+    learner gets -inf there (never a crash, never a NaN rate) and ends on rates it could score."""
+    soc = sed.Society([1.0] * 6, 40.0)
+    game = sed.CommonsGame(
+        soc, sed.PiecewiseLinearTax([0.0], [0.0]), damage=0.5, endowment=2.0, max_harvest=40.0
+    )
+    assert sed.solve_equilibrium(game).utilities.min() < 0  # laissez-faire is off the domain
+    design = sed.optimal_tax(game, 0.0)
+    res = learn_principal(game, 0.0, name, epochs=30, seed=0, reference=design)
+    assert np.all(np.isfinite(res.rates))
+    assert np.isfinite(res.final_rates).all()
+    end = game.with_tax(game.tax.with_rates(res.final_rates))
+    assert sed.solve_equilibrium(end).utilities.min() > 0 or name == "spsa"
