@@ -91,3 +91,16 @@ def test_dynamic_plots() -> None:
         plotting.plot_policy_functions(game, eq.actions, step=9)
     with pytest.raises(InvalidParameterError, match="regrowth"):
         plotting.plot_regrowth_map("logistic")
+
+
+def test_welfare_vs_p_leaves_out_undefined_means() -> None:
+    """Planted: a negative utility makes M_p undefined for p <= 0 (and non-integer p); the curve
+    skips those points instead of raising, and its label says so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sedtheory.plotting import plot_welfare_vs_p
+
+    fig = plot_welfare_vs_p({"laissez-faire": np.array([-1.0, 2.0, 3.0]), "taxed": np.array([1.0, 2.0, 2.0])})
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["laissez-faire (drawn only where M_p is defined)", "taxed"]
