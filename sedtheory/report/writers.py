@@ -11,7 +11,7 @@ import numpy as np
 
 from sedtheory.markdown import table
 from sedtheory.report.analysis import Analysis, grid_step
-from sedtheory.welfare import format_p, pmean
+from sedtheory.welfare import format_p, pmean_rows
 
 __all__ = ["jsonable", "print_summary", "to_json", "to_markdown"]
 
@@ -105,7 +105,11 @@ def to_json(a: Analysis, figure_files: Mapping[str, str] | None = None) -> dict[
             "utilities": lf.utilities,
             "nash_gap": lf.nash_gap,
             "certificate": lf.certificate,
-            "welfare": {p: pmean(lf.utilities, p, a.game.welfare_weights) for p in a.candidates},
+            # -inf (written as a label) where the values leave the p-mean's domain
+            "welfare": {
+                p: float(pmean_rows(lf.utilities[None, :], p, a.game.welfare_weights)[0])
+                for p in a.candidates
+            },
         },
         "voting": _voting(a),
         "principal": _principal(a),
