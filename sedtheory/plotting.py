@@ -43,7 +43,7 @@ from sedtheory.errors import InvalidParameterError
 from sedtheory.games import CommonsGame
 from sedtheory.principal.frontier import WelfareFrontier
 from sedtheory.taxes import PiecewiseLinearTax
-from sedtheory.welfare import format_p, pmean, pmean_rows
+from sedtheory.welfare import format_p, pmean, pmean_or_minus_inf
 
 __all__ = [
     "plot_welfare_frontier",
@@ -149,7 +149,7 @@ def plot_welfare_vs_p(
         vals = np.asarray(u, dtype=float)
         # M_p is undefined (-inf by the rows convention) where the values leave its domain, e.g.
         # negative utilities for p <= 0: those points are left out of the curve, and the label says so
-        curve = np.array([pmean_rows(vals[None, :], p, weights)[0] for p in grid])
+        curve = np.array([pmean_or_minus_inf(vals, p, weights) for p in grid])
         shown = np.isfinite(curve)
         label = name if shown.all() else f"{name} (drawn only where M_p is defined)"
         line = ax.plot(grid, np.where(shown, curve, np.nan), lw=2, label=label)[0]

@@ -33,6 +33,7 @@ __all__ = [
     "objective_args",
     "pick",
     "pmean",
+    "pmean_or_minus_inf",
     "pmean_rows",
     "slide_pmean",
     "welfare",
@@ -321,6 +322,27 @@ def pmean_rows(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = 
         else:
             out = _rows_power_mean(logs, pf, w)
     return np.where(bad | np.isnan(out), -np.inf, out)
+
+
+def pmean_or_minus_inf(values: npt.ArrayLike, p: float, weights: npt.ArrayLike | None = None) -> float:
+    r"""``M_p`` of one vector of utilities, ``-inf`` where it is outside the p-mean's domain.
+
+    The one-vector form of :func:`pmean_rows` (same domain convention: a negative value for
+    p > 0, a non-positive one for p <= 0, or NaN scores ``-inf``), for places that rank or report
+    a welfare and must not stop on an unscorable vector (learning principals' feedback, figures,
+    the report's laissez-faire welfare). Use :func:`pmean` where a domain error should be raised.
+
+    Examples
+    --------
+    >>> pmean_or_minus_inf([1.0, 4.0], 0)
+    2.0
+    >>> pmean_or_minus_inf([-1.0, 3.0], 0)
+    -inf
+    """
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1:
+        raise ShapeError("values", f"array of shape {v.shape}", "give one vector of utilities")
+    return float(pmean_rows(v[None, :], p, weights)[0])
 
 
 def _rows_power_mean(logs: np.ndarray, pf: float, w: np.ndarray | None = None) -> np.ndarray:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import sedtheory as sed
 from sedtheory import pmean
 from sedtheory.errors import DomainError, InvalidParameterError, ShapeError
-from sedtheory.welfare import pmean_rows, slide_pmean
+from sedtheory.welfare import pmean_or_minus_inf, pmean_rows, slide_pmean
 
 positive = st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12).map(np.array)
 ps = st.one_of(st.floats(-50, 50), st.sampled_from([0.0, 1.0, -1.0, 2.0, 0.5]))
@@ -135,6 +135,27 @@ def test_pmean_rows_matches_scipy(values: list[float], p: float) -> None:
     out = pmean_rows(rows, p)
     ref = float(scipy.stats.pmean(np.array(values), p)) if p != 0 else float(scipy.stats.gmean(values))
     assert out == pytest.approx([ref, ref], rel=1e-10)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(-10.0, 1e3), min_size=1, max_size=6),
+    st.sampled_from([-math.inf, -1.0, 0.0, 0.5, 1.0, 3.0, math.inf]),
+)
+def test_pmean_or_minus_inf_is_pmean_or_minus_inf(values: list[float], p: float) -> None:
+    """On the domain it is scipy's p-mean (via :func:`pmean`); off it, -inf where pmean raises."""
+    out = pmean_or_minus_inf(values, p)
+    try:
+        ref = float(sed.pmean(values, p))
+    except DomainError:
+        assert out == -math.inf
+    else:
+        assert out == pytest.approx(ref, rel=1e-10, abs=1e-12)
+
+
+def test_pmean_or_minus_inf_wants_one_vector() -> None:
+    with pytest.raises(ShapeError, match="values"):
+        pmean_or_minus_inf([[1.0, 2.0]], 1.0)
 
 
 @pytest.mark.parametrize(

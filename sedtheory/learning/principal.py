@@ -53,7 +53,7 @@ from sedtheory.principal.optimal import optimal_tax
 from sedtheory.principal.policy import PolicyDesign
 from sedtheory.registry import Registry
 from sedtheory.validate import count
-from sedtheory.welfare import objective_args, pmean_rows
+from sedtheory.welfare import objective_args, pmean_or_minus_inf
 
 __all__ = ["PRINCIPAL_LEARNERS", "PrincipalLearnerSpec", "PrincipalLearningResult", "learn_principal"]
 
@@ -84,7 +84,7 @@ class _Environment:
         values = pick(self.welfare_of, g.utilities(a), g.payoffs(a))
         # -inf where the played values leave the p-mean's domain (e.g. negative utilities, p <= 0):
         # the worst feedback, which the learners below handle
-        return float(pmean_rows(values[None, :], self.p, g.welfare_weights)[0])
+        return pmean_or_minus_inf(values, self.p, g.welfare_weights)
 
 
 def _ucb(

@@ -21,6 +21,7 @@ agents on the whole box, proven by a second-order bound). Equilibria with two or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,19 @@ class RegimeModel:
     weights: np.ndarray  # W dense (n, n)
     types: np.ndarray  # (T, 2): (kind, piece) of every candidate type
     tau: np.ndarray  # the tax's thresholds (B,)
+
+    @cached_property
+    def padded_widths(self) -> np.ndarray:
+        """Widths of the pieces on ``[0, a_max]`` padded with 0 to one per rate (B,) (the last
+        piece's, if infinite, also 0): the income taxed at each rate below a higher piece."""
+        out = np.zeros(self.tau.size)
+        out[: self.widths.size] = np.where(np.isfinite(self.widths), self.widths, 0.0)
+        return out
+
+    @cached_property
+    def bracket_widths(self) -> np.ndarray:
+        """Width of every bracket of the tax (B,), the top one infinite."""
+        return np.append(np.diff(self.tau), np.inf)
 
     @classmethod
     def of(cls, game: Any, box: np.ndarray) -> RegimeModel:
@@ -286,7 +300,7 @@ def _beaten(
     gain = fy - (
         alpha * a_mid - k * pieces.taxes(a_mid.reshape(-1)).reshape(a_mid.shape) - 0.5 * beta * a_mid * a_mid
     )
-    widths = np.append(np.diff(model.tau), np.inf)
+    widths = model.bracket_widths
     share_y = np.clip(y[..., None] - model.tau, 0.0, widths)  # (C, n, T, B)
     sx_lo = np.clip(x_lo[..., None] - model.tau, 0.0, widths)
     sx_hi = np.clip(x_hi[..., None] - model.tau, 0.0, widths)
@@ -398,9 +412,7 @@ def _tax_forms(
     """``T(a_j)`` with ``a_j`` on its regime's piece, as a quadratic in ``d``."""
     n_rates = centre.size
     below = np.arange(n_rates)[None, None, :] < pieces[..., None]
-    widths = np.zeros(n_rates)
-    widths[: model.widths.size] = np.where(np.isfinite(model.widths), model.widths, 0.0)
-    base1 = np.where(below, widths, 0.0)
+    base1 = np.where(below, model.padded_widths, 0.0)
     base0 = base1 @ centre
     rc, rg, rh = mul(centre[pieces], np.eye(n_rates)[pieces], a0 - model.lo[pieces], a1)
     return base0 + rc, base1 + rg, rh
@@ -486,8 +498,7 @@ def _dominated(
     al0 = model.sigma - model.c * (agg0[:, None] - a0)  # intercept (R, n)
     al1 = -model.c[:, None] * (agg1[:, None, :] - a1)
     n_p = model.lo.size
-    widths = np.zeros(n_rates)
-    widths[: model.widths.size] = np.where(np.isfinite(model.widths), model.widths, 0.0)
+    widths = model.padded_widths
     lo_c = model.lo[None, None, :]
     hi_c = np.minimum(model.hi[None, None, :], model.cap[None, :, None])
     y = np.clip(

@@ -154,7 +154,7 @@ def scaled(count: int, game: Any, least: int) -> int:
 
 def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutcome, ...]:
     from sedtheory.principal import first_best, grid_search_tax, inefficiency
-    from sedtheory.welfare import pmean_rows
+    from sedtheory.welfare import pmean_or_minus_inf
 
     prefs = run.rounds[0].preferences
     out = []
@@ -172,7 +172,7 @@ def _objectives(game: Any, run: SEDRun, lf: Equilibrium) -> tuple[ObjectiveOutco
         except SedtheoryError:
             ratios = None
         # -inf where the laissez-faire values leave the p-mean's domain (e.g. negative utilities, p <= 0)
-        lf_welfare = float(pmean_rows(lf.utilities[None, :], p, game.welfare_weights)[0])
+        lf_welfare = pmean_or_minus_inf(lf.utilities, p, game.welfare_weights)
         out.append(ObjectiveOutcome(p, d, grid.rates, grid.welfare, ls, lf_welfare, ratios))
     return tuple(out)
 

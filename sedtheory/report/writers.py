@@ -11,7 +11,7 @@ import numpy as np
 
 from sedtheory.markdown import table
 from sedtheory.report.analysis import Analysis, grid_step
-from sedtheory.welfare import format_p, pmean_rows
+from sedtheory.welfare import format_p, pmean_or_minus_inf
 
 __all__ = ["jsonable", "print_summary", "to_json", "to_markdown"]
 
@@ -106,10 +106,7 @@ def to_json(a: Analysis, figure_files: Mapping[str, str] | None = None) -> dict[
             "nash_gap": lf.nash_gap,
             "certificate": lf.certificate,
             # -inf (written as a label) where the values leave the p-mean's domain
-            "welfare": {
-                p: float(pmean_rows(lf.utilities[None, :], p, a.game.welfare_weights)[0])
-                for p in a.candidates
-            },
+            "welfare": {p: pmean_or_minus_inf(lf.utilities, p, a.game.welfare_weights) for p in a.candidates},
         },
         "voting": _voting(a),
         "principal": _principal(a),
