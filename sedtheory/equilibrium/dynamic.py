@@ -2,7 +2,8 @@ r"""Markov perfect equilibria of the dynamic commons by backward induction on a 
 
 At the last step the continuation is zero; at each earlier step ``t`` the stage game at every
 grid stock (step payoffs plus the discounted continuation utility
-:math:`\beta \sum_j W_{ij} V_{j,t+1}(G(E))`, linearly interpolated) is solved as an aggregative
+:math:`\beta \sum_j W_{ij} V_{j,t+1}(G(E))`, interpolated by the monotone cubic of
+:func:`~sedtheory.games.dynamic.stage.smooth_value`) is solved as an aggregative
 game, vectorised over all grid stocks: with the continuation replaced by its tangent, agent i's
 unrationed best demand :math:`x_i(\lambda_i)` is exact (piece by piece), and the total demand
 :math:`H` solves :math:`\sum_i x_i(\lambda_i(S - H)) = H` by bisection (at a kink of the
@@ -37,7 +38,14 @@ from typing import Any
 import numpy as np
 
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput
-from sedtheory.games.dynamic.stage import CHUNK, StageModel, best_replies, interpolate
+from sedtheory.games.dynamic.stage import (
+    CHUNK,
+    StageModel,
+    best_replies,
+    continuation,
+    pchip_slopes,
+    smooth_value,
+)
 
 __all__ = ["BackwardInduction", "backward_induction", "emptying_profiles", "stage_equilibria", "stage_roots"]
 
@@ -61,12 +69,12 @@ def stage_roots(
     ``E = 0`` and its water-filled version (:func:`_water_fill`); they exist where
     :math:`\Phi(S) > 0` (the orchard is emptied: no unrationed root there).
     """
-    slopes = np.diff(cont, axis=0) / np.diff(grid)[:, None]
+    slopes = pchip_slopes(grid, cont)
 
     def replies(escapement: np.ndarray) -> np.ndarray:
         nxt = model.regrowth(escapement)  # type: ignore[operator]
-        cell = np.clip(np.searchsorted(grid, nxt, side="right") - 1, 0, grid.size - 2)
-        price = model.beta * slopes[cell] * model.regrowth.slope(escapement)[..., None]  # type: ignore[attr-defined]
+        marginal = smooth_value(grid, cont, slopes, nxt)[1]
+        price = model.beta * marginal * model.regrowth.slope(escapement)[..., None]  # type: ignore[attr-defined]
         return model.marginal_replies(price)
 
     s = stocks[:, None]
@@ -272,35 +280,30 @@ def stage_equilibria(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The stage game at every grid stock: demands (G, n), stage gap per stock (G,), iterations.
 
-    ``prefer`` (G, n), if given, is checked before everything else and kept wherever it is still
-    an equilibrium (value iteration passes the last sweep's profile: re-selecting among several
-    equilibria at every sweep can make the values cycle instead of converge).
+    ``prefer`` (G, n), if given, is kept wherever it is still an equilibrium (value iteration
+    passes the last sweep's profile: re-selecting among several equilibria at every sweep can
+    make the values cycle instead of converge).
 
-    ``tol`` is relative to the largest stage value. The aggregate roots come first (see
-    :func:`stage_roots`); where none passes the global scan, the profiles ``guesses`` (G, n) are
-    tried - the last step's equilibrium (when the others' demands alone exceed the stock, no
-    agent can leave apples, so the continuation cannot matter) and the next step's. Stocks where
-    every candidate leaves a gain above the tolerance are re-solved by damped best responses
-    from the best candidate."""
+    ``tol`` is relative to the largest stage value. The candidates are the aggregate roots (see
+    :func:`stage_roots`), the orchard-emptying demands and the profiles ``guesses`` (G, n) - the
+    last step's equilibrium (when the others' demands alone exceed the stock, no agent can leave
+    apples, so the continuation cannot matter) and the next step's. All are checked by the global
+    scan in one batch; of those that pass, the one with the largest sum of the agents' stage
+    values is selected (:func:`_select`). Where none passes, the orchard-emptying profiles of
+    the rationed game are tried, and stocks where every candidate leaves a gain above the
+    tolerance are re-solved by damped best responses from the best candidate."""
     candidates, exists = stage_roots(model, grid, grid, cont)
-    if prefer is not None:
-        candidates = np.concatenate([prefer[:, None, :], candidates], axis=1)
-        # an empty orchard makes every demand an equilibrium: keep the canonical (root) one there
-        exists = np.concatenate([(grid > 0)[:, None], exists], axis=1)
     if guesses:
         candidates = np.concatenate([candidates, np.stack(guesses, axis=1)], axis=1)
         exists = np.concatenate([exists, np.ones((grid.size, len(guesses)), dtype=bool)], axis=1)
-    h = candidates[np.arange(grid.size), np.argmax(exists, axis=1)]
-    gaps = _gaps(model, grid, h, cont)
-    scale = tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
-    # the other candidates where the first fails, all in one check
-    rows, ks = np.nonzero((gaps > scale)[:, None] & exists & (np.arange(exists.shape[1]) > 0))
-    if rows.size:
-        trial = _gaps(model, grid[rows], candidates[rows, ks], cont, grid)
-        for r, k, v in zip(rows, ks, trial, strict=True):  # a few failing stocks, not every agent
-            if v < gaps[r]:
-                h[r], gaps[r] = candidates[r, k], v
-    rows = np.nonzero(gaps > scale)[0]
+    h, gaps, passed = _select(model, grid, cont, candidates, exists, tol)
+    if prefer is not None:
+        kept = _gaps(model, grid, prefer, cont)
+        # an empty orchard makes every demand an equilibrium: keep the selected one there
+        keep = (grid > 0) & (kept <= np.maximum(gaps, _scale(model, grid, prefer, cont, tol)))
+        h[keep], gaps[keep] = prefer[keep], kept[keep]
+    scale = _scale(model, grid, h, cont, tol)
+    rows = np.nonzero(~passed & (gaps > scale))[0]
     if rows.size:  # orchard-emptying equilibria of the rationed game
         trial_h = emptying_profiles(model, grid[rows], h[rows], candidates[rows, -2 - len(guesses)])
         trial = _gaps(model, grid[rows], trial_h, cont, grid)
@@ -313,6 +316,49 @@ def stage_equilibria(
             model, grid[rows], h[rows], grid, cont, scale, max_iter, damping
         )
     return h, np.maximum(gaps, 0.0), iterations
+
+
+def _scale(model: StageModel, grid: np.ndarray, h: np.ndarray, cont: np.ndarray, tol: float) -> float:
+    """The absolute stage tolerance: ``tol`` times the largest stage value (at least 1)."""
+    return tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
+
+
+def _select(
+    model: StageModel,
+    grid: np.ndarray,
+    cont: np.ndarray,
+    candidates: np.ndarray,
+    exists: np.ndarray,
+    tol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per stock, the candidate (G, K, n) selected: of those that exist and pass the global scan
+    to ``tol`` (relative), the one with the largest sum of stage values; where none passes, the
+    one with the smallest gain. Returns the profiles (G, n), their gains (G,) and which passed.
+
+    Selecting by welfare rather than by the order of the candidates keeps the selection
+    consistent from one stock to the next: where the stage game has a conserving and an emptying
+    equilibrium, taking whichever root happens to come first flips between them from one grid
+    stock to its neighbour, and the values (and every earlier step) inherit the saw-tooth. The
+    candidates are scanned in order of welfare, each only at the stocks where no better one has
+    passed (usually one scan per stock)."""
+    g_n, k_n = exists.shape
+    at = np.arange(g_n)[:, None]
+    stage = model.values(np.repeat(grid, k_n), candidates.reshape(g_n * k_n, -1), grid, cont)
+    welfare = np.where(exists, model.total(stage).reshape(g_n, k_n), -np.inf)
+    order = np.argsort(-welfare, axis=1, kind="stable")
+    scale = tol * max(1.0, float(np.max(np.abs(stage[exists.reshape(-1)]), initial=0.0)))
+    pick, best = np.zeros(g_n, dtype=np.int64), np.full(g_n, np.inf)
+    passed = np.zeros(g_n, dtype=bool)
+    for rank in range(k_n):
+        k = order[:, rank]
+        rows = np.nonzero(~passed & exists[at[:, 0], k])[0]
+        if rows.size == 0:
+            break
+        gain = _gaps(model, grid[rows], candidates[rows, k[rows]], cont, grid)
+        better = gain < best[rows]
+        pick[rows[better]], best[rows[better]] = k[rows[better]], gain[better]
+        passed[rows] = gain <= scale
+    return candidates[at[:, 0], pick], best, passed
 
 
 @dataclass(frozen=True)
@@ -345,7 +391,7 @@ class BackwardInduction:
 
 def _step_values(model: StageModel, grid: np.ndarray, h: np.ndarray, later: np.ndarray) -> np.ndarray:
     y, nxt = model.outcome(grid, h)
-    return model.payoffs(y) + model.beta * interpolate(grid, later, nxt)
+    return model.payoffs(y) + model.beta * continuation(grid, later, nxt)
 
 
 def _span(change: np.ndarray) -> float:
@@ -472,7 +518,8 @@ def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) 
     out = backward_induction(game, tol=tol * 1e-2, max_iter=max(max_iter, 400))
     sweeps = "" if out.change == 0.0 else f"; value iteration stopped at a change of {out.change:.1e}"
     argument = (
-        f"backward induction on a {game.grid.size}-point stock grid (linear interpolation); largest "
+        f"backward induction on a {game.grid.size}-point stock grid (values: monotone cubic interpolation; "
+        f"policies: linear); largest "
         f"stage gap {float(out.stage_gaps.max()):.2e}{sweeps}; the Nash gap below is measured by "
         "one-shot deviations along the path in the true game"
     )
@@ -480,7 +527,7 @@ def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) 
         "stage_gaps": out.stage_gaps,
         "values": out.values,
         "grid": game.grid,
-        "interpolation": "linear",
+        "interpolation": "values: monotone cubic (PCHIP); policies: linear",
         "value_change": out.change,
         "stage_solves": out.solves,
     }

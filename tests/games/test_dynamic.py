@@ -38,7 +38,8 @@ def test_is_a_game_and_solved_by_backward_induction() -> None:
     eq = sed.solve_equilibrium(game)
     assert eq.method == "backward-induction" and eq.converged
     assert eq.actions.shape == game.strategy_shape
-    assert eq.details["stage_gaps"].shape == (3,) and eq.details["interpolation"] == "linear"
+    assert eq.details["stage_gaps"].shape == (3,)
+    assert eq.details["interpolation"].startswith("values: monotone cubic")
 
 
 def test_horizon_one_is_the_static_game_without_damage() -> None:
@@ -201,10 +202,17 @@ def test_infinite_horizon_is_the_limit_of_long_finite_horizons() -> None:
     assert inf.stationary and inf.strategy_shape == (1, 41, 3)
     eq = sed.solve_equilibrium(inf)
     assert eq.converged and eq.details["value_change"] <= 1e-8 * np.abs(eq.details["values"]).max()
-    assert eq.details["stage_gaps"].max() < 1e-9
+    # the solver's stage tolerance: 1e-2 of the game's default relative tolerance (1e-4)
+    assert eq.details["stage_gaps"].max() <= 1e-6 * np.abs(eq.details["values"]).max()
     long = game(40)
     finite = sed.solve_equilibrium(long)
-    assert np.allclose(eq.actions[0], finite.actions[0], atol=1e-6)
+    # policies agree to the stage tolerance's resolution (a flat objective fixes a demand only to
+    # O(sqrt(tol))); solved to 1e-12 they agree to rounding
+    assert np.allclose(eq.actions[0], finite.actions[0], atol=5e-2)
+    from sedtheory.equilibrium.dynamic import backward_induction
+
+    tight_inf, tight_long = backward_induction(inf, tol=1e-12), backward_induction(long, tol=1e-12)
+    assert np.allclose(tight_inf.policies[0], tight_long.policies[0], atol=1e-8)
     assert np.allclose(inf.payoffs(eq.actions), long.payoffs(finite.actions), rtol=1e-3)  # 0.8^40 ~ 1e-4
 
 

@@ -291,11 +291,12 @@ class DynamicCommonsGame:
 
     #: Which Markov perfect equilibrium ``solve_equilibrium`` returns (the result's ``selection``).
     selection_note = (
-        "Markov perfect equilibrium by backward induction: at each step and grid stock the first "
-        "candidate that passes the global scan (aggregate roots in order of total demand, then the "
-        "orchard-emptying and rationing-kink profiles, then the last and next steps' profiles), else "
-        "damped best responses; other MPE may exist (several roots of the aggregate equation, a "
-        "continuum at the rationing kink). `aggregate` is the total realised harvest on the path."
+        "Markov perfect equilibrium by backward induction: at each step and grid stock, of the "
+        "candidates that pass the global scan (aggregate roots, the orchard-emptying demands, the "
+        "last and next steps' profiles) the one with the largest sum of the agents' stage values, "
+        "else orchard-emptying and rationing-kink profiles, else damped best responses; other MPE "
+        "may exist (several roots of the aggregate equation, a continuum at the rationing kink). "
+        "`aggregate` is the total realised harvest on the path."
     )
 
     #: What the principal's search may ask: each policy evaluation is a backward induction.

@@ -8,9 +8,10 @@ At stock :math:`S` with demands :math:`h` (total :math:`H`), realised harvests a
 
 with the step payoffs :math:`r_j = \omega + y_j - T(y_j) + R/n - C_j(y_j)` of the static game
 (no damage term: the damage is the lost future stock) and :math:`C_i` agent i's continuation
-utility (linear interpolation on the stock grid). Best responses maximise :math:`u_i` over
-:math:`x \in [0, a_{max}]` by a dense scan refined by zooms (and the exact kink where rationing
-starts), vectorised over every grid stock and agent.
+utility (the monotone cubic interpolant of the values on the stock grid, :func:`smooth_value`:
+C^1, so the stage game has no spurious equilibria at the grid's nodes). Best responses maximise
+:math:`u_i` over :math:`x \in [0, a_{max}]` by a dense scan refined by zooms (and the exact kink
+where rationing starts), vectorised over every grid stock and agent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from sedtheory.games.commons import formulas as F
 from sedtheory.games.commons.kernel import piece_search
 from sedtheory.taxes import RatePieces
 
-__all__ = ["StageModel", "best_replies", "interpolate", "interpolate_own"]
+__all__ = [
+    "StageModel",
+    "best_replies",
+    "continuation",
+    "interpolate",
+    "pchip_slopes",
+    "smooth_value",
+]
 
 
 def _cells(grid: np.ndarray, stocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,11 +49,76 @@ def interpolate(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.
     return values[idx] * (1.0 - w)[..., None] + values[idx + 1] * w[..., None]
 
 
-def interpolate_own(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
-    """``values[:, i]`` interpolated at ``stocks[g, i, k]`` for each agent i: shape (G, n, K)."""
-    idx, w = _cells(grid, stocks)
-    agent = np.arange(values.shape[1])[None, :, None]
-    return values[idx, agent] * (1.0 - w) + values[idx + 1, agent] * w
+def pchip_slopes(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    r"""Node derivatives (G, n) of the monotone piecewise-cubic Hermite interpolant of every
+    column of ``values`` (G, n) on ``grid`` (Fritsch and Carlson 1980, in the weighted
+    harmonic-mean form of Fritsch and Butland; one-sided three-point ends, as scipy's
+    ``PchipInterpolator``): 0 at a local extremum of the data, so each cell's cubic is monotone
+    and stays between its end values (no overshoot at a jump of the data)."""
+    h = np.diff(grid)[:, None]
+    m = np.diff(values, axis=0) / h  # secants (G - 1, n)
+    d = np.zeros_like(values)
+    if grid.size == 2:
+        return d + m
+    w1, w2 = 2.0 * h[1:] + h[:-1], h[1:] + 2.0 * h[:-1]
+    same = (m[:-1] * m[1:]) > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        harmonic = (w1 + w2) / (w1 / m[:-1] + w2 / m[1:])
+    d[1:-1] = np.where(same, harmonic, 0.0)
+    for end, (h0, h1, m0, m1) in ((0, (h[0], h[1], m[0], m[1])), (-1, (h[-1], h[-2], m[-1], m[-2]))):
+        e = ((2.0 * h0 + h1) * m0 - h0 * m1) / (h0 + h1)
+        e = np.where(np.sign(e) != np.sign(m0), 0.0, e)
+        d[end] = np.where((np.sign(m0) != np.sign(m1)) & (np.abs(e) > 3.0 * np.abs(m0)), 3.0 * m0, e)
+    return d
+
+
+def continuation(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
+    """Continuation utilities ``values`` (G, n) on ``grid`` at ``stocks`` (any shape, clipped):
+    the monotone cubic interpolant (:func:`smooth_value`), shape ``stocks.shape + (n,)``."""
+    return smooth_value(grid, values, pchip_slopes(grid, values), stocks)[0]
+
+
+def smooth_value(
+    grid: np.ndarray,
+    values: np.ndarray,
+    slopes: np.ndarray,
+    stocks: np.ndarray,
+    agent: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The monotone cubic interpolant of ``values`` (G, n) with node ``slopes`` (G, n) and its
+    derivative at ``stocks`` (clipped to the grid): shapes ``stocks.shape + (n,)``, or, with
+    ``agent`` (broadcastable to ``stocks``), column ``agent`` at each stock (``stocks.shape``).
+
+    Notes
+    -----
+    On the cell :math:`[s_k, s_{k+1}]` of width :math:`h`, with :math:`u = (S - s_k)/h`,
+    :math:`V(S) = (2u^3 - 3u^2 + 1) v_k + (u^3 - 2u^2 + u) h d_k + (3u^2 - 2u^3) v_{k+1}
+    + (u^3 - u^2) h d_{k+1}`: C^1 across nodes, so the stage games on it have no concave kink
+    at every grid stock (linear interpolation has one wherever the slope falls, and each carries
+    a continuum of spurious equilibria in which every agent aims for the same grid stock).
+    """
+    idx, u = _cells(grid, stocks)
+    width = grid[idx + 1] - grid[idx]
+    if agent is None:
+        u, width = u[..., None], width[..., None]
+        v0, v1, d0, d1 = values[idx], values[idx + 1], slopes[idx], slopes[idx + 1]
+    else:
+        v0, v1, d0, d1 = (
+            values[idx, agent],
+            values[idx + 1, agent],
+            slopes[idx, agent],
+            slopes[idx + 1, agent],
+        )
+    u2 = u * u
+    u3 = u2 * u
+    value = (
+        (2 * u3 - 3 * u2 + 1) * v0
+        + (u3 - 2 * u2 + u) * width * d0
+        + (3 * u2 - 2 * u3) * v1
+        + (u3 - u2) * width * d1
+    )
+    slope = 6 * (u2 - u) * (v0 - v1) / width + (3 * u2 - 4 * u + 1) * d0 + (3 * u2 - 2 * u) * d1
+    return value, slope
 
 
 @dataclass(frozen=True)
@@ -159,7 +232,7 @@ class StageModel:
         continuation utilities ``cont`` (G, n) on ``grid``."""
         harvests, nxt = self.outcome(stock, demands)
         r = self.payoffs(harvests)
-        return self.weigh(r) + self.beta * interpolate(grid, cont, nxt)
+        return self.weigh(r) + self.beta * continuation(grid, cont, nxt)
 
     def own_values(
         self, stock: np.ndarray, demands: np.ndarray, x: np.ndarray, grid: np.ndarray, cont: np.ndarray
@@ -256,7 +329,8 @@ class StageModel:
         step = base[..., None] + sigma[None, :, None] * own_x + (s / self.n)[None, :, None] * t_x
         escapement = np.maximum(stock[:, None, None] - others[..., None] - x, 0.0)
         nxt = np.asarray(self.regrowth(escapement))  # type: ignore[operator]
-        return step + self.beta * interpolate_own(grid, cont, nxt)
+        agent = np.arange(self.size)[None, :, None]
+        return step + self.beta * smooth_value(grid, cont, pchip_slopes(grid, cont), nxt, agent)[0]
 
 
 def _scan(stock: np.ndarray, demands: np.ndarray, others: np.ndarray, amax: float, points: int) -> np.ndarray:
