@@ -36,3 +36,11 @@ def test_us_incomes_benchmark_quick():
     script = SCRIPT.parent / "bench_us_incomes.py"
     out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
     assert "Certified equilibrium under current law" in out.stdout and "Nelder-Mead" in out.stdout
+
+
+@pytest.mark.slow
+def test_dynamic_benchmark_quick():
+    script = SCRIPT.parent / "bench_dynamic.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True)
+    assert "plain loop" in out.stdout and "Nash gap (true game)" in out.stdout
+    assert "random small games" in out.stdout
