@@ -63,8 +63,7 @@ def stage_roots(
     exist (G, roots + 2).
 
     Agent i's tangent reply at total demand ``H`` is :math:`x_i(\lambda_i(S - H))`; roots of
-    :math:`\Phi(H) = \sum_i x_i - H` on ``[0, S]`` are bracketed on ``points`` even intervals
-    refined at every total whose next stock is a grid stock (:func:`_node_totals`), and
+    :math:`\Phi(H) = \sum_i x_i - H` on ``[0, S]`` are bracketed on ``points`` intervals and
     bisected: the first ``roots - 1`` sign changes and the last (an interpolated continuation
     need not be concave, so there may be several). The last two candidates are the demand at
     ``E = 0`` and its water-filled version (:func:`_water_fill`); they exist where
@@ -79,10 +78,7 @@ def stage_roots(
         return model.marginal_replies(price)
 
     s = stocks[:, None]
-    totals = np.sort(
-        np.concatenate([s * np.linspace(0.0, 1.0, points + 1), _node_totals(model, s, grid)], axis=1)
-    )
-    points = totals.shape[1] - 1
+    totals = s * np.linspace(0.0, 1.0, points + 1)
     rows = max(1, CHUNK // max(1, model.size * (points + 1)))  # bound the (rows, points + 1, n) replies
     phi = (
         np.concatenate(
@@ -111,18 +107,6 @@ def stage_roots(
         [count[:, -1:] >= np.arange(1, roots + 1), emptied[:, None], emptied[:, None]], axis=1
     )
     return candidates, exists
-
-
-def _node_totals(model: StageModel, s: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Total demands (G, grid size) at which the next stock is a grid stock (``S - G^{-1}(s_k)``,
-    clipped to ``[0, S]``): bracketing the aggregate equation there as well puts every cell of the
-    continuation between two bracket points, so a steep cell (a smoothed jump of the values) whose
-    two sign changes would fall between two evenly spaced totals and cancel is not missed."""
-    cap = float(model.regrowth.capacity)  # type: ignore[attr-defined]
-    table = np.linspace(0.0, cap, 4 * grid.size + 1)
-    reach = np.maximum.accumulate(np.asarray(model.regrowth(table), dtype=float))  # type: ignore[operator]
-    escapement = np.interp(grid, reach, table)  # G^{-1} of each grid stock (G increasing)
-    return np.clip(s - escapement[None, :], 0.0, s)
 
 
 def _bisect(
