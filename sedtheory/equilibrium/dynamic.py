@@ -44,7 +44,7 @@ from sedtheory.games.dynamic.stage import (
     best_replies,
     continuation,
     pchip_slopes,
-    smooth_value,
+    smooth_slope,
 )
 
 __all__ = ["BackwardInduction", "backward_induction", "emptying_profiles", "stage_equilibria", "stage_roots"]
@@ -73,7 +73,7 @@ def stage_roots(
 
     def replies(escapement: np.ndarray) -> np.ndarray:
         nxt = model.regrowth(escapement)  # type: ignore[operator]
-        marginal = smooth_value(grid, cont, slopes, nxt)[1]
+        marginal = smooth_slope(grid, cont, slopes, nxt)
         price = model.beta * marginal * model.regrowth.slope(escapement)[..., None]  # type: ignore[attr-defined]
         return model.marginal_replies(price)
 

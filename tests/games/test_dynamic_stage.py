@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import sedtheory as sed
 from sedtheory.games.dynamic import DynamicCommonsGame
-from sedtheory.games.dynamic.stage import continuation, pchip_slopes, smooth_value
+from sedtheory.games.dynamic.stage import continuation, pchip_slopes, smooth_slope, smooth_value
 
 columns = st.lists(st.floats(-50.0, 50.0, allow_nan=False), min_size=3, max_size=12)
 
@@ -26,7 +26,8 @@ def test_pchip_matches_scipy_and_never_overshoots(a: list[float], b: list[float]
     grid = np.cumsum(rng.uniform(0.2, 3.0, size))
     values = np.column_stack([a[:size], b[:size]])
     stocks = rng.uniform(grid[0], grid[-1], 200)
-    value, slope = smooth_value(grid, values, pchip_slopes(grid, values), stocks)
+    slopes = pchip_slopes(grid, values)
+    value, slope = smooth_value(grid, values, slopes, stocks), smooth_slope(grid, values, slopes, stocks)
     for j in range(2):
         ref = scipy.interpolate.PchipInterpolator(grid, values[:, j])
         assert np.allclose(value[:, j], ref(stocks), atol=1e-9 * (1 + np.abs(values).max()))
@@ -43,7 +44,8 @@ def test_smooth_value_per_agent_column_and_clipping() -> None:
     slopes = pchip_slopes(grid, values)
     stocks = np.array([[[-1.0, 3.3]], [[7.7, 12.0]]])  # (G=2, n=1, K=2) for agent 0 ... and clipped ends
     agent = np.zeros((1, 1, 1), dtype=int)
-    mine, _ = smooth_value(grid, values, slopes, stocks, agent)
+    mine = smooth_value(grid, values, slopes, stocks, agent)
+    assert smooth_slope(grid, values, slopes, stocks, agent).shape == (2, 1, 2)
     assert mine.shape == (2, 1, 2)
     assert np.allclose(mine[..., :], continuation(grid, values, stocks)[..., 0])
     assert mine[0, 0, 0] == pytest.approx(0.0) and mine[1, 0, 1] == pytest.approx(100.0)  # clipped
@@ -56,8 +58,8 @@ def test_continuation_is_c1_across_nodes() -> None:
     values = np.column_stack([100 * np.log1p(grid), np.minimum(grid, 60.0)])
     slopes = pchip_slopes(grid, values)
     eps = 1e-7
-    left = smooth_value(grid, values, slopes, grid[1:-1] - eps)[1]
-    right = smooth_value(grid, values, slopes, grid[1:-1] + eps)[1]
+    left = smooth_slope(grid, values, slopes, grid[1:-1] - eps)
+    right = smooth_slope(grid, values, slopes, grid[1:-1] + eps)
     assert np.allclose(left, right, atol=1e-4)
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "continuation",
     "interpolate",
     "pchip_slopes",
+    "smooth_slope",
     "smooth_value",
 ]
 
@@ -75,7 +76,24 @@ def pchip_slopes(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
 def continuation(grid: np.ndarray, values: np.ndarray, stocks: np.ndarray) -> np.ndarray:
     """Continuation utilities ``values`` (G, n) on ``grid`` at ``stocks`` (any shape, clipped):
     the monotone cubic interpolant (:func:`smooth_value`), shape ``stocks.shape + (n,)``."""
-    return smooth_value(grid, values, pchip_slopes(grid, values), stocks)[0]
+    return smooth_value(grid, values, pchip_slopes(grid, values), stocks)
+
+
+def _hermite(
+    grid: np.ndarray, values: np.ndarray, slopes: np.ndarray, stocks: np.ndarray, agent: np.ndarray | None
+) -> tuple[np.ndarray, ...]:
+    """Cell offsets ``u``, widths ``h`` and the cubic's coefficients ``(v_k, c1, c2, c3)`` at
+    ``stocks``: :math:`V = v_k + u (c_1 + u (c_2 + u c_3))`."""
+    idx, u = _cells(grid, stocks)
+    width = grid[idx + 1] - grid[idx]
+    if agent is None:
+        u, width = u[..., None], width[..., None]
+        v0, v1, d0, d1 = values[idx], values[idx + 1], slopes[idx], slopes[idx + 1]
+    else:
+        v0, v1 = values[idx, agent], values[idx + 1, agent]
+        d0, d1 = slopes[idx, agent], slopes[idx + 1, agent]
+    rise, c1, hd1 = v1 - v0, width * d0, width * d1
+    return u, width, v0, c1, 3.0 * rise - 2.0 * c1 - hd1, c1 + hd1 - 2.0 * rise
 
 
 def smooth_value(
@@ -84,10 +102,10 @@ def smooth_value(
     slopes: np.ndarray,
     stocks: np.ndarray,
     agent: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""The monotone cubic interpolant of ``values`` (G, n) with node ``slopes`` (G, n) and its
-    derivative at ``stocks`` (clipped to the grid): shapes ``stocks.shape + (n,)``, or, with
-    ``agent`` (broadcastable to ``stocks``), column ``agent`` at each stock (``stocks.shape``).
+) -> np.ndarray:
+    r"""The monotone cubic interpolant of ``values`` (G, n) with node ``slopes`` (G, n) at
+    ``stocks`` (clipped to the grid): shape ``stocks.shape + (n,)``, or, with ``agent``
+    (broadcastable to ``stocks``), column ``agent`` at each stock (``stocks.shape``).
 
     Notes
     -----
@@ -97,28 +115,21 @@ def smooth_value(
     at every grid stock (linear interpolation has one wherever the slope falls, and each carries
     a continuum of spurious equilibria in which every agent aims for the same grid stock).
     """
-    idx, u = _cells(grid, stocks)
-    width = grid[idx + 1] - grid[idx]
-    if agent is None:
-        u, width = u[..., None], width[..., None]
-        v0, v1, d0, d1 = values[idx], values[idx + 1], slopes[idx], slopes[idx + 1]
-    else:
-        v0, v1, d0, d1 = (
-            values[idx, agent],
-            values[idx + 1, agent],
-            slopes[idx, agent],
-            slopes[idx + 1, agent],
-        )
-    u2 = u * u
-    u3 = u2 * u
-    value = (
-        (2 * u3 - 3 * u2 + 1) * v0
-        + (u3 - 2 * u2 + u) * width * d0
-        + (3 * u2 - 2 * u3) * v1
-        + (u3 - u2) * width * d1
-    )
-    slope = 6 * (u2 - u) * (v0 - v1) / width + (3 * u2 - 4 * u + 1) * d0 + (3 * u2 - 2 * u) * d1
-    return value, slope
+    u, _, v0, c1, c2, c3 = _hermite(grid, values, slopes, stocks, agent)
+    return v0 + u * (c1 + u * (c2 + u * c3))  # type: ignore[no-any-return]
+
+
+def smooth_slope(
+    grid: np.ndarray,
+    values: np.ndarray,
+    slopes: np.ndarray,
+    stocks: np.ndarray,
+    agent: np.ndarray | None = None,
+) -> np.ndarray:
+    """The derivative in the stock of :func:`smooth_value` (same shapes; at a node the cubics
+    on both sides agree; beyond the grid's ends, where stocks are clipped, the end node's)."""
+    u, width, _, c1, c2, c3 = _hermite(grid, values, slopes, stocks, agent)
+    return (c1 + u * (2.0 * c2 + 3.0 * u * c3)) / width  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -235,17 +246,25 @@ class StageModel:
         return self.weigh(r) + self.beta * continuation(grid, cont, nxt)
 
     def own_values(
-        self, stock: np.ndarray, demands: np.ndarray, x: np.ndarray, grid: np.ndarray, cont: np.ndarray
+        self,
+        stock: np.ndarray,
+        demands: np.ndarray,
+        x: np.ndarray,
+        grid: np.ndarray,
+        cont: np.ndarray,
+        slopes: np.ndarray | None = None,
     ) -> np.ndarray:
         """Agent i's value when it demands ``x[g, i, k]`` and the others keep ``demands[g]``:
         shape (G, n, K), vectorised over stocks g, deviating agents i and candidates k.
+        ``slopes``: the continuation's :func:`pchip_slopes` if already computed (a search calls
+        this many times against one continuation).
 
         Without rationing (``x + H_{-i} <= S``) the others' harvests do not move, so the value is
         the current weighted payoffs with agent i's own terms swapped (O(1) per candidate); only
         candidates that ration are evaluated with every agent's payoff.
         """
         others = self.total(demands)[:, None] - demands  # (G, n)
-        out = self._unrationed(stock, demands, others, x, grid, cont)
+        out = self._unrationed(stock, demands, others, x, grid, cont, slopes)
         rationed = x + others[..., None] > stock[:, None, None]
         if not np.any(rationed):
             return out
@@ -317,6 +336,7 @@ class StageModel:
         x: np.ndarray,
         grid: np.ndarray,
         cont: np.ndarray,
+        slopes: np.ndarray | None = None,
     ) -> np.ndarray:
         """``sum_j W_ij r_j + beta C_i(G(S - H_{-i} - x))`` with the others' harvests at their demands."""
         sigma = self.sigma
@@ -330,7 +350,8 @@ class StageModel:
         escapement = np.maximum(stock[:, None, None] - others[..., None] - x, 0.0)
         nxt = np.asarray(self.regrowth(escapement))  # type: ignore[operator]
         agent = np.arange(self.size)[None, :, None]
-        return step + self.beta * smooth_value(grid, cont, pchip_slopes(grid, cont), nxt, agent)[0]
+        slopes = pchip_slopes(grid, cont) if slopes is None else slopes
+        return step + self.beta * smooth_value(grid, cont, slopes, nxt, agent)
 
 
 def _scan(stock: np.ndarray, demands: np.ndarray, others: np.ndarray, amax: float, points: int) -> np.ndarray:
@@ -394,7 +415,8 @@ def _best_replies(
     by more than rounding (a sharp peak missed by the scan can make it smaller).
     """
     cand = _scan(stock, demands, model.total(demands)[:, None] - demands, model.amax, points)
-    vals = model.own_values(stock, demands, cand, grid, cont)
+    slopes = pchip_slopes(grid, cont)  # one continuation for the whole search
+    vals = model.own_values(stock, demands, cand, grid, cont, slopes)
     order = np.sort(cand, axis=-1)
     pick = np.argmax(vals, axis=-1)[..., None]
     best_x = np.take_along_axis(cand, pick, axis=-1)[..., 0]
@@ -404,13 +426,13 @@ def _best_replies(
     hi = np.take_along_axis(order, np.minimum(pos + 1, order.shape[-1] - 1), axis=-1)[..., 0]
     ratio = (np.sqrt(5.0) - 1.0) / 2.0
     a, b = lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo)
-    va = model.own_values(stock, demands, a[..., None], grid, cont)[..., 0]
-    vb = model.own_values(stock, demands, b[..., None], grid, cont)[..., 0]
+    va = model.own_values(stock, demands, a[..., None], grid, cont, slopes)[..., 0]
+    vb = model.own_values(stock, demands, b[..., None], grid, cont, slopes)[..., 0]
     for _ in range(refine):
         left = va >= vb
         lo, hi = np.where(left, lo, a), np.where(left, b, hi)
         new = np.where(left, lo + (1 - ratio) * (hi - lo), lo + ratio * (hi - lo))
-        vn = model.own_values(stock, demands, new[..., None], grid, cont)[..., 0]
+        vn = model.own_values(stock, demands, new[..., None], grid, cont, slopes)[..., 0]
         a, b, va, vb = (
             np.where(left, new, b),
             np.where(left, a, new),
