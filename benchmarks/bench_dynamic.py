@@ -128,7 +128,7 @@ def seed_taxes(quick: bool) -> None:
     """The seed society (``scenarios.apple_picking``), ``T = 100``, 201 points: backward induction
     and the true-game certificate for laissez-faire and four taxes on its brackets."""
     seed = sed.scenarios.apple_picking()
-    print("\n| seed society, T = 100, grid 201: rates | backward induction (s) | stage solves | Nash gap |")
+    print("\n| seed society: rates | backward induction (s) | stage solves | Nash gap |")
     print("|---|---|---|---|")
     rates = [[0.0] * 3] if quick else [[0.0] * 3, [0.3] * 3, [0.5] * 3, [0.1, 0.3, 0.5], [0.2, 0.5, 0.8]]
     for r in rates:
