@@ -353,8 +353,8 @@ def equilibria(
     if pinned >= 2:
         notes.append(
             f"{pinned} agents without private effort cost (or with selfishness 0) sit strictly inside a "
-            "tax bracket at one equilibrium: their actions can trade off at the same total, a continuum "
-            "of equilibria of which one is listed"
+            "tax bracket (or on a kink beside one) at one equilibrium: their actions can trade off at "
+            "the same total, a continuum of equilibria of which one is listed"
         )
     return _finish(game, found, own, notes, proof)
 
@@ -405,7 +405,10 @@ def _finish(game: Any, found: EquilibriumSet, own: Any, notes: list[str], proof:
 
 def _pinned(game: CommonsGame, actions: np.ndarray, upper: np.ndarray) -> int:
     """The largest number, over the profiles, of agents whose own first-order condition pins the
-    total only (:math:`\\sigma_i/\theta_i = 0`) and who sit strictly inside a tax piece."""
+    total only (:math:`\\sigma_i/\\theta_i = 0`) and who sit inside a tax piece or on a kink
+    between two (from a kink the agent can move into the piece beside it: with another such
+    agent inside that piece, the two trade off at the same total - measured: two selfishness-0
+    agents at (2.43, 2.0) and (2.21, 2.21), both equilibria)."""
     soc = game.society
     level = np.flatnonzero((soc.selfishness / soc.productivity == 0) & (upper > 0))
     if level.size < 2 or actions.shape[0] == 0:
@@ -413,8 +416,10 @@ def _pinned(game: CommonsGame, actions: np.ndarray, upper: np.ndarray) -> int:
     lo, hi, _, _ = game.tax_pieces
     x = actions[:, level, None]
     eps = 1e-9 * np.maximum(1.0, x)
-    inside = (x > lo + eps) & (x < np.minimum(hi, upper[level][:, None]) - eps)
-    return int(inside.any(axis=-1).sum(axis=1).max())
+    top = np.minimum(hi, upper[level][:, None])
+    inside = (x > lo + eps) & (x < top - eps)
+    kink = (np.abs(x - lo) <= eps) & (lo > 0) & (lo < top)  # the lower end of an inner piece
+    return int((inside | kink).any(axis=-1).sum(axis=1).max())
 
 
 def _near(a: np.ndarray, b: np.ndarray) -> bool:

@@ -429,7 +429,7 @@ def _reselect(
     windows = space.equilibrium_windows(game, cand, tol=tol)
     if windows is not None and bool(np.all(windows.unique)):
         return found
-    ev = evaluate(cand)
+    ev = selected_evaluations(space, game, cand, obj, selection, tol, windows=windows)[0]
     v = ev.welfare(obj)
     top = np.argsort(-v)[:_RESELECT_STARTS]
     top = top[np.isfinite(v[top])]

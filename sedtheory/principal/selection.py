@@ -104,6 +104,7 @@ def selected_evaluations(
     selection: str,
     tol: float = 1e-9,
     exhaustive: bool = False,
+    windows: Any = None,
 ) -> tuple[PolicyEvaluations, list[Selected] | None]:
     """Each policy of ``points`` evaluated at the equilibrium ``selection`` counts, as
     :class:`PolicyEvaluations` for the generic search.
@@ -113,10 +114,14 @@ def selected_evaluations(
     largest consistent replies' roots, where they are equilibria), all batched; spaces without
     the hook give the solver's. ``exhaustive=True`` enumerates every equilibrium of each row
     that is not provably unique (:func:`~sedtheory.equilibria`, within the row's window) and
-    also returns the :class:`Selected` of each row."""
+    also returns the :class:`Selected` of each row. ``windows``: the space's equilibrium windows
+    of ``points`` if the caller already has them (computed here otherwise)."""
     batch = space.batch_equilibria(game, points, tol=tol)
     hook = getattr(space, "equilibrium_windows", None)
-    windows = hook(game, points, tol=tol) if hook is not None and selection != "solver" else None
+    if hook is None or selection == "solver":
+        windows = None
+    elif windows is None:
+        windows = hook(game, points, tol=tol)
     if windows is None:
         return batch, None
     if not exhaustive:

@@ -106,6 +106,23 @@ def test_continua_and_other_games_are_reported_incomplete() -> None:
     assert not out.complete and out.count == 1
 
 
+def test_a_continuum_through_a_kink_is_reported_incomplete() -> None:
+    """Planted (found by hypothesis, seed 718954 of tests/principal/test_selection.py): two
+    selfishness-0 agents, one inside the bracket [2, 6], the other exactly on its lower kink; the
+    kink agent can move into the bracket while the other moves down (same total): (2.2149, 2.2149)
+    is an equilibrium too (Nash gap 2e-12), so the listed one is not the whole set."""
+    rng = np.random.default_rng(718954)
+    n = int(rng.integers(2, 5))
+    soc = sed.Society(rng.choice([0.0, 0.05, 0.3, 1.0], n), rng.uniform(2.0, 20.0, n))
+    rates = rng.uniform(0.0, 1.0, (6, 3))[1]
+    game = sed.CommonsGame(soc, sed.PiecewiseLinearTax([0.0, 2.0, 6.0], rates), 0.1, 50.0, 30.0)
+    found = equilibria(game)
+    other = found.actions[0].copy()
+    other[1:] = other[1:].sum() / 2.0  # the same total split evenly: both inside the bracket
+    assert game.nash_gap(other) <= 1e-9 and np.abs(other - found.actions[0]).max() > 0.1
+    assert not found.complete and "kink" in found.note
+
+
 def test_polish_lands_on_the_exact_regime_solution() -> None:
     game = _random_game(3, 3)
     eq = sed.solve_equilibrium(game)
