@@ -342,7 +342,7 @@ def _select(
     candidates are scanned in order of welfare, each only at the stocks where no better one has
     passed (usually one scan per stock)."""
     g_n, k_n = exists.shape
-    at = np.arange(g_n)[:, None]
+    at = np.arange(g_n)
     stage = model.values(np.repeat(grid, k_n), candidates.reshape(g_n * k_n, -1), grid, cont)
     welfare = np.where(exists, model.total(stage).reshape(g_n, k_n), -np.inf)
     order = np.argsort(-welfare, axis=1, kind="stable")
@@ -351,14 +351,14 @@ def _select(
     passed = np.zeros(g_n, dtype=bool)
     for rank in range(k_n):
         k = order[:, rank]
-        rows = np.nonzero(~passed & exists[at[:, 0], k])[0]
+        rows = np.nonzero(~passed & exists[at, k])[0]
         if rows.size == 0:
             break
         gain = _gaps(model, grid[rows], candidates[rows, k[rows]], cont, grid)
         better = gain < best[rows]
         pick[rows[better]], best[rows[better]] = k[rows[better]], gain[better]
         passed[rows] = gain <= scale
-    return candidates[at[:, 0], pick], best, passed
+    return candidates[at, pick], best, passed
 
 
 @dataclass(frozen=True)
@@ -405,8 +405,7 @@ def _reuse(
 ) -> bool:
     """Whether the profile ``h`` (certified with gains at most ``bound`` against an earlier
     continuation) is still a stage equilibrium to ``tol`` (relative) against ``cont``."""
-    scale = tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
-    return bound <= scale
+    return bound <= _scale(model, grid, h, cont, tol)
 
 
 def backward_induction(

@@ -237,9 +237,7 @@ def _plan(v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, half: np.nda
         neg, pos = _concave_part(h)
         e = c + curvature(pos, half)
         if p > 0:
-            r_i, a_i = np.nonzero((top > threshold) & act)
-            if r_i.size > LP_BLOCKS:  # a wide box: split it before solving programs
-                r_i = a_i = r_i[:0]
+            r_i, a_i = np.unravel_index(_limited(np.flatnonzero((top > threshold) & act)), top.shape)
 
             def finish_max(bound: np.ndarray) -> np.ndarray:
                 val = np.where(act, top, -math.inf)
