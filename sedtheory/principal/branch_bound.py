@@ -55,8 +55,16 @@ import scipy.sparse as sps
 from scipy.optimize import linprog
 
 from sedtheory.objective import Objective
+from sedtheory.principal.agentwise import MAX_CELLS, agentwise_bound, componentwise
 from sedtheory.principal.global_bound import SecondBestBound
-from sedtheory.principal.regime_forms import BoxRegimes, RegimeModel, box_regimes, curvature, quad_max
+from sedtheory.principal.regime_forms import (
+    BoxRegimes,
+    RegimeModel,
+    aggregate_cells,
+    box_regimes,
+    curvature,
+    quad_max,
+)
 
 __all__ = ["rate_box_bound", "regime_bound"]
 
@@ -64,10 +72,15 @@ __all__ = ["rate_box_bound", "regime_bound"]
 MAX_BOXES = 400_000
 #: The method's name in certificates.
 METHOD = "branch and bound over the rate box on the regimes of the aggregate (exact quadratic regimes)"
+#: Added to the method's name when boxes were bounded agent by agent.
+AGENTWISE = "; boxes past the regime listing bounded agent by agent (first order in the box)"
 #: Rounds of tangent planes (Kelley's cutting planes) for the concave part of a regime's model.
 CUT_ROUNDS = 3
 #: Largest number of linear-program blocks for one box (wider boxes are split first).
 LP_BLOCKS = 256
+#: Past this many agents the regimes are not listed (their number explodes): every box is bounded
+#: agent by agent (:mod:`sedtheory.principal.agentwise`).
+REGIME_AGENTS = 60
 #: Open boxes split together (their linear programs are solved as one).
 BATCH = 4
 
@@ -233,7 +246,7 @@ def _plan(v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, half: np.nda
     act = weights > 0
     top = quad_max(c, g, h, half)
     if math.isinf(p):
-        cheap = _componentwise(top, weights, p)
+        cheap = componentwise(top, weights, p)
         neg, pos = _concave_part(h)
         e = c + curvature(pos, half)
         if p > 0:
@@ -270,24 +283,6 @@ def _plan(v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, half: np.nda
     return _Plan(cheap, (*blocks, *_boxed(sel.size, half)) if sel.size else None, finish_mean)
 
 
-def _componentwise(top: np.ndarray, weights: np.ndarray, p: float) -> np.ndarray:
-    """:math:`M_p` of the values' own upper bounds ``top`` (R, n), valid by monotonicity
-    (``-inf`` where some value is non-positive on the whole box and ``p <= 0``)."""
-    act = weights > 0
-    t, w = top[:, act], weights[act] / weights[act].sum()
-    out = np.full(top.shape[0], -math.inf)
-    if p == math.inf:
-        return np.asarray(t.max(axis=1))
-    if p == -math.inf:
-        return np.asarray(t.min(axis=1))
-    if p <= 0:
-        pos = np.all(t > 0, axis=1)
-        tp = np.where(pos[:, None], t, 1.0)
-        val = np.exp(np.log(tp) @ w) if p == 0 else (tp**p @ w) ** (1.0 / p)
-        return np.where(pos, val, out)
-    return np.asarray((np.maximum(t, 0.0) ** p @ w) ** (1.0 / p))
-
-
 def _forms(
     v: tuple[np.ndarray, ...], weights: np.ndarray, p: float, half: np.ndarray
 ) -> tuple[np.ndarray, ...]:
@@ -297,7 +292,7 @@ def _forms(
     componentwise bound ``crude``. Where the linear form does not apply ``const`` is ``inf``."""
     c, g, h = v
     top = quad_max(c, g, h, half)
-    crude = _componentwise(top, weights, p)
+    crude = componentwise(top, weights, p)
     act = weights > 0
     w = np.where(act, weights / weights[act].sum(), 0.0)
     if p <= 1:
@@ -349,6 +344,7 @@ class _Search:
         self.actions: np.ndarray | None = None
         self.upper = np.minimum(self.model.cap, self.model.amax)
         self.checked = 0
+        self.agentwise = 0
 
     def threshold(self) -> float:
         """Bounds at or below this close a box: the incumbent plus the tolerance."""
@@ -387,42 +383,55 @@ class _Search:
         if welfare[j] > self.lb:
             self.lb, self.x, self.actions = float(welfare[j]), rates[eq][j].copy(), a[eq][j].copy()
 
-    def bounds(self, boxes: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, int]]:
-        """Upper bound over each box (``inf`` when it has too many regimes to examine) and the side
-        to split it along: the one the leading regime's bound depends on most (the widest side
-        when the bound depends on none: a flat direction of the objective is never split). The
-        boxes' linear programs are solved as one."""
+    def bounds(
+        self, boxes: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+    ) -> list[tuple[float, int, np.ndarray]]:
+        """Upper bound over each box ``(centre, half, the parent's cells of the aggregate)``, the
+        side to split it along (the one the leading regime's bound depends on most; the widest
+        side when the bound depends on none: a flat direction of the objective is never split)
+        and its own cells. Boxes with too many regimes are bounded agent by agent. The boxes'
+        linear programs are solved as one."""
         p = self.obj.p
         plans: list[Any] = []
-        for centre, half in boxes:
-            reg = box_regimes(self.model, centre, half)
-            if reg is None or reg.kinds.shape[0] == 0:
-                plans.append(math.inf if reg is None else -math.inf)
+        many = self.model.n > REGIME_AGENTS
+        for centre, half, parent in boxes:
+            cells = (
+                aggregate_cells(self.model, centre, half, False, MAX_CELLS, parent)
+                if many
+                else aggregate_cells(self.model, centre, half)
+            )
+            reg = None if many else box_regimes(self.model, centre, half, cells=cells)
+            if reg is None:  # too many regimes: the agents one by one (module agentwise)
+                box = agentwise_bound(self.model, self.weights, p, self.obj.of, centre, half, cells)
+                self.agentwise += 1
+                plans.append((box.bound, box.side, cells[0]))
+                continue
+            if reg.kinds.shape[0] == 0:
+                plans.append((-math.inf, int(np.argmax(half)), cells[0]))
                 continue
             v = self.values(reg)
             self.offer(reg, centre, self._candidates(v, half))
             threshold = self.threshold()
-            plans.append((v, _plan(v, self.weights, p, half, reg.rows, reg.limits, threshold)))
-        asks = [x[1].request for x in plans if isinstance(x, tuple) and x[1].request is not None]
+            plans.append((v, _plan(v, self.weights, p, half, reg.rows, reg.limits, threshold), cells[0]))
+        asks = [x[1].request for x in plans if isinstance(x[1], _Plan) and x[1].request is not None]
         lin = (
             _epigraph_bounds(tuple(np.concatenate(parts) for parts in zip(*asks, strict=True)))
             if asks
             else np.zeros(0)
         )
         out, at = [], 0
-        for (_, half), x in zip(boxes, plans, strict=True):
-            if not isinstance(x, tuple):
-                out.append((x, int(np.argmax(half))))
+        for (_, half, _), x in zip(boxes, plans, strict=True):
+            if not isinstance(x[1], _Plan):
+                out.append(x)
                 continue
-            v, plan = x
+            v, plan, cells = x
             bounds = plan.cheap
             if plan.request is not None:
                 size = plan.request[0].shape[0]
                 bounds, at = plan.finish(lin[at : at + size]), at + size
             lead = int(np.argmax(bounds))
-            out.append(
-                (float(bounds[lead]), self._side(tuple(y[lead : lead + 1] for y in v), half, bounds.size))
-            )
+            side = self._side(tuple(y[lead : lead + 1] for y in v), half, bounds.size)
+            out.append((float(bounds[lead]), side, cells))
         return out
 
     def _candidates(self, v: tuple[np.ndarray, ...], half: np.ndarray) -> np.ndarray:
@@ -463,6 +472,7 @@ def rate_box_bound(
     incumbent: tuple[np.ndarray, np.ndarray, float] | None = None,
     time_limit: float = 60.0,
     tol: float = 1e-6,
+    stop: Callable[[], bool] | None = None,
 ) -> SecondBestBound:
     r"""A global upper bound on :math:`M_p` over every equilibrium of every rate vector in ``box``
     (global commons), by branch and bound over the box (see the module's notes).
@@ -481,6 +491,9 @@ def rate_box_bound(
         Seconds; at the limit the largest open bound is returned (status ``"timelimit"``).
     tol : float
         Relative gap at which the search stops with status ``"optimal"``.
+    stop : callable, optional
+        Polled between batches of boxes; when it returns True the search ends with status
+        ``"stopped"`` and the largest open bound (still valid), e.g. when a search beside it ends.
 
     Returns
     -------
@@ -518,34 +531,35 @@ def rate_box_bound(
         )
     start = search.lb
     centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-    heap: list[tuple[float, int, np.ndarray, np.ndarray, int]] = [
-        (-math.inf, 0, centre, half, int(np.argmax(half)))
+    heap: list[tuple[float, int, np.ndarray, np.ndarray, int, Any]] = [
+        (-math.inf, 0, centre, half, int(np.argmax(half)), None)
     ]
     count, status, empty, pruned = 1, "optimal", 0, -math.inf
     while heap:
         top = -heap[0][0]
         if top <= search.threshold():
             break
-        if time.perf_counter() - t0 > time_limit or count > MAX_BOXES:
+        if time.perf_counter() - t0 > time_limit or count > MAX_BOXES or (stop is not None and stop()):
             status = "timelimit" if count <= MAX_BOXES else "nodelimit"
+            status = "stopped" if stop is not None and stop() else status
             break
-        children: list[tuple[np.ndarray, np.ndarray, float]] = []
+        children: list[tuple[np.ndarray, np.ndarray, Any, float]] = []
         while heap and len(children) < 2 * BATCH and -heap[0][0] > search.threshold():
-            neg, _, c, h, j = heapq.heappop(heap)
+            neg, _, c, h, j, cells = heapq.heappop(heap)
             for sign in (-1.0, 1.0):
                 hc = h.copy()
                 hc[j] *= 0.5
                 cc = c.copy()
                 cc[j] += sign * hc[j]
-                children.append((cc, hc, -neg))
-        for (cc, hc, parent), (ub, side) in zip(
-            children, search.bounds([(x[0], x[1]) for x in children]), strict=True
+                children.append((cc, hc, cells, -neg))
+        for (cc, hc, _, parent), (ub, side, cells) in zip(
+            children, search.bounds([x[:3] for x in children]), strict=True
         ):
             ub = min(ub, parent)
             count += 1
             empty += ub == -math.inf
             if ub > search.threshold():
-                heapq.heappush(heap, (-ub, count, cc, hc, side))
+                heapq.heappush(heap, (-ub, count, cc, hc, side, cells))
             else:  # closed: every value in it is at most ub
                 pruned = max(pruned, ub)
     upper = max(search.lb, pruned, max((-e[0] for e in heap), default=-math.inf))
@@ -558,6 +572,11 @@ def rate_box_bound(
         seconds=time.perf_counter() - t0,
         nodes=count,
         incumbent_accepted=incumbent is not None,
-        method=METHOD,
-        details={"profiles checked": search.checked, "boxes without equilibria": int(empty), "start": start},
+        method=METHOD if not search.agentwise else METHOD + AGENTWISE,
+        details={
+            "profiles checked": search.checked,
+            "boxes without equilibria": int(empty),
+            "boxes bounded agent by agent": search.agentwise,
+            "start": start,
+        },
     )

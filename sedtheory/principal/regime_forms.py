@@ -25,6 +25,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sps
 
 from sedtheory.errors import CapabilityError
 from sedtheory.games.commons.kernel import RatePieces, piece_search
@@ -36,6 +37,7 @@ __all__ = [
     "ZERO",
     "BoxRegimes",
     "RegimeModel",
+    "aggregate_cells",
     "box_regimes",
     "curvature",
     "quad_max",
@@ -45,6 +47,8 @@ INTERIOR, KINK, ZERO, CAP = 0, 1, 2, 3
 
 #: Largest number of regimes examined in one box; a box with more is split first.
 MAX_REGIMES = 2048
+#: Societies up to this size keep ``W`` dense in the model (else CSR).
+DENSE_WEIGHTS = 2000
 #: Refinements of the cells of the aggregate that locate a box's equilibrium totals.
 CELL_ROUNDS = 7
 #: The last rounds in which types that are never best replies in a cell are removed.
@@ -52,8 +56,7 @@ BEATEN_ROUNDS = 1
 
 
 def mul(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Product of two affine forms ``a0 + a1 . d`` and ``b0 + b1 . d``: a quadratic
-    ``(c, g, H)`` with value ``c + g . d + d H d / 2``."""
+    """Product of affine forms ``a0 + a1 . d`` and ``b0 + b1 . d``: ``(c, g, H)``, ``c + g.d + dHd/2``."""
     h = a1[..., :, None] * b1[..., None, :]
     return a0 * b0, a0[..., None] * b1 + b0[..., None] * a1, h + np.swapaxes(h, -1, -2)
 
@@ -102,9 +105,15 @@ class RegimeModel:
     omega: float
     cost: np.ndarray  # 1/(2 theta_j)
     kappa: float
-    weights: np.ndarray  # W dense (n, n)
+    weights: Any  # W (n, n): dense up to DENSE_WEIGHTS agents, else sparse CSR
     types: np.ndarray  # (T, 2): (kind, piece) of every candidate type
     tau: np.ndarray  # the tax's thresholds (B,)
+
+    def weigh(self, values: np.ndarray) -> np.ndarray:
+        """``W`` along the agent axis (1) of payoffs ``(R, n, ...)``: their utilities."""
+        front = np.moveaxis(values, 1, 0)
+        out = np.asarray(self.weights @ front.reshape(front.shape[0], -1))
+        return np.moveaxis(out.reshape(front.shape), 0, 1)
 
     @cached_property
     def padded_widths(self) -> np.ndarray:
@@ -155,11 +164,12 @@ class RegimeModel:
             kinds.append((CAP, lo.size - 1))
         mass = np.ones(game.n) if kernel.mass is None else np.asarray(kernel.mass, float)
         w = game.society.weights
-        dense = np.asarray(w.toarray() if hasattr(w, "toarray") else w, dtype=float)
+        w = sps.csr_matrix(w, dtype=float)
+        w = w.toarray() if game.n <= DENSE_WEIGHTS else w
         return cls(
             game.n, np.asarray(kernel.sigma, float), np.asarray(kernel.k, float), np.asarray(kernel.c, float),
             mu, np.asarray(kernel.beta, float), mass, float(kernel.population), lo, hi, hi - lo, amax, cap,
-            float(kernel.omega), np.asarray(kernel.cost_weights, float), float(kernel.kappa), dense,
+            float(kernel.omega), np.asarray(kernel.cost_weights, float), float(kernel.kappa), w,
             np.array(kinds, dtype=np.int64), tau,
         )  # fmt: skip
 
@@ -240,33 +250,47 @@ def _reply_range(
     return np.where(interior, x_lo, fixed), np.where(interior, x_hi, fixed)
 
 
-def _cells(
-    model: RegimeModel, centre: np.ndarray, half: np.ndarray
+def aggregate_cells(
+    model: RegimeModel,
+    centre: np.ndarray,
+    half: np.ndarray,
+    screen_all: bool = True,
+    max_cells: int | None = None,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cells of the aggregate that can hold an equilibrium total, per cell the types each agent
-    can take there and their action ranges: ``(cells (C, 2), feasible (C, n, T), lo, hi)``."""
+    """Cells of the aggregate that can hold an equilibrium total, per cell each agent's possible
+    types and their action ranges: ``(cells (C, 2), feasible (C, n, T), lo, hi)``. Cheaper variants
+    for large societies (the lists stay exhaustive): ``screen_all=False`` screens "never a best
+    reply" only for agents with several types, ``max_cells`` stops halving before the cells pass
+    it, ``start`` (a containing box's cells) is checked and halved once instead of refined."""
     a_lo, a_hi = _slopes(model, centre, half)
     total = float(model.mass @ np.minimum(model.cap, model.amax))
-    cells = np.linspace(0.0, total, 17)
-    cells = np.stack([cells[:-1], cells[1:]], axis=1)
+    if start is None:
+        cells, rounds = np.linspace(0.0, total, 17), CELL_ROUNDS
+        cells = np.stack([cells[:-1], cells[1:]], axis=1)
+    else:
+        cells, rounds = np.asarray(start, dtype=float).reshape(-1, 2), 2
     feasible = np.zeros((0, model.n, model.types.shape[0]), dtype=bool)
     slack = 1e-9 * max(1.0, total)
-    for step in range(CELL_ROUNDS):
-        if step:
+    for step in range(rounds):
+        coarse = max_cells is not None and 2 * cells.shape[0] > max_cells
+        if step and not coarse:
             mid = 0.5 * (cells[:, 0] + cells[:, 1])
             cells = np.concatenate([np.stack([cells[:, 0], mid], 1), np.stack([mid, cells[:, 1]], 1)])
         feasible = (a_lo[None] <= cells[:, 1, None, None] + slack) & (
             a_hi[None] >= cells[:, 0, None, None] - slack
         )
         x_lo, x_hi = _reply_range(model, centre, half, cells)
-        if step >= CELL_ROUNDS - BEATEN_ROUNDS:  # on fine cells, where it can decide
-            feasible &= ~_beaten(model, centre, half, cells, x_lo, x_hi)
+        if coarse or step >= rounds - BEATEN_ROUNDS:  # on fine cells, where it can decide
+            idx = np.arange(model.n) if screen_all else np.flatnonzero((feasible.sum(axis=2) > 1).any(axis=0))
+            if idx.size:
+                feasible[:, idx] &= ~_beaten(model, centre, half, cells, x_lo[:, idx], x_hi[:, idx], idx)
         some: np.ndarray = np.any(feasible, axis=2)
         s_lo = np.where(feasible, x_lo, np.inf).min(axis=2) @ model.mass
         s_hi = np.where(feasible, x_hi, -np.inf).max(axis=2) @ model.mass
         keep = np.all(some, axis=1) & (s_lo <= cells[:, 1] + slack) & (s_hi >= cells[:, 0] - slack)
         cells, feasible, x_lo, x_hi = cells[keep], feasible[keep], x_lo[keep], x_hi[keep]
-        if cells.shape[0] == 0:
+        if coarse or cells.shape[0] == 0:
             break
     return cells, feasible, x_lo, x_hi
 
@@ -278,9 +302,10 @@ def _beaten(
     cells: np.ndarray,
     x_lo: np.ndarray,
     x_hi: np.ndarray,
+    idx: np.ndarray,
 ) -> np.ndarray:
     r"""Types that are not best replies anywhere in a cell of the aggregate and the box:
-    ``(C, n, T)``.
+    ``(C, len(idx), T)`` for the agents ``idx``.
 
     At total ``A`` an agent playing ``x`` has intercept :math:`\alpha = \sigma - c(A - x)`;
     against a fixed competitor ``y`` (its best reply at the middle of the cell, of the type's
@@ -293,10 +318,12 @@ def _beaten(
     piece = model.types[:, 1]
     a_mid, a_half = 0.5 * (x_lo + x_hi), 0.5 * (x_hi - x_lo)
     mid, a_rad = 0.5 * (cells[:, 0] + cells[:, 1]), 0.5 * (cells[:, 1] - cells[:, 0])
-    sig, c, k, beta = (v[None, :, None] for v in (model.sigma, model.c, model.k, model.beta))
+    sig, c, k, beta = (v[idx][None, :, None] for v in (model.sigma, model.c, model.k, model.beta))
     alpha = sig - c * (mid[:, None, None] - a_mid)
     pieces = RatePieces.of(model.tau, centre, model.amax)
-    y, fy, _ = piece_search(alpha, model.beta, model.k, np.minimum(model.cap, model.amax), pieces)
+    y, fy, _ = piece_search(
+        alpha, model.beta[idx], model.k[idx], np.minimum(model.cap, model.amax)[idx], pieces
+    )
     gain = fy - (
         alpha * a_mid - k * pieces.taxes(a_mid.reshape(-1)).reshape(a_mid.shape) - 0.5 * beta * a_mid * a_mid
     )
@@ -537,15 +564,20 @@ def _dominated(
 
 
 def box_regimes(
-    model: RegimeModel, centre: np.ndarray, half: np.ndarray, tol: float = 1e-9
+    model: RegimeModel,
+    centre: np.ndarray,
+    half: np.ndarray,
+    tol: float = 1e-9,
+    cells: tuple[np.ndarray, ...] | None = None,
 ) -> BoxRegimes | None:
     """Every regime that can hold an equilibrium for some rates in the box ``centre +- half``,
     with its exact quadratic payoffs and utilities; ``None`` when there are more than
     :data:`MAX_REGIMES` candidates (split the box first). An empty result proves that no rate in
     the box has an equilibrium (impossible for a whole box; it happens for parts of it only when
-    numerical slack is exceeded)."""
-    cells, feasible, x_lo, x_hi = _cells(model, centre, half)
-    combos = _combinations(cells, feasible, x_lo, x_hi, model.mass)
+    numerical slack is exceeded). ``cells``: the box's :func:`aggregate_cells`, if already known."""
+    found = aggregate_cells(model, centre, half) if cells is None else cells
+    cells_, feasible, x_lo, x_hi = found
+    combos = _combinations(cells_, feasible, x_lo, x_hi, model.mass)
     if combos is None:
         return None
     kinds, pieces = model.types[combos, 0], model.types[combos, 1]
@@ -564,6 +596,5 @@ def box_regimes(
         [(e0 + tol * np.maximum(1.0, np.abs(e0)))[keep].reshape(r, -1), d_lim[keep]], axis=1
     )
     pay = _payoff_forms(model, pieces, centre, forms)
-    w = model.weights
-    util = (pay[0] @ w.T, np.einsum("ij,rjb->rib", w, pay[1]), np.einsum("ij,rjbc->ribc", w, pay[2]))
+    util = (model.weigh(pay[0]), model.weigh(pay[1]), model.weigh(pay[2]))
     return BoxRegimes(kinds, pieces, (forms[0], forms[1]), pay, util, rows, limits)

@@ -396,8 +396,9 @@ class BracketRates:
         if that does not close, or does not apply (the local commons, several agents without
         effort cost), SCIP on the single-level reformulation
         (:func:`~sedtheory.principal.global_bound.second_best_bound`) gets the rest, and the
-        tighter of the two bounds is returned."""
-        from sedtheory.principal.branch_bound import rate_box_bound
+        tighter of the two bounds is returned. Past ``REGIME_AGENTS`` agents the branch and bound
+        (its boxes bounded agent by agent) gets the whole time limit and SCIP does not run."""
+        from sedtheory.principal.branch_bound import REGIME_AGENTS, rate_box_bound
         from sedtheory.principal.global_bound import second_best_bound
 
         if not (hasattr(game, "kernel") and hasattr(game, "uses_global_formulas")):
@@ -406,13 +407,18 @@ class BracketRates:
         space = self.for_game(game)
         base = space._game_with_thresholds(game)
         first = None
+        large = game.n > REGIME_AGENTS  # SCIP's program grows with the agents: all time to the boxes
         try:
             first = rate_box_bound(
-                base, objective, space.bounds, incumbent=incumbent, time_limit=time_limit * 2 / 3
+                base,
+                objective,
+                space.bounds,
+                incumbent=incumbent,
+                time_limit=time_limit * (1.0 if large else 2 / 3),
             )
         except CapabilityError:
             pass
-        if first is not None and first.status == "optimal":
+        if first is not None and (first.status == "optimal" or large):
             return first
         left = time_limit - (0.0 if first is None else first.seconds)
         second = second_best_bound(
