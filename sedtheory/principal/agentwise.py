@@ -3,28 +3,33 @@ r"""A second-best bound over a box of rates that treats the agents one by one (l
 The regime analysis (:mod:`sedtheory.principal.regime_forms`) lists the joint regimes of all
 agents; past a few dozen agents their number explodes and a box gets no bound from it. This
 module bounds the same quantity, :math:`\max_{\phi \in \Phi} \max_{a \in E(\phi)} M_p(u(a,\phi))`
-over a box :math:`\Phi`, with the agents decoupled:
+over a box :math:`\Phi`, without listing regimes:
 
 1. :func:`~sedtheory.principal.regime_forms.aggregate_cells` gives the cells of the aggregate
-   :math:`A` that can hold an equilibrium total for some rates in the box, and per cell the range
-   :math:`[l_j, h_j]` of each agent's best replies (every equilibrium action lies in it: the
-   lists are exhaustive, DESIGN section 6).
-2. In a cell, each own payoff
+   :math:`A` that can hold an equilibrium total for some rates in the box, per cell the types each
+   agent can take (interior to a tax piece, kink, 0, cap) and the range :math:`[l_j, h_j]` of its
+   replies. The lists are exhaustive (DESIGN section 6), so every equilibrium is in some cell.
+2. **Componentwise.** Each own payoff
    :math:`r_j = \omega + a_j - T(a_j) + R/N - a_j^2/(2\theta_j) - \kappa A^2/(2N)` (the kernel's
-   formula, :math:`R = \sum_k m_k T(a_k)` the revenue) is bounded above and below over
-   :math:`a_j \in [l_j, h_j]`, :math:`\phi \in \Phi` and :math:`A` in the cell: the agent's own
-   net harvest :math:`a - T(a) - a^2/(2\theta)` exactly (piece by piece, at the box's lowest
-   rates, since every bracket share is non-negative), the revenue by each agent's largest tax,
-   the damage by the cell's ends.
-3. Utilities :math:`u = W r` are bounded through the signs of ``W``; :math:`M_p` is
-   non-decreasing in every value, so :math:`M_p` of the upper bounds bounds the welfare of every
-   equilibrium in the cell, and the box's bound is the largest over its cells.
+   formula, :math:`R = \sum_k m_k T(a_k)`) is bounded above and below in the cell (the own net
+   harvest exactly, piece by piece at the box's lowest rates, since every bracket share is
+   non-negative; the revenue by every agent's largest tax; the damage by the cell's ends); the
+   utilities :math:`u = W r` through the signs of ``W``; :math:`M_p` is non-decreasing, so
+   :math:`M_p` of the upper bounds bounds the cell.
+3. **Linear** (:math:`p \le 1`): :math:`M_p(u) \le \lambda \cdot u` for the supergradient
+   :math:`\lambda` at the componentwise values (concave and 1-homogeneous; for
+   :math:`p = -\infty` the weight on the smallest). :math:`\lambda \cdot u` is a sum over agents in
+   which the revenue cancels the taxes up to :math:`\hat W m_k / N - \hat w_k`
+   (:func:`linear_bound`); an agent whose type in the cell is unique has an action affine in the
+   rates and the aggregate, and the aggregate's own equation :math:`A = \sum_k m_k a_k` is
+   substituted, so these agents form one exact quadratic whose first-order terms cancel where the
+   welfare is flat (second order in the box there); agents with several possible types enter by
+   intervals. The cell's bound is the smaller of the two, the box's the largest over its cells.
 
-The error is first order in the box's width (the revenue's and the own tax's rates are taken at
-opposite ends of the box) and in the cells' width, so a branch and bound that splits the box
-where the revenue is most sensitive (:attr:`AgentwiseBox.side`) tightens it steadily; it never
-closes to a certificate by itself, but it is far below the first best, which ignores the
-agents' incentives altogether.
+Measured (docs/principal.md): far from a certificate on wide boxes (ambiguous agents and the
+welfare's own slope are first order in the box), so inside the branch and bound the bound tightens
+slowly with time; it is valid at every moment, and for max-min welfare it passes below the first
+best at n = 1000.
 """
 
 from __future__ import annotations
@@ -53,8 +58,8 @@ class AgentwiseBox:
         Upper bound on :math:`M_p` at every equilibrium of every rate vector in the box
         (``-inf`` when no cell of the aggregate can hold an equilibrium).
     side : int
-        The rate whose half-width moves the bound most (the bracket with the most income in
-        the leading cell, weighted by the half-width): split the box along it.
+        The side to split along (the widest: on wide boxes the agents with several possible
+        types dominate the error, and every rate narrows their replies).
     cells : int
         Cells of the aggregate that can hold an equilibrium.
     """
@@ -114,10 +119,8 @@ class _Ranges:
 
 def payoff_ranges(
     model: RegimeModel, centre: np.ndarray, half: np.ndarray, ranges: _Ranges
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lower and upper bounds of every own payoff in every cell ``(C, n)`` each, and each rate's
-    share of the looseness in every cell ``(C, B)`` (its half-width times the income taxed at
-    it)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of every own payoff in every cell ``(C, n)`` each."""
     lo, hi, agg_lo, agg_hi = ranges.lo, ranges.hi, ranges.agg_lo, ranges.agg_hi
     m, pop = model.mass, model.population
     r_lo, r_hi = centre - half, centre + half
@@ -130,8 +133,7 @@ def payoff_ranges(
     own_lo = np.minimum(lo - cost * lo * lo, hi - cost * hi * hi) - tax_hi
     upper = model.omega + _own_net_max(model, lo, hi, r_lo) + rev_hi[:, None] - dmg * agg_lo[:, None] ** 2
     lower = model.omega + own_lo + rev_lo[:, None] - dmg * agg_hi[:, None] ** 2
-    loose = half * (np.einsum("cnb,n->cb", s_hi, m) / pop)
-    return lower, upper, loose
+    return lower, upper
 
 
 def componentwise(top: np.ndarray, weights: np.ndarray, p: float) -> np.ndarray:
@@ -174,10 +176,9 @@ def _ambiguous(
     ranges: _Ranges,
     centre: np.ndarray,
     half: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """Interval bound of the agents whose type is not unique in a cell (``ranges.kind < 0``): each
-    own part over its action range, the rates' part by interval products ``(C,)``; and each
-    rate's interval width ``(C, B)``."""
+    own part over its action range, the rates' part by interval products ``(C,)``."""
     amb = ranges.kind < 0
     lo, hi, cost = ranges.lo, ranges.hi, model.cost
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -190,7 +191,7 @@ def _ambiguous(
     c_lo, c_hi = np.minimum(k_lo, k_hi).sum(axis=1), np.maximum(k_lo, k_hi).sum(axis=1)
     r_lo, r_hi = centre - half, centre + half
     tax = np.maximum(np.maximum(r_lo * c_lo, r_lo * c_hi), np.maximum(r_hi * c_lo, r_hi * c_hi)).sum(axis=1)
-    return own + tax, half * np.maximum(np.abs(c_lo), np.abs(c_hi))
+    return np.asarray(own + tax)
 
 
 def _single_forms(
@@ -283,9 +284,9 @@ def _eliminate(
 
 def linear_bound(
     model: RegimeModel, lam: np.ndarray, of: str, ranges: _Ranges, centre: np.ndarray, half: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     r"""Upper bound of :math:`\lambda \cdot u` over each cell ``(C,)`` for weights ``lam`` (C, n),
-    and each rate's score for splitting ``(C, B)``.
+
 
     With :math:`\hat w = \lambda W` (or :math:`\lambda` for payoffs) and
     :math:`\hat W = \sum_k \hat w_k`, the revenue redistributes what the taxes take:
@@ -305,12 +306,9 @@ def linear_bound(
     g[:, n_rates] -= 2.0 * dmg * mid
     h[:, n_rates, n_rates] -= 2.0 * dmg
     c, g, h, halves = _eliminate(model, (c, g, h), (s0, s1), mid, ranges, half)
-    rest, amb_score = _ambiguous(model, w_hat, kap, ranges, centre, half)
+    rest = _ambiguous(model, w_hat, kap, ranges, centre, half)
     bound = _quad_upper(c, g, h, halves) + rest
-    score = halves[:, :n_rates] * (
-        np.abs(g[:, :n_rates]) + np.einsum("cjk,ck->cj", np.abs(h), halves)[:, :n_rates]
-    )
-    return bound, score + amb_score
+    return bound
 
 
 def _gradient(values: np.ndarray, weights: np.ndarray, p: float) -> np.ndarray | None:
@@ -388,15 +386,11 @@ def agentwise_bound(
     if found[0].shape[0] == 0:
         return AgentwiseBox(-math.inf, int(np.argmax(half)), 0)
     ranges = _Ranges.of(model, found)
-    lower, upper, loose = payoff_ranges(model, centre, half, ranges)
+    lower, upper = payoff_ranges(model, centre, half, ranges)
     values = _weighted(model, lower, upper) if of == "utility" else upper
     per_cell = componentwise(values, weights, p)
     lam = _gradient(values, weights, p)
     if lam is not None:  # M_p(u) <= lam . u (concave and 1-homogeneous, or the minimum)
-        linear, scores = linear_bound(model, lam, of, ranges, centre, half)
-        loose = np.where((linear < per_cell)[:, None], scores, loose)
+        linear = linear_bound(model, lam, of, ranges, centre, half)
         per_cell = np.minimum(per_cell, linear)
-    lead = int(np.argmax(per_cell))
-    score = loose[lead]
-    side = int(np.argmax(score)) if score.max() > 0 else int(np.argmax(half))
-    return AgentwiseBox(float(per_cell[lead]), side, int(per_cell.size))
+    return AgentwiseBox(float(per_cell.max()), int(np.argmax(half)), int(per_cell.size))
