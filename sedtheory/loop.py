@@ -21,8 +21,8 @@ Examples
 --------
 >>> import sedtheory as sed
 >>> run = sed.run_sed("apple-picking", rounds=2, rule="copeland", candidates=[float("-inf"), 0.0, 1.0])
->>> run.history[["round", "p", "rates"]].to_string(index=False)
-' round   p           rates\n     0 0.0 (0.0, 0.8, 0.1)\n     1 0.0 (0.0, 0.8, 0.1)'
+>>> run.history[["round", "p", "welfare"]].round(4).to_string(index=False)  # the top rate is free here
+' round   p  welfare\n     0 0.0  77.9539\n     1 0.0  77.9539'
 >>> run.agents.shape
 (14, 8)
 """
