@@ -6,6 +6,7 @@ and baselines are written for the commons game.
 """
 
 from sedtheory.equilibrium.batch import PolicyBatch, policy_equilibria
+from sedtheory.principal.agentwise import AgentwiseBox, agentwise_bound
 from sedtheory.principal.baselines import (
     PolicyOutcome,
     evaluate_policy,
@@ -49,6 +50,8 @@ from sedtheory.principal.top_rate import TopRate, saez_top_rate
 from sedtheory.welfare import welfare
 
 __all__ = [
+    "AgentwiseBox",
+    "agentwise_bound",
     "SecondBestBound",
     "second_best_bound",
     "rate_box_bound",
