@@ -145,3 +145,51 @@ def test_certify_reports_the_second_best_bound_for_a_large_society(p: float) -> 
     assert design.welfare >= first.welfare - 1e-9 * abs(first.welfare)
     assert design.welfare <= design.upper_bound <= first.upper_bound
     assert "agent by agent" in design.details["global_bound"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 5), st.integers(1, 3), st.floats(0.01, 0.2))
+def test_a_child_box_started_from_its_parents_cells_keeps_every_equilibrium_total(
+    seed: int, n: int, brackets: int, width: float
+) -> None:
+    """The branch and bound's cheap cells (parent's cells as the start, the screen only for agents
+    with several types, at most 64 cells) stay exhaustive: every equilibrium total at rates in the
+    child box lies in one of them."""
+    from sedtheory.principal.regime_forms import aggregate_cells
+
+    game = random_game(seed, n, brackets)
+    rng = np.random.default_rng(seed + 5)
+    centre, half = rng.uniform(width, 1 - width, brackets), np.full(brackets, width)
+    model = RegimeModel.of(game, np.array([np.zeros(brackets), np.ones(brackets)]))
+    parent = aggregate_cells(model, centre, half, False, 64)
+    j = int(rng.integers(brackets))
+    child_half = half.copy()
+    child_half[j] *= 0.5
+    child_centre = centre.copy()
+    child_centre[j] += child_half[j] * (1 if rng.uniform() < 0.5 else -1)
+    cells = aggregate_cells(model, child_centre, child_half, False, 64, parent[0])[0]
+    for d in rng.uniform(-1, 1, (3, brackets)) * child_half:
+        for a in sed.equilibria(_at(game, child_centre + d)).actions:
+            total = float(a.sum())
+            slack = 1e-7 * max(1.0, total)
+            assert np.any((cells[:, 0] - slack <= total) & (total <= cells[:, 1] + slack))
+
+
+def test_the_branch_and_bound_stops_when_asked_with_a_valid_bound() -> None:
+    game = _prosocial(2, 70)
+    design = sed.optimal_tax(game, 0.0)
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    res = rate_box_bound(
+        game,
+        Objective(0.0),
+        np.array([np.zeros(3), np.ones(3)]),
+        incumbent=(design.rates, design.equilibrium.actions, design.welfare),
+        stop=stop,
+    )
+    assert res.status == "stopped" and res.seconds < 30
+    assert res.upper >= design.welfare
