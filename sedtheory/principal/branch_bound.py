@@ -26,7 +26,8 @@ module bounds it for the global commons without a general-purpose solver:
    is second order in the box size; across the boundary of a regime (a kink of the welfare, where
    optima of the second best often sit) the linear conditions cut the bound off.
    A box with too many regimes (every box past :data:`REGIME_AGENTS` agents) is bounded agent by
-   agent (:mod:`sedtheory.principal.agentwise`); the solver's equilibria at its centre are checked.
+   agent (:mod:`sedtheory.principal.agentwise`); the solver's equilibria at the most promising
+   such boxes' centres are checked.
 3. **Branching** best-first on the largest bound, splitting the widest side. Each box's regimes
    at its centre and at the linear program's maximiser are checked exactly (the kernel's Nash gap)
    and, when they are equilibria, improve the incumbent. The search ends when the largest open
@@ -387,8 +388,7 @@ class _Search:
             self.lb, self.x, self.actions = float(welfare[j]), rates[eq][j].copy(), a[eq][j].copy()
 
     def offer_centres(self, rates: np.ndarray) -> None:
-        """The solver's equilibria at the centres of boxes bounded agent by agent (one batch),
-        each certified by its exact Nash gap; the best improves the incumbent."""
+        """The solver's certified equilibria at box centres (one batch) as incumbents."""
         batch = policy_equilibria(self.game, rates, tol=1e-9, raise_on_failure=False)
         welfare = batch.welfare(self.obj)
         self.checked += rates.shape[0]
@@ -407,7 +407,7 @@ class _Search:
         p = self.obj.p
         plans: list[Any] = []
         many = self.model.n > REGIME_AGENTS
-        centres: list[np.ndarray] = []
+        centres: list[tuple[float, np.ndarray]] = []
         for centre, half, parent in boxes:
             cells = (
                 aggregate_cells(self.model, centre, half, False, MAX_CELLS, parent)
@@ -419,7 +419,7 @@ class _Search:
                 box = agentwise_bound(self.model, self.weights, p, self.obj.of, centre, half, cells)
                 self.agentwise += 1
                 plans.append((box.bound, box.side, cells[0]))
-                centres.append(centre)
+                centres.append((box.bound, centre))
                 continue
             if reg.kinds.shape[0] == 0:
                 plans.append((-math.inf, int(np.argmax(half)), cells[0]))
@@ -428,8 +428,9 @@ class _Search:
             self.offer(reg, centre, self._candidates(v, half))
             threshold = self.threshold()
             plans.append((v, _plan(v, self.weights, p, half, reg.rows, reg.limits, threshold), cells[0]))
-        if centres:
-            self.offer_centres(np.array(centres))
+        if centres:  # the two most promising boxes of the batch
+            centres.sort(key=lambda item: -item[0])
+            self.offer_centres(np.array([c for _, c in centres[:2]]))
         asks = [x[1].request for x in plans if isinstance(x[1], _Plan) and x[1].request is not None]
         lin = (
             _epigraph_bounds(tuple(np.concatenate(parts) for parts in zip(*asks, strict=True)))
