@@ -74,6 +74,14 @@ def _shares(x: np.ndarray, model: RegimeModel) -> np.ndarray:
     return np.clip(x[..., None] - model.tau, 0.0, model.bracket_widths)
 
 
+def _harvest_range(lo: np.ndarray, hi: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest :math:`a - c a^2` over ``a`` in ``[lo, hi]`` (concave: the ends, and
+    the clipped vertex)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vertex = np.clip(np.where(cost > 0, 0.5 / np.where(cost > 0, cost, 1.0), np.inf), lo, hi)
+    return np.minimum(lo - cost * lo * lo, hi - cost * hi * hi), vertex - cost * vertex * vertex
+
+
 def _own_net_max(model: RegimeModel, lo: np.ndarray, hi: np.ndarray, rates: np.ndarray) -> np.ndarray:
     r"""Exact maximum of :math:`a - T(a) - a^2/(2\theta_j)` over ``a`` in ``[lo, hi]`` (C, n) at the
     rates ``rates`` (B,): a concave quadratic on every tax piece, maximised at its clipped
@@ -130,7 +138,7 @@ def payoff_ranges(
     rev_hi, rev_lo = tax_hi @ m / pop, tax_lo @ m / pop
     dmg = model.kappa / (2.0 * pop)
     cost = model.cost[None, :]
-    own_lo = np.minimum(lo - cost * lo * lo, hi - cost * hi * hi) - tax_hi
+    own_lo = _harvest_range(lo, hi, cost)[0] - tax_hi
     upper = model.omega + _own_net_max(model, lo, hi, r_lo) + rev_hi[:, None] - dmg * agg_lo[:, None] ** 2
     lower = model.omega + own_lo + rev_lo[:, None] - dmg * agg_hi[:, None] ** 2
     return lower, upper
@@ -180,11 +188,8 @@ def _ambiguous(
     """Interval bound of the agents whose type is not unique in a cell (``ranges.kind < 0``): each
     own part over its action range, the rates' part by interval products ``(C,)``."""
     amb = ranges.kind < 0
-    lo, hi, cost = ranges.lo, ranges.hi, model.cost
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vertex = np.clip(np.where(cost > 0, 0.5 / np.where(cost > 0, cost, 1.0), np.inf), lo, hi)
-    g_top = vertex - cost * vertex * vertex
-    g_low = np.minimum(lo - cost * lo * lo, hi - cost * hi * hi)
+    lo, hi = ranges.lo, ranges.hi
+    g_low, g_top = _harvest_range(lo, hi, model.cost)
     own = np.where(amb, np.where(w_hat >= 0, w_hat * g_top, w_hat * g_low), 0.0).sum(axis=1)
     k_amb = np.where(amb, kap, 0.0)[..., None]
     k_lo, k_hi = k_amb * _shares(lo, model), k_amb * _shares(hi, model)

@@ -382,19 +382,19 @@ class _Search:
         if not eq.any():
             return
         vals = self.obj.values(u[eq], kernel.payoffs(a[eq], rates[eq]))
-        welfare = self.obj.rows(vals)
-        j = int(np.argmax(welfare))
-        if welfare[j] > self.lb:
-            self.lb, self.x, self.actions = float(welfare[j]), rates[eq][j].copy(), a[eq][j].copy()
+        self._keep(self.obj.rows(vals), rates[eq], a[eq])
 
     def offer_centres(self, rates: np.ndarray) -> None:
         """The solver's certified equilibria at box centres (one batch) as incumbents."""
         batch = policy_equilibria(self.game, rates, tol=1e-9, raise_on_failure=False)
-        welfare = batch.welfare(self.obj)
         self.checked += rates.shape[0]
+        self._keep(batch.welfare(self.obj), rates, batch.actions)
+
+    def _keep(self, welfare: np.ndarray, rates: np.ndarray, actions: np.ndarray) -> None:
+        """The best verified row becomes the incumbent when it beats it."""
         j = int(np.argmax(welfare))
         if welfare[j] > self.lb:
-            self.lb, self.x, self.actions = float(welfare[j]), rates[j].copy(), batch.actions[j].copy()
+            self.lb, self.x, self.actions = float(welfare[j]), rates[j].copy(), actions[j].copy()
 
     def bounds(
         self, boxes: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
@@ -557,9 +557,9 @@ def rate_box_bound(
         top = -heap[0][0]
         if top <= search.threshold():
             break
-        if time.perf_counter() - t0 > time_limit or count > MAX_BOXES or (stop is not None and stop()):
-            status = "timelimit" if count <= MAX_BOXES else "nodelimit"
-            status = "stopped" if stop is not None and stop() else status
+        stopped = stop is not None and stop()
+        if time.perf_counter() - t0 > time_limit or count > MAX_BOXES or stopped:
+            status = "stopped" if stopped else "timelimit" if count <= MAX_BOXES else "nodelimit"
             break
         children: list[tuple[np.ndarray, np.ndarray, Any, float]] = []
         while heap and len(children) < 2 * BATCH and -heap[0][0] > search.threshold():

@@ -118,23 +118,17 @@ def test_the_branch_and_bound_bounds_a_large_society() -> None:
     game = _prosocial(3, 150)
     assert game.n > REGIME_AGENTS
     design = sed.optimal_tax(game, 1.0)
-    res = rate_box_bound(
-        game,
-        Objective(1.0),
-        np.array([np.zeros(3), np.ones(3)]),
-        incumbent=(design.rates, design.equilibrium.actions, design.welfare),
-        time_limit=10.0,
-    )
+
+    def run(limit: float) -> sed.principal.SecondBestBound:
+        start = (design.rates, design.equilibrium.actions, design.welfare)
+        box = np.array([np.zeros(3), np.ones(3)])
+        return rate_box_bound(game, Objective(1.0), box, incumbent=start, time_limit=limit)
+
+    res = run(10.0)
     assert res.details["boxes bounded agent by agent"] == res.nodes - 1
     assert design.welfare - 1e-9 <= res.upper < math.inf
-    longer = rate_box_bound(
-        game,
-        Objective(1.0),
-        np.array([np.zeros(3), np.ones(3)]),
-        incumbent=(design.rates, design.equilibrium.actions, design.welfare),
-        time_limit=2.0,
-    )
-    assert res.upper <= longer.upper  # the bound only tightens with time
+    shorter = run(2.0)
+    assert res.upper <= shorter.upper  # the bound only tightens with time
 
 
 @pytest.mark.parametrize("p", [-math.inf, 1.0])
