@@ -15,6 +15,16 @@ continuations) are re-solved by damped best responses. The own-payoff values
 (value iteration) until the values move by less than a stated tolerance; the strategies are
 stationary.
 
+Where several stage equilibria pass at a grid stock, the one with the largest sum of the agents'
+stage values is kept; where the strategies so built are not certified in the true game, the
+solver builds them again keeping the smallest (:data:`STAGE_SELECTIONS`) and returns the better
+certified. The reason: keeping the best equilibrium at every stock makes the continuation the
+upper envelope of the equilibrium branches, which has a convex kink wherever the kept branch
+switches; an agent's marginal value of stock jumps up there, so the previous step's stage
+game has no pure equilibrium whose next stock sits at the kink (each agent wants to move off
+it), and the computed profile is only an approximate one. The lower envelope has concave kinks
+instead, at which the previous step's agents can coordinate on the threshold.
+
 Two certificates are reported: the stage gaps (the largest gain any agent has at any grid stock
 against the interpolated continuation) and the Nash gap of the computed strategies in the true
 game, by one-shot deviations along the path with continuations simulated exactly (the one-shot
@@ -33,11 +43,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from sedtheory.equilibrium.result import relative_gap_scale
 from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput
+from sedtheory.errors import InvalidParameterError
 from sedtheory.games.dynamic.stage import (
     CHUNK,
     StageModel,
@@ -47,7 +60,14 @@ from sedtheory.games.dynamic.stage import (
     smooth_slope,
 )
 
-__all__ = ["BackwardInduction", "backward_induction", "emptying_profiles", "stage_equilibria", "stage_roots"]
+__all__ = [
+    "STAGE_SELECTIONS",
+    "BackwardInduction",
+    "backward_induction",
+    "emptying_profiles",
+    "stage_equilibria",
+    "stage_roots",
+]
 
 
 def stage_roots(
@@ -277,6 +297,7 @@ def stage_equilibria(
     damping: float = 0.25,
     guesses: tuple[np.ndarray, ...] = (),
     prefer: np.ndarray | None = None,
+    selection: str = "max-welfare",
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """The stage game at every grid stock: demands (G, n), stage gap per stock (G,), iterations.
 
@@ -289,14 +310,15 @@ def stage_equilibria(
     last step's equilibrium (when the others' demands alone exceed the stock, no agent can leave
     apples, so the continuation cannot matter) and the next step's. All are checked by the global
     scan in one batch; of those that pass, the one with the largest sum of the agents' stage
-    values is selected (:func:`_select`). Where none passes, the orchard-emptying profiles of
+    values is selected (``selection="max-welfare"``; ``"min-welfare"``: the smallest, see
+    :func:`_select` and :data:`STAGE_SELECTIONS`). Where none passes, the orchard-emptying profiles of
     the rationed game are tried, and stocks where every candidate leaves a gain above the
     tolerance are re-solved by damped best responses from the best candidate."""
     candidates, exists = stage_roots(model, grid, grid, cont)
     if guesses:
         candidates = np.concatenate([candidates, np.stack(guesses, axis=1)], axis=1)
         exists = np.concatenate([exists, np.ones((grid.size, len(guesses)), dtype=bool)], axis=1)
-    h, gaps, passed = _select(model, grid, cont, candidates, exists, tol)
+    h, gaps, passed = _select(model, grid, cont, candidates, exists, tol, selection == "min-welfare")
     if prefer is not None:
         kept = _gaps(model, grid, prefer, cont)
         # an empty orchard makes every demand an equilibrium: keep the selected one there
@@ -323,6 +345,12 @@ def _scale(model: StageModel, grid: np.ndarray, h: np.ndarray, cont: np.ndarray,
     return tol * max(1.0, float(np.max(np.abs(model.values(grid, h, grid, cont)))))
 
 
+#: Which stage equilibrium backward induction keeps at a grid stock where several pass: the one
+#: with the largest or the smallest sum of the agents' stage values. The solver tries them in this
+#: order and keeps the first whose strategies are certified in the true game (else the smaller gap).
+STAGE_SELECTIONS = ("max-welfare", "min-welfare")
+
+
 def _select(
     model: StageModel,
     grid: np.ndarray,
@@ -330,10 +358,12 @@ def _select(
     candidates: np.ndarray,
     exists: np.ndarray,
     tol: float,
+    smallest: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per stock, the candidate (G, K, n) selected: of those that exist and pass the global scan
-    to ``tol`` (relative), the one with the largest sum of stage values; where none passes, the
-    one with the smallest gain. Returns the profiles (G, n), their gains (G,) and which passed.
+    to ``tol`` (relative), the one with the largest sum of stage values (the smallest with
+    ``smallest``); where none passes, the one with the smallest gain. Returns the profiles
+    (G, n), their gains (G,) and which passed.
 
     Selecting by welfare rather than by the order of the candidates keeps the selection
     consistent from one stock to the next: where the stage game has a conserving and an emptying
@@ -345,7 +375,8 @@ def _select(
     at = np.arange(g_n)
     stage = model.values(np.repeat(grid, k_n), candidates.reshape(g_n * k_n, -1), grid, cont)
     welfare = np.where(exists, model.total(stage).reshape(g_n, k_n), -np.inf)
-    order = np.argsort(-welfare, axis=1, kind="stable")
+    rank_key = np.where(exists, welfare, np.inf) if smallest else -welfare
+    order = np.argsort(rank_key, axis=1, kind="stable")
     scale = tol * max(1.0, float(np.max(np.abs(stage[exists.reshape(-1)]), initial=0.0)))
     pick, best = np.zeros(g_n, dtype=np.int64), np.full(g_n, np.inf)
     passed = np.zeros(g_n, dtype=bool)
@@ -379,6 +410,8 @@ class BackwardInduction:
         For ``horizon=inf``: the last value-iteration change (sup norm); 0 otherwise.
     solves : int
         Stage solves (steps or sweeps whose profile was not carried over by the shift bound).
+    selection : str
+        Which stage equilibrium was kept where several pass (:data:`STAGE_SELECTIONS`).
     """
 
     policies: np.ndarray
@@ -387,6 +420,7 @@ class BackwardInduction:
     iterations: int
     change: float = 0.0
     solves: int = 0
+    selection: str = "max-welfare"
 
 
 def _step_values(model: StageModel, grid: np.ndarray, h: np.ndarray, later: np.ndarray) -> np.ndarray:
@@ -415,9 +449,11 @@ def backward_induction(
     damping: float = 0.25,
     value_tol: float = 1e-8,
     max_sweeps: int = 5000,
+    selection: str = "max-welfare",
 ) -> BackwardInduction:
     r"""Markov perfect strategies of a dynamic commons game by backward induction (value iteration
-    to ``value_tol``, relative to the largest value, for ``horizon=inf``).
+    to ``value_tol``, relative to the largest value, for ``horizon=inf``); ``selection`` (one of
+    :data:`STAGE_SELECTIONS`) picks among several stage equilibria at a grid stock.
 
     Notes
     -----
@@ -433,11 +469,17 @@ def backward_induction(
     flips between equilibria from sweep to sweep the values cycle instead of converging, and the
     reported ``change`` says so (the true-game certificate then decides).
     """
+    if selection not in STAGE_SELECTIONS:
+        raise InvalidParameterError(
+            "selection", selection, f"use one of {', '.join(STAGE_SELECTIONS)} (the stage equilibrium kept)"
+        )
     symmetry, grid = game.symmetry, game.grid
     model = symmetry.model
+    solve = partial(stage_equilibria, tol=tol, max_iter=max_iter, damping=damping, selection=selection)
     if math.isinf(game.horizon):
-        out = _value_iteration(model, grid, tol, max_iter, damping, value_tol, max_sweeps)
-        return replace(out, policies=symmetry.expand(out.policies), values=symmetry.expand(out.values))
+        out = _value_iteration(model, grid, solve, tol, value_tol, max_sweeps)
+        policies, values = symmetry.expand(out.policies), symmetry.expand(out.values)
+        return replace(out, policies=policies, values=values, selection=selection)
     t_n, g_n, n = game.strategy_shape[0], grid.size, model.size
     policies = np.zeros((t_n, g_n, n))
     values = np.zeros((t_n + 1, g_n, n))
@@ -453,26 +495,24 @@ def backward_induction(
                 values[t] = _step_values(model, grid, policies[t], values[t + 1])
                 continue
         guesses = () if t == t_n - 1 else (policies[t_n - 1], policies[t + 1])
-        policies[t], stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, guesses)
+        policies[t], stage_gap, its = solve(model, grid, cont, guesses=guesses)
         gaps[t], previous = float(stage_gap.max()), cont
         iterations, solved = iterations + its, solved + 1
         values[t] = _step_values(model, grid, policies[t], values[t + 1])
-    return BackwardInduction(
-        symmetry.expand(policies), symmetry.expand(values), gaps, iterations, solves=solved
-    )
+    policies, values = symmetry.expand(policies), symmetry.expand(values)
+    return BackwardInduction(policies, values, gaps, iterations, solves=solved, selection=selection)
 
 
 def _value_iteration(
     model: StageModel,
     grid: np.ndarray,
+    solve: Callable[..., tuple[np.ndarray, np.ndarray, int]],
     tol: float,
-    max_iter: int,
-    damping: float,
     value_tol: float,
     max_sweeps: int,
 ) -> BackwardInduction:
     values = np.zeros((grid.size, model.size))
-    emptied, _, iterations = stage_equilibria(model, grid, values, tol, max_iter, damping)
+    emptied, _, iterations = solve(model, grid, values)
     h, change, sweeps, solved = emptied, np.inf, 0, 1
     bound, previous = np.inf, model.weigh(values)
     smallest, since = np.inf, 0  # the values cycle when the selection flips: stop after 50 idle sweeps
@@ -481,9 +521,8 @@ def _value_iteration(
         cont = model.weigh(values)
         bound += model.beta * _span(cont - previous)
         if not _reuse(model, grid, h, cont, bound, tol):
-            h, stage_gap, its = stage_equilibria(
-                model, grid, cont, tol, max_iter, damping, (emptied,), prefer=None if sweeps == 1 else h
-            )
+            kept = None if sweeps == 1 else h
+            h, stage_gap, its = solve(model, grid, cont, guesses=(emptied,), prefer=kept)
             bound, previous = float(stage_gap.max()), cont
             iterations, solved = iterations + its, solved + 1
         new = _step_values(model, grid, h, values)
@@ -493,7 +532,7 @@ def _value_iteration(
             break
         smallest, since = (change, 0) if change < 0.999 * smallest else (smallest, since + 1)
     cont = model.weigh(values)
-    h, stage_gap, its = stage_equilibria(model, grid, cont, tol, max_iter, damping, (emptied,), prefer=h)
+    h, stage_gap, its = solve(model, grid, cont, guesses=(emptied,), prefer=h)
     return BackwardInduction(
         h[None], values[None], np.array([stage_gap.max()]), iterations + its, change, solved + 1
     )
@@ -510,15 +549,25 @@ def _is_dynamic(game: Any) -> bool:
     description="Markov perfect equilibrium by backward induction (value iteration for an infinite "
     "horizon) on a stock grid; stage games by the aggregate root vectorised over the grid, checked "
     "by a global scan, with damped best responses (at least 400 rounds per stage) where the root "
-    "does not hold",
+    "does not hold; the stage equilibrium of largest welfare, or of smallest where that is not "
+    "certified in the true game",
     reference="Maskin and Tirole (2001); Levhari and Mirman (1980)",
 )
 def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) -> SolverOutput:
-    out = backward_induction(game, tol=tol * 1e-2, max_iter=max(max_iter, 400))
+    runs = []  # (relative true-game gap, strategies, gap, utilities) per stage selection tried
+    for selection in STAGE_SELECTIONS:  # the next only where the previous is not certified
+        out = backward_induction(game, tol=tol * 1e-2, max_iter=max(max_iter, 400), selection=selection)
+        u = game.utilities(out.policies)
+        gap = float(np.max(game.deviation_gains(out.policies)))
+        runs.append((gap / relative_gap_scale(u), out, gap, u))
+        if runs[-1][0] <= tol:
+            break
+    _, out, gap, u = min(runs, key=lambda run: run[0])
     sweeps = "" if out.change == 0.0 else f"; value iteration stopped at a change of {out.change:.1e}"
+    tried = "; ".join(f"{run[1].selection}: relative Nash gap {run[0]:.1e}" for run in runs)
     argument = (
         f"backward induction on a {game.grid.size}-point stock grid (values: monotone cubic interpolation; "
-        f"policies: linear); largest "
+        f"policies: linear), stage selection {out.selection} ({tried}); largest "
         f"stage gap {float(out.stage_gaps.max()):.2e}{sweeps}; the Nash gap below is measured by "
         "one-shot deviations along the path in the true game"
     )
@@ -529,5 +578,7 @@ def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) 
         "interpolation": "values: monotone cubic (PCHIP); policies: linear",
         "value_change": out.change,
         "stage_solves": out.solves,
+        "stage_selection": out.selection,
+        "selections_tried": tuple((run[1].selection, run[0]) for run in runs),
     }
-    return SolverOutput(out.policies, out.iterations, "backward-induction", argument, details)
+    return SolverOutput(out.policies, out.iterations, "backward-induction", argument, details, gap, u)

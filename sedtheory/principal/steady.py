@@ -34,7 +34,7 @@ Examples
 ...                           horizon=5, discount=0.9, grid=41)
 >>> steady = steady_states(game)
 >>> steady.collapses, steady.collapse_step, round(steady.planner.stock, 3)
-(True, 3, 32.793)
+(True, 2, 32.793)
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sedtheory as sed
+from sedtheory.equilibrium.dynamic import STAGE_SELECTIONS, backward_induction, stage_equilibria
+from sedtheory.errors import InvalidParameterError
 from sedtheory.games.dynamic import DynamicCommonsGame
 from sedtheory.games.dynamic.stage import continuation, pchip_slopes, smooth_slope, smooth_value
 
@@ -86,5 +88,40 @@ def test_taxed_mpe_is_certified_and_converges_under_refinement() -> None:
         game = _taxed(points)
         eq = sed.solve_equilibrium(game)
         assert eq.converged and eq.nash_gap < 1e-6
+        assert eq.details["stage_selection"] == "max-welfare"  # certified at once: no second run
+        assert len(eq.details["selections_tried"]) == 1
         harvests.append(game.path(eq.actions).harvests[:3].sum(axis=1))
     assert np.allclose(harvests[0], harvests[1], rtol=1e-4)
+
+
+def test_the_smallest_stage_equilibrium_certifies_where_the_largest_does_not() -> None:
+    """Flat rate 0.5: keeping the stage equilibrium of largest welfare makes the continuation an
+    upper envelope with convex kinks, and the previous step's stage game has no pure equilibrium
+    next to them (true-game gap 2.4e-2); the solver builds the strategies again with the smallest
+    and certifies them (6e-8)."""
+    game = _taxed(201, 0.5)
+    largest = backward_induction(game, tol=1e-6)
+    assert largest.selection == "max-welfare"
+    assert sed.nash_gap(game, largest.policies) > 1e-3  # planted: the fallback is needed here
+    eq = sed.solve_equilibrium(game)
+    assert eq.converged and eq.details["stage_selection"] == "min-welfare"
+    assert [name for name, _ in eq.details["selections_tried"]] == list(STAGE_SELECTIONS)
+    assert eq.details["selections_tried"][0][1] > 1e-4 >= eq.relative_nash_gap
+    assert "min-welfare" in eq.certificate
+    # at every grid stock where both pass, the smallest's stage welfare is at most the largest's
+    model, grid = game.stage, game.grid
+    cont = model.weigh(largest.values[3])
+    welfare, gaps = [], []
+    for selection in STAGE_SELECTIONS:
+        h, gap, _ = stage_equilibria(model, grid, cont, 1e-8, selection=selection)
+        welfare.append(model.total(model.values(grid, h, grid, cont)))
+        gaps.append(gap)
+    both = (gaps[0] < 1e-6) & (gaps[1] < 1e-6)
+    assert both.sum() > grid.size // 2
+    assert np.all(welfare[1][both] <= welfare[0][both] + 1e-9)
+    assert np.any(welfare[1][both] < welfare[0][both] - 1e-3)  # several equilibria at some stocks
+
+
+def test_unknown_stage_selection_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="selection"):
+        backward_induction(_taxed(41), selection="optimistic")

@@ -293,9 +293,11 @@ class DynamicCommonsGame:
     selection_note = (
         "Markov perfect equilibrium by backward induction: at each step and grid stock, of the "
         "candidates that pass the global scan (aggregate roots, the orchard-emptying demands, the "
-        "last and next steps' profiles) the one with the largest sum of the agents' stage values, "
-        "else orchard-emptying and rationing-kink profiles, else damped best responses; other MPE "
-        "may exist (several roots of the aggregate equation, a continuum at the rationing kink). "
+        "last and next steps' profiles) the one with the largest sum of the agents' stage values "
+        "(the smallest where the strategies so built are not certified in the true game: "
+        "details['stage_selection']), else orchard-emptying and rationing-kink profiles, else damped "
+        "best responses; other MPE may exist (several roots of the aggregate equation, a continuum "
+        "at the rationing kink). "
         "`aggregate` is the total realised harvest on the path."
     )
 
