@@ -15,15 +15,9 @@ continuations) are re-solved by damped best responses. The own-payoff values
 (value iteration) until the values move by less than a stated tolerance; the strategies are
 stationary.
 
-Where several stage equilibria pass at a grid stock, the one with the largest sum of the agents'
-stage values is kept; where the strategies so built are not certified in the true game, the
-solver builds them again keeping the smallest (:data:`STAGE_SELECTIONS`) and returns the better
-certified. The reason: keeping the best equilibrium at every stock makes the continuation the
-upper envelope of the equilibrium branches, which has a convex kink wherever the kept branch
-switches; an agent's marginal value of stock jumps up there, so the previous step's stage
-game has no pure equilibrium whose next stock sits at the kink (each agent wants to move off
-it), and the computed profile is only an approximate one. The lower envelope has concave kinks
-instead, at which the previous step's agents can coordinate on the threshold.
+Where several stage equilibria pass at a grid stock, ``selection`` (per step) says which is
+kept: the largest or the smallest sum of the agents' stage values (:data:`STAGE_SELECTIONS`;
+:mod:`sedtheory.equilibrium.mpe` chooses them).
 
 Two certificates are reported: the stage gaps (the largest gain any agent has at any grid stock
 against the interpolated continuation) and the Nash gap of the computed strategies in the true
@@ -41,15 +35,13 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from sedtheory.equilibrium.result import relative_gap_scale
-from sedtheory.equilibrium.solvers import SOLVERS, SolverOutput
 from sedtheory.errors import InvalidParameterError
 from sedtheory.games.dynamic.stage import (
     CHUNK,
@@ -410,8 +402,9 @@ class BackwardInduction:
         For ``horizon=inf``: the last value-iteration change (sup norm); 0 otherwise.
     solves : int
         Stage solves (steps or sweeps whose profile was not carried over by the shift bound).
-    selection : str
-        Which stage equilibrium was kept where several pass (:data:`STAGE_SELECTIONS`).
+    selection : tuple of str
+        Which stage equilibrium was kept where several pass, per step (one entry for
+        ``horizon=inf``; :data:`STAGE_SELECTIONS`).
     """
 
     policies: np.ndarray
@@ -420,7 +413,7 @@ class BackwardInduction:
     iterations: int
     change: float = 0.0
     solves: int = 0
-    selection: str = "max-welfare"
+    selection: tuple[str, ...] = ("max-welfare",)
 
 
 def _step_values(model: StageModel, grid: np.ndarray, h: np.ndarray, later: np.ndarray) -> np.ndarray:
@@ -449,37 +442,36 @@ def backward_induction(
     damping: float = 0.25,
     value_tol: float = 1e-8,
     max_sweeps: int = 5000,
-    selection: str = "max-welfare",
+    selection: str | Sequence[str] = "max-welfare",
 ) -> BackwardInduction:
     r"""Markov perfect strategies of a dynamic commons game by backward induction (value iteration
     to ``value_tol``, relative to the largest value, for ``horizon=inf``); ``selection`` (one of
-    :data:`STAGE_SELECTIONS`) picks among several stage equilibria at a grid stock.
+    :data:`STAGE_SELECTIONS`, or one per step for a finite horizon) picks among several stage
+    equilibria at a grid stock.
 
     Notes
     -----
     If the continuation utilities change from one step to the next by :math:`\Delta_i(S)`, every
     gain of a fixed profile changes by at most :math:`\beta(\max_S \Delta_i - \min_S \Delta_i)`
     (a constant shift moves no decision). So the previous step's profile is kept without a new
-    stage solve while its accumulated bound stays below the tolerance; the reported stage gap of
-    such a step is that bound. Where the orchard is emptied at every stock (laissez-faire with
-    selfish agents) the continuation only shifts and one stage solve serves every step.
+    stage solve while its accumulated bound stays below the tolerance (and both steps select
+    alike); the reported stage gap of such a step is that bound. Where the orchard is emptied at
+    every stock (laissez-faire with selfish agents) the continuation only shifts and one stage
+    solve serves every step.
 
     Value iteration (``horizon=inf``) keeps the last sweep's profile wherever it is still a stage
     equilibrium, and stops after 50 sweeps without a new smallest change: where the selection
     flips between equilibria from sweep to sweep the values cycle instead of converging, and the
     reported ``change`` says so (the true-game certificate then decides).
     """
-    if selection not in STAGE_SELECTIONS:
-        raise InvalidParameterError(
-            "selection", selection, f"use one of {', '.join(STAGE_SELECTIONS)} (the stage equilibrium kept)"
-        )
+    sels = _selections(game, selection)
     symmetry, grid = game.symmetry, game.grid
     model = symmetry.model
-    solve = partial(stage_equilibria, tol=tol, max_iter=max_iter, damping=damping, selection=selection)
+    solve = partial(stage_equilibria, tol=tol, max_iter=max_iter, damping=damping)
     if math.isinf(game.horizon):
-        out = _value_iteration(model, grid, solve, tol, value_tol, max_sweeps)
+        out = _value_iteration(model, grid, partial(solve, selection=sels[0]), tol, value_tol, max_sweeps)
         policies, values = symmetry.expand(out.policies), symmetry.expand(out.values)
-        return replace(out, policies=policies, values=values, selection=selection)
+        return replace(out, policies=policies, values=values, selection=sels)
     t_n, g_n, n = game.strategy_shape[0], grid.size, model.size
     policies = np.zeros((t_n, g_n, n))
     values = np.zeros((t_n + 1, g_n, n))
@@ -488,19 +480,34 @@ def backward_induction(
     previous = np.zeros((g_n, n))
     for t in range(t_n - 1, -1, -1):
         cont = model.weigh(values[t + 1])  # continuation utilities sum_j W_ij V_j
-        if t < t_n - 1:
+        if t < t_n - 1 and sels[t] == sels[t + 1]:
             bound = gaps[t + 1] + model.beta * _span(cont - previous)
             if _reuse(model, grid, policies[t + 1], cont, bound, tol):
                 policies[t], gaps[t] = policies[t + 1], bound
                 values[t] = _step_values(model, grid, policies[t], values[t + 1])
                 continue
         guesses = () if t == t_n - 1 else (policies[t_n - 1], policies[t + 1])
-        policies[t], stage_gap, its = solve(model, grid, cont, guesses=guesses)
+        policies[t], stage_gap, its = solve(model, grid, cont, guesses=guesses, selection=sels[t])
         gaps[t], previous = float(stage_gap.max()), cont
         iterations, solved = iterations + its, solved + 1
         values[t] = _step_values(model, grid, policies[t], values[t + 1])
     policies, values = symmetry.expand(policies), symmetry.expand(values)
-    return BackwardInduction(policies, values, gaps, iterations, solves=solved, selection=selection)
+    return BackwardInduction(policies, values, gaps, iterations, solves=solved, selection=sels)
+
+
+def _selections(game: Any, selection: str | Sequence[str]) -> tuple[str, ...]:
+    """The stage selection of every step (one for ``horizon=inf``), checked."""
+    rows = game.strategy_shape[0]
+    sels = (selection,) * rows if isinstance(selection, str) else tuple(selection)
+    bad = [s for s in sels if s not in STAGE_SELECTIONS]
+    if bad or len(sels) != rows:
+        raise InvalidParameterError(
+            "selection",
+            selection,
+            f"use one of {', '.join(STAGE_SELECTIONS)} (the stage equilibrium kept), or a sequence of "
+            f"{rows} of them (one per step)",
+        )
+    return sels
 
 
 def _value_iteration(
@@ -536,49 +543,3 @@ def _value_iteration(
     return BackwardInduction(
         h[None], values[None], np.array([stage_gap.max()]), iterations + its, change, solved + 1
     )
-
-
-def _is_dynamic(game: Any) -> bool:
-    return all(hasattr(game, a) for a in ("horizon", "regrowth", "symmetry", "grid", "strategy_shape"))
-
-
-@SOLVERS.register(
-    "backward-induction",
-    applies=_is_dynamic,
-    capability="dynamic-commons",
-    description="Markov perfect equilibrium by backward induction (value iteration for an infinite "
-    "horizon) on a stock grid; stage games by the aggregate root vectorised over the grid, checked "
-    "by a global scan, with damped best responses (at least 400 rounds per stage) where the root "
-    "does not hold; the stage equilibrium of largest welfare, or of smallest where that is not "
-    "certified in the true game",
-    reference="Maskin and Tirole (2001); Levhari and Mirman (1980)",
-)
-def _backward(game: Any, tol: float, max_iter: int, initial: np.ndarray | None) -> SolverOutput:
-    runs = []  # (relative true-game gap, strategies, gap, utilities) per stage selection tried
-    for selection in STAGE_SELECTIONS:  # the next only where the previous is not certified
-        out = backward_induction(game, tol=tol * 1e-2, max_iter=max(max_iter, 400), selection=selection)
-        u = game.utilities(out.policies)
-        gap = float(np.max(game.deviation_gains(out.policies)))
-        runs.append((gap / relative_gap_scale(u), out, gap, u))
-        if runs[-1][0] <= tol:
-            break
-    _, out, gap, u = min(runs, key=lambda run: run[0])
-    sweeps = "" if out.change == 0.0 else f"; value iteration stopped at a change of {out.change:.1e}"
-    tried = "; ".join(f"{run[1].selection}: relative Nash gap {run[0]:.1e}" for run in runs)
-    argument = (
-        f"backward induction on a {game.grid.size}-point stock grid (values: monotone cubic interpolation; "
-        f"policies: linear), stage selection {out.selection} ({tried}); largest "
-        f"stage gap {float(out.stage_gaps.max()):.2e}{sweeps}; the Nash gap below is measured by "
-        "one-shot deviations along the path in the true game"
-    )
-    details = {
-        "stage_gaps": out.stage_gaps,
-        "values": out.values,
-        "grid": game.grid,
-        "interpolation": "values: monotone cubic (PCHIP); policies: linear",
-        "value_change": out.change,
-        "stage_solves": out.solves,
-        "stage_selection": out.selection,
-        "selections_tried": tuple((run[1].selection, run[0]) for run in runs),
-    }
-    return SolverOutput(out.policies, out.iterations, "backward-induction", argument, details, gap, u)

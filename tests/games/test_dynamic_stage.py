@@ -88,7 +88,7 @@ def test_taxed_mpe_is_certified_and_converges_under_refinement() -> None:
         game = _taxed(points)
         eq = sed.solve_equilibrium(game)
         assert eq.converged and eq.nash_gap < 1e-6
-        assert eq.details["stage_selection"] == "max-welfare"  # certified at once: no second run
+        assert set(eq.details["stage_selection"]) == {"max-welfare"}  # certified at once: no second run
         assert len(eq.details["selections_tried"]) == 1
         harvests.append(game.path(eq.actions).harvests[:3].sum(axis=1))
     assert np.allclose(harvests[0], harvests[1], rtol=1e-4)
@@ -101,10 +101,10 @@ def test_the_smallest_stage_equilibrium_certifies_where_the_largest_does_not() -
     and certifies them (6e-8)."""
     game = _taxed(201, 0.5)
     largest = backward_induction(game, tol=1e-6)
-    assert largest.selection == "max-welfare"
+    assert set(largest.selection) == {"max-welfare"} and len(largest.selection) == 20
     assert sed.nash_gap(game, largest.policies) > 1e-3  # planted: the fallback is needed here
     eq = sed.solve_equilibrium(game)
-    assert eq.converged and eq.details["stage_selection"] == "min-welfare"
+    assert eq.converged and set(eq.details["stage_selection"]) == {"min-welfare"}
     assert [name for name, _ in eq.details["selections_tried"]] == list(STAGE_SELECTIONS)
     assert eq.details["selections_tried"][0][1] > 1e-4 >= eq.relative_nash_gap
     assert "min-welfare" in eq.certificate

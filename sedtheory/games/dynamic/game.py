@@ -257,23 +257,28 @@ class DynamicCommonsGame:
     def deviation_gains(self, actions: npt.ArrayLike) -> np.ndarray:
         """Per agent: the largest one-shot deviation gain along the path, discounted to period 0,
         with continuations simulated exactly in the true game (no grid in the continuation)."""
+        return np.max(self.step_gains(actions), axis=0)  # type: ignore[no-any-return]
+
+    def step_gains(self, actions: npt.ArrayLike) -> np.ndarray:
+        """The one-shot deviation gains (steps, n) at each step of the path from ``S_0``,
+        discounted to period 0 (:meth:`deviation_gains` is their maximum over steps): where they
+        peak says which step's continuation the strategies get wrong."""
         model, a, expand = self._frame(actions)
         path = self._play(model, a)
+        weights = self._beta ** np.arange(path.demands.shape[0])[:, None]
         if self.stationary:  # one continuation for every step: all path stocks at once
             fine, cont = self._true_continuation(model, a, 0)
-            demands = path.demands
-            _, best = best_replies(model, path.stocks[:-1], demands, fine, cont)
-            here = model.values(path.stocks[:-1], demands, fine, cont)
-            weights = self._beta ** np.arange(demands.shape[0])[:, None]
-            return expand(np.max(weights * np.maximum(best - here, 0.0), axis=0))
-        gains = np.zeros(model.size)
+            _, best = best_replies(model, path.stocks[:-1], path.demands, fine, cont)
+            here = model.values(path.stocks[:-1], path.demands, fine, cont)
+            return expand(weights * np.maximum(best - here, 0.0))  # type: ignore[no-any-return]
+        gains = np.zeros((self.steps, model.size))
         for t in range(self.steps):
             stock = np.array([path.stocks[t]])
             later = self._true_continuation(model, a, t + 1)
             _, best = best_replies(model, stock, path.demands[t][None, :], *later)
             here = model.values(stock, path.demands[t][None, :], *later)[0]
-            gains = np.maximum(gains, self._beta**t * np.maximum(best[0] - here, 0.0))
-        return expand(gains)
+            gains[t] = np.maximum(best[0] - here, 0.0)
+        return expand(weights * gains)  # type: ignore[no-any-return]
 
     def _frame(self, actions: npt.ArrayLike) -> tuple[StageModel, np.ndarray, Any]:
         """The stage model, the strategies on its agent axis and the map back to agents: the type
@@ -294,10 +299,10 @@ class DynamicCommonsGame:
         "Markov perfect equilibrium by backward induction: at each step and grid stock, of the "
         "candidates that pass the global scan (aggregate roots, the orchard-emptying demands, the "
         "last and next steps' profiles) the one with the largest sum of the agents' stage values "
-        "(the smallest where the strategies so built are not certified in the true game: "
-        "details['stage_selection']), else orchard-emptying and rationing-kink profiles, else damped "
-        "best responses; other MPE may exist (several roots of the aggregate equation, a continuum "
-        "at the rationing kink). "
+        "(where the strategies so built are not certified in the true game: the smallest, then "
+        "per step; details['stage_selection']), else orchard-emptying and rationing-kink "
+        "profiles, else damped best responses; other MPE may exist (several roots of the aggregate "
+        "equation, a continuum at the rationing kink). "
         "`aggregate` is the total realised harvest on the path."
     )
 
