@@ -271,7 +271,7 @@ class CommonsKernel:
         is a local maximum only if the piece below (above) ends at the same point, i.e. that
         piece's consistent point sits at its end; a miss by more than
         :math:`\sqrt{2\,\mathrm{scale}/\mu_i}` in the action loses more than ``scale`` there
-        (:math:`\mu_i = \sigma_i/	heta_i`, the curvature of the consistent problem). Only the
+        (:math:`\mu_i = \sigma_i/\theta_i`, the curvature of the consistent problem). Only the
         survivors, about one per agent instead of ``P``, get the global maximum over every piece.
         With fewer than :data:`SCREEN_PIECES` pieces the full maximum (``P^2`` per agent) is
         cheaper than the screen's gathers and is taken for every candidate.
