@@ -82,6 +82,11 @@ class GlobalBatchModel:
         #: No agent's reply depends on the others (no damage curvature) and every own problem is
         #: strictly concave on each piece: each agent's best replies solve the whole game.
         self.decoupled = is_decoupled(game)
+        curved = self.m > 0
+        self._curved = bool(np.all(curved))
+        self._inside_slope = -(self.c / np.where(curved, self.m, 1.0))
+        # every piece starts below every agent's cap: the existence masks are all true
+        self._all_pieces = bool(np.all(self.pieces.lo[-1] < self.upper))
 
     def decoupled_replies(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest best replies ``(len(rows), n)`` of a decoupled game (intercepts
@@ -126,14 +131,22 @@ class GlobalBatchModel:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per piece: the restricted backward reply clipped to ``[lo, hi]`` and its slope in A."""
         h = self.sigma[None, :, None] - self.c[None, :, None] * agg[:, None, None]
-        g = h - self.k[None, :, None] * pc.rate[:, None, :]
+        g = self.k[None, :, None] * pc.rate[:, None, :]
+        np.subtract(h, g, out=g)  # in place: the (rows, n, P) arrays are the solve's cost
         m = self.m[None, :, None]
-        pos = m > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = np.where(pos, g / np.where(pos, m, 1.0), np.where(g >= 0, np.inf, -np.inf))
-        x = np.minimum(np.maximum(stat, lo), hi)
-        inside = pos & (stat > lo) & (stat < hi)
-        slope = np.where(inside, -(self.c[None, :, None] / np.where(pos, m, 1.0)), 0.0)
+        if self._curved:  # every agent has effort curvature (the same values as below)
+            stat = np.divide(g, m, out=g)
+            inside = stat > lo
+            inside &= stat < hi
+            slope = np.where(inside, self._inside_slope[None, :, None], 0.0)
+        else:
+            pos = m > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stat = np.where(pos, g / np.where(pos, m, 1.0), np.where(g >= 0, np.inf, -np.inf))
+            inside = pos & (stat > lo) & (stat < hi)
+            slope = np.where(inside, -(self.c[None, :, None] / np.where(pos, m, 1.0)), 0.0)
+        x = np.maximum(stat, lo)
+        np.minimum(x, hi, out=x)
         return x, slope
 
     def largest(self, rows: np.ndarray, agg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,12 +164,22 @@ class GlobalBatchModel:
         hi = np.minimum(pc.hi[None, None, :], up)
         x, slope = self._stationary(pc, agg, lo, hi)
         exists = (pc.lo[None, None, :] < up) | (np.arange(pc.lo.size)[None, None, :] == 0)
-        alpha = self.sigma[None, :, None] - self.c[None, :, None] * (agg[:, None, None] - x)
-        t_x = pc.base[:, None, :] + pc.rate[:, None, :] * (x - pc.lo[None, None, :])
+        alpha = np.subtract(agg[:, None, None], x)  # sigma - c (A - x), in place
+        alpha *= self.c[None, :, None]
+        np.subtract(self.sigma[None, :, None], alpha, out=alpha)
+        t_x = np.subtract(x, pc.lo[None, None, :])  # T(x) on its piece
+        t_x *= pc.rate[:, None, :]
+        t_x += pc.base[:, None, :]
         own = self.kernel.own(x, alpha, t_x)
-        scale = 1e-12 * np.maximum(1.0, np.abs(alpha)) * np.maximum(1.0, x)
+        scale = np.abs(alpha)  # 1e-12 max(1, |alpha|) max(1, x)
+        np.maximum(scale, 1.0, out=scale)
+        scale *= 1e-12
+        scale *= np.maximum(1.0, x)
         best = self.kernel.consistent_best(x, lo, hi, alpha, scale, exists, pc, self.upper)
-        valid = exists & (best - own <= scale)
+        best -= own
+        valid = best <= scale
+        if not self._all_pieces:
+            valid &= exists
         pick = (
             np.argmax(np.where(valid, x, -np.inf), axis=2)
             if largest

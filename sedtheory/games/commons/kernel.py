@@ -74,10 +74,22 @@ def piece_search(
         hi_b = np.minimum(pieces.hi[b], up)
         lin = alpha - k_ * rate
         stat = lin * inv_b if all_pos else np.where(pos, lin * inv_b, np.where(lin > 0, np.inf, -np.inf))
-        x = np.minimum(np.maximum(stat, lo_b), hi_b)
-        v = alpha * x - k_ * (base + rate * (x - pieces.lo[b])) - 0.5 * beta_ * x * x
+        x = np.maximum(stat, lo_b)
+        np.minimum(x, hi_b, out=x)
+        # f_i(x) = alpha x - k T(x) - beta x^2 / 2, in place (the same operations in the same order)
+        tax = np.subtract(x, pieces.lo[b])
+        tax *= rate
+        tax += base
+        tax *= k_
+        v = alpha * x
+        v -= tax
+        curv = (0.5 * beta_) * x
+        curv *= x
+        v -= curv
         if b > 0:
-            v = np.where(pieces.lo[b] < up, v, -np.inf)
+            skipped = ~(pieces.lo[b] < up)
+            if skipped.any():
+                v = np.where(skipped, -np.inf, v)
         better = v > best_v
         best_x = np.where(better, x, best_x)
         best_v = np.where(better, v, best_v)
