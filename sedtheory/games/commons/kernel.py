@@ -74,21 +74,11 @@ def piece_search(
         hi_b = np.minimum(pieces.hi[b], up)
         lin = alpha - k_ * rate
         stat = lin * inv_b if all_pos else np.where(pos, lin * inv_b, np.where(lin > 0, np.inf, -np.inf))
-        x = np.maximum(stat, lo_b)
-        np.minimum(x, hi_b, out=x)
-        # f_i(x) = alpha x - k T(x) - beta x^2 / 2, in place (the same operations in the same order)
-        tax = np.subtract(x, pieces.lo[b])
-        tax *= rate
-        tax += base
-        tax *= k_
-        v = alpha * x
-        v -= tax
-        curv = (0.5 * beta_) * x
-        curv *= x
-        v -= curv
+        x = np.minimum(np.maximum(stat, lo_b), hi_b)
+        v = alpha * x - k_ * (base + rate * (x - pieces.lo[b])) - 0.5 * beta_ * x * x
         if b > 0:
             skipped = ~(pieces.lo[b] < up)
-            if skipped.any():
+            if skipped.any():  # (numpy's where costs a pass even when nothing is skipped)
                 v = np.where(skipped, -np.inf, v)
         better = v > best_v
         best_x = np.where(better, x, best_x)
@@ -290,14 +280,24 @@ class CommonsKernel:
         """
         if pieces.lo.size < SCREEN_PIECES:
             return self.replies(alpha, pieces, upper)[1]
+        slack = np.multiply(scale, 2.0)
         with np.errstate(divide="ignore"):
-            slack = np.sqrt(2.0 * scale / (self.beta - self.c)[None, :, None])
-        edge = np.full(x[..., :1].shape, np.inf)
-        below = np.concatenate([edge, x[..., :-1] - hi[..., :-1]], axis=2)
-        above = np.concatenate([x[..., 1:] - lo[..., 1:], -edge], axis=2)
-        top = hi >= upper[None, :, None]
-        local = ((x > lo) | (below >= -slack)) & ((x < hi) | top | (above <= slack))
-        r_i, a_i, p_i = np.nonzero(exists & local)
+            slack /= (self.beta - self.c)[None, :, None]
+        np.sqrt(slack, out=slack)
+        # short of the piece below's top (above's bottom) by more than the slack: not a local max
+        short = np.empty_like(x)
+        short[..., 0] = -np.inf
+        np.subtract(hi[..., :-1], x[..., :-1], out=short[..., 1:])
+        local = short <= slack
+        local |= x > lo
+        np.subtract(x[..., 1:], lo[..., 1:], out=short[..., :-1])
+        short[..., -1] = -np.inf
+        high = short <= slack
+        high |= x < hi
+        high |= hi >= upper[None, :, None]
+        local &= high
+        local &= exists
+        r_i, a_i, p_i = np.nonzero(local)
         best = np.full(x.shape, np.inf)
         best[r_i, a_i, p_i] = self.best_values(alpha[r_i, a_i, p_i], r_i, a_i, pieces, upper)
         return best
