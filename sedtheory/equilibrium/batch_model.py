@@ -85,8 +85,6 @@ class GlobalBatchModel:
         curved = self.m > 0
         self._curved = bool(np.all(curved))
         self._inside_slope = -(self.c / np.where(curved, self.m, 1.0))
-        # every piece starts below every agent's cap: the existence masks are all true
-        self._all_pieces = bool(np.all(self.pieces.lo[-1] < self.upper))
 
     def decoupled_replies(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Smallest and largest best replies ``(len(rows), n)`` of a decoupled game (intercepts
@@ -178,8 +176,7 @@ class GlobalBatchModel:
         best = self.kernel.consistent_best(x, lo, hi, alpha, scale, exists, pc, self.upper)
         best -= own
         valid = best <= scale
-        if not self._all_pieces:
-            valid &= exists
+        valid &= exists
         pick = (
             np.argmax(np.where(valid, x, -np.inf), axis=2)
             if largest
