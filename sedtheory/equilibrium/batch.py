@@ -55,6 +55,8 @@ __all__ = [
     "policy_equilibria",
     "EquilibriumWindows",
     "equilibrium_windows",
+    "stack_evaluations",
+    "stack_windows",
     "reply_bound",
 ]
 
@@ -203,6 +205,44 @@ class EquilibriumWindows:
     unique: np.ndarray
     smallest: PolicyEvaluations
     largest: PolicyEvaluations
+
+
+def stack_evaluations(parts: list[PolicyEvaluations]) -> PolicyEvaluations:
+    """The evaluations of consecutive row blocks as one (the rows in order; the first block's
+    method). Rows are solved independently, so a batch split into blocks and stacked back is
+    the batch solved whole."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return PolicyEvaluations(
+        cat("points"),
+        cat("actions"),
+        cat("utilities"),
+        cat("payoffs"),
+        cat("nash_gaps"),
+        cat("relative_nash_gaps"),
+        cat("certified"),
+        parts[0].method,
+    )
+
+
+def stack_windows(parts: list[EquilibriumWindows | None]) -> EquilibriumWindows | None:
+    """The windows of consecutive row blocks as one (None if some block has none)."""
+    if any(p is None for p in parts):
+        return None
+    done = [p for p in parts if p is not None]
+    if len(done) == 1:
+        return done[0]
+    return EquilibriumWindows(
+        np.concatenate([p.low for p in done]),
+        np.concatenate([p.high for p in done]),
+        np.concatenate([p.unique for p in done]),
+        stack_evaluations([p.smallest for p in done]),
+        stack_evaluations([p.largest for p in done]),
+    )
 
 
 def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e-9) -> EquilibriumWindows:

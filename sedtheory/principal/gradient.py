@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
 
 from sedtheory.objective import Objective
+from sedtheory.principal.cores import THREADS, SharedCores
 from sedtheory.principal.search import SearchResult
 
 __all__ = ["LARGE", "ascent", "design", "welfare_gradient"]
@@ -89,17 +91,26 @@ def ascent(
     step: float,
     min_step: float,
     max_rounds: int = 200,
+    cores: SharedCores | None = None,
+    max_evaluations: int | None = None,
 ) -> SearchResult:
     """:func:`_ascent_one` from every start ``(points (k, d), values (k,), actions (k, ...))``.
 
     The starts are independent, so they run on two threads (numpy releases the GIL inside the
-    batched equilibrium solves; each start's result is the same as run alone)."""
+    batched equilibrium solves; each start's result is the same as run alone). With ``cores``
+    (the :class:`~sedtheory.principal.cores.SharedCores` that ``evaluate`` splits its batches
+    over) each start holds its thread while it runs, so a start's batches use both threads
+    once the other has ended. ``max_evaluations``: trial policies per start at most (none by
+    default)."""
 
     def one(k: int) -> SearchResult:
         begin = (starts[0][k], float(starts[1][k]), starts[2][k])
-        return _ascent_one(evaluate, gradient, objective, begin, lo, hi, step, min_step, max_rounds)
+        with cores.search() if cores is not None else nullcontext():
+            return _ascent_one(
+                evaluate, gradient, objective, begin, lo, hi, step, min_step, max_rounds, max_evaluations
+            )
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
         found = list(pool.map(one, range(len(starts[1]))))
     return SearchResult(
         np.concatenate([f.points for f in found]),
@@ -120,6 +131,7 @@ def _ascent_one(
     step: float,
     min_step: float,
     max_rounds: int,
+    max_evaluations: int | None = None,
 ) -> SearchResult:
     """Projected gradient ascent with a batched line search from ``start = (x, value, actions)``.
 
@@ -128,7 +140,9 @@ def _ascent_one(
     round evaluates ``x + h s d`` for the multiples ``s`` in :data:`LINE` along the projected
     gradient ``d`` (largest component 1) and moves to the best improving point (the step becomes
     the multiple that won, capped at ``step``); when none improves, the ``2B`` coordinate moves
-    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Stops below ``min_step``.
+    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Stops below ``min_step``,
+    after ``max_rounds`` rounds, or before a batch that would take the trial policies past
+    ``max_evaluations``.
     """
     x, v, acts = start[0].copy(), float(start[1]), start[2].copy()
     free = hi > lo
@@ -152,6 +166,9 @@ def _ascent_one(
             if not np.any(moves):
                 continue
             trial = np.clip(x[None, :] + h * moves, lo, hi)
+            if max_evaluations is not None and evaluations + trial.shape[0] > max_evaluations:
+                tried = 0  # the budget is spent: stop here
+                break
             batch = evaluate(trial)
             evaluations += trial.shape[0]
             tried += 1

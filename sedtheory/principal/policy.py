@@ -32,14 +32,17 @@ import numpy.typing as npt
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import Equilibrium, solve_equilibrium
 from sedtheory.equilibrium import certify as certified_equilibrium
+from sedtheory.equilibrium.batch import stack_evaluations
 from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.certification import global_design, tightest_bound
+from sedtheory.principal.cores import SharedCores
 from sedtheory.principal.gradient import LARGE, ascent, design
-from sedtheory.principal.search import SearchResult, compass, grid, local_maxima, scan_points
-from sedtheory.principal.selection import Selected, check_selection, select, selected_evaluations
+from sedtheory.principal.reselect import reselect
+from sedtheory.principal.search import compass, grid, local_maxima, scan_points
+from sedtheory.principal.selection import Selected, check_selection, select
 from sedtheory.principal.spaces import PolicyEvaluations, default_space
 from sedtheory.principal.ties import repair_onto_ties
 from sedtheory.validate import count, positive_float, real_array
@@ -286,12 +289,16 @@ def optimal_policy(
     space = default_space(game, space)
     starts, min_step, tol = _search_options(game, starts, min_step, tol, certify, time_limit)
 
-    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
-        return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
-
     bar = _stages(progress, obj, certify)
     hook = getattr(space, "gradient", None)
     gradient = hook(game, obj) if hook is not None and game.n >= LARGE else None
+    cores = SharedCores() if gradient is not None else None  # batches split over free threads
+
+    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
+        if cores is None:
+            return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
+        return stack_evaluations(cores.map(lambda rows: space.batch_equilibria(game, rows, tol=tol), x))
+
     large = gradient is not None and resolution is None
     pool = ThreadPoolExecutor(max_workers=1) if gradient is not None and bound else None
     if pool is not None and getattr(space, "upper_bound", None) is not None:
@@ -310,12 +317,12 @@ def optimal_policy(
     chosen = np.unique(np.concatenate([peaks[: top.size], top[np.isfinite(w[top])]]))
     begin = (pts[chosen], w[chosen], scan.actions[chosen])
     if gradient is not None:  # exact sensitivities: a few evaluations per round (module gradient)
-        found = ascent(evaluate, gradient, obj, begin, lo, hi, 0.5 * spacing, min_step)
+        found = ascent(evaluate, gradient, obj, begin, lo, hi, 0.5 * spacing, min_step, cores=cores)
     else:
         found = compass(evaluate, obj, *begin, lo, hi, 0.5 * spacing, min_step, 200)
     bar.step("gradient ascent" if gradient is not None else "compass", float(np.max(found.values)))
     if selection != "solver" and getattr(space, "equilibrium_windows", None) is not None:
-        found = _reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step, gradient)
+        found = reselect(space, game, obj, selection, tol, pts, w, found, spacing, min_step, gradient, cores)
     bar.step(f"selection {selection}", float(np.max(found.values)))
     best = int(np.argmax(found.values))
     x, value, target = found.points[best], float(found.values[best]), found.actions[best]
@@ -395,59 +402,6 @@ def _stages(progress: bool, obj: Objective, certify: bool) -> _Stages:
     from tqdm.auto import tqdm
 
     return _Stages(tqdm(total=5 + int(certify), desc=f"optimal policy, {obj.label}", leave=False))
-
-
-#: The selection's re-evaluation: the best scanned points kept, compass starts and rounds.
-_RESELECT_TOP, _RESELECT_STARTS, _RESELECT_ROUNDS = 16, 2, 12
-
-
-def _reselect(
-    space: Any,
-    game: Any,
-    obj: Objective,
-    selection: str,
-    tol: float,
-    pts: np.ndarray,
-    w: np.ndarray,
-    found: SearchResult,
-    spacing: float,
-    min_step: float,
-    gradient: Any = None,
-) -> SearchResult:
-    """The search's best points (top of the scan, compass results) evaluated at the equilibrium
-    ``selection`` counts among the solver's and the two extreme ones (batched), then a compass
-    search from the best of them with that evaluation - unless the compass's own results each
-    have provably one equilibrium and the scan's best points too: then both evaluations agree
-    there and the search is not repeated (measured: 80 % of the time of a warm start on 30,000
-    US tax units, whose equilibria are unique but at ties)."""
-
-    def evaluate(x: np.ndarray) -> PolicyEvaluations:
-        return selected_evaluations(space, game, x, obj, selection, tol)[0]
-
-    order = np.argsort(-w)[:_RESELECT_TOP]
-    cand = np.concatenate([pts[order[np.isfinite(w[order])]], found.points])
-    windows = space.equilibrium_windows(game, cand, tol=tol)
-    if windows is not None and bool(np.all(windows.unique)):
-        return found
-    ev = selected_evaluations(space, game, cand, obj, selection, tol, windows=windows)[0]
-    v = ev.welfare(obj)
-    top = np.argsort(-v)[:_RESELECT_STARTS]
-    top = top[np.isfinite(v[top])]
-    if top.size == 0:
-        return found
-    lo, hi = space.bounds
-    begin = (cand[top], v[top], ev.actions[top])
-    if gradient is not None:  # a large society: the selected equilibrium's regime gives the gradient
-        refined = ascent(evaluate, gradient, obj, begin, lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS)
-    else:
-        refined = compass(evaluate, obj, *begin, lo, hi, 0.5 * spacing, min_step, _RESELECT_ROUNDS)
-    return SearchResult(
-        refined.points,
-        refined.values,
-        refined.actions,
-        found.evaluations + cand.shape[0] + refined.evaluations,
-        found.rounds + refined.rounds,
-    )
 
 
 def _on_ties(

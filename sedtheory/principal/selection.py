@@ -9,11 +9,11 @@ principal may recommend it), ``"pessimistic"`` the worst (a robust design), ``"s
 
 The policy search itself runs on the solver's equilibria (fast, batched); with another
 selection the best points it found (the top of the scan and the compass results) are then
-re-evaluated over all their equilibria and a compass search with that evaluation refines the
-best of them, within a budget. So an optimistic optimum that only exists at policies where the
-solver selects another equilibrium is found when it lies near the searched points, which is
-where the solver's equilibrium switches (the issue's seed instance); it is a search, and the
-certificate says so.
+re-evaluated over all their equilibria and a search with that evaluation refines the best of
+them, within a budget (:mod:`sedtheory.principal.reselect`, which also says when it is
+skipped). So an optimistic optimum that only exists at policies where the solver selects
+another equilibrium is found when it lies near the searched points, which is where the solver's
+equilibrium switches (the issue's seed instance); it is a search, and the certificate says so.
 """
 
 from __future__ import annotations

@@ -129,6 +129,26 @@ def test_ascent_reaches_a_planted_maximum_and_never_gets_worse() -> None:
     np.testing.assert_allclose(out.points, np.tile(f.peak, (2, 1)), atol=1e-5)
 
 
+@pytest.mark.parametrize("budget", [0, 4, 5, 12, 40])
+def test_ascent_stops_within_its_evaluation_budget(budget: int) -> None:
+    """Planted wrong gradient: line batches (5 policies) fail, coordinate batches (12) take over;
+    no start solves more trial policies than ``max_evaluations``, and a budget large enough
+    gives the unbounded result."""
+    f = _Quadratic(np.array([0.5, 0.5, 0.5]))
+    lo, hi = np.zeros(3), np.ones(3)
+    start = np.array([[0.1, 0.9, 0.2], [0.8, 0.2, 0.7]])
+    begin = (start, f.value(start), start)
+    wrong = lambda x, a: -f.gradient(x, a)  # noqa: E731
+    out = ascent(f.evaluate, wrong, Objective(1.0), begin, lo, hi, 0.25, 1e-6, max_evaluations=budget)
+    assert out.evaluations <= 2 * budget and np.all(out.values >= f.value(start))
+    if budget < 5:
+        assert out.evaluations == 0 and np.array_equal(out.points, start)
+    free = ascent(f.evaluate, wrong, Objective(1.0), begin, lo, hi, 0.25, 1e-6)
+    roomy = ascent(f.evaluate, wrong, Objective(1.0), begin, lo, hi, 0.25, 1e-6, max_evaluations=10**6)
+    assert np.array_equal(free.points, roomy.points) and free.evaluations == roomy.evaluations
+    assert free.evaluations > 2 * budget or np.array_equal(free.points, out.points)
+
+
 def test_ascent_with_a_wrong_gradient_still_never_gets_worse() -> None:
     """A planted wrong gradient (pointing away from the maximum): the coordinate moves take over
     and every accepted point improves."""
