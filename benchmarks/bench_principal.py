@@ -1,6 +1,8 @@
 """The principal's problem: optimal_tax against the seed's grid principal (same run).
 
-Run ``python benchmarks/bench_principal.py`` (about 2 minutes); ``--quick`` for a smoke test.
+Run ``python benchmarks/bench_principal.py`` (long: the seven-bracket rows of 10^5 agents take
+2-3 minutes per p, each global-certificate row up to twice its 120 s time limit); ``--quick``
+for a smoke test.
 Baseline: ``grid_search_tax`` with the seed's 1331 policies, each equilibrium solved and
 certified on its own (``engine="per-policy"``, how the seed's principal evaluates a policy),
 and the same grid vectorised (``engine="batched"``).
@@ -222,7 +224,7 @@ def main() -> None:
     bench_default(PS, 0.1)
     bench_selection(PS, 31)
     bench_large(1000, (-math.inf, 0.0, 1.0, 2.0))
-    bench_seven((10_000, 100_000), (1.0,))
+    bench_seven((10_000, 100_000), (-math.inf, 0.0, 1.0))
     seed = sed.scenarios.apple_picking()
     randoms = [(f"random n = 12 (seed {k})", random_global(12, k), 1.0) for k in range(3)]
     bench_certify([("seed", seed, p) for p in PS] + randoms, 120.0)
