@@ -19,9 +19,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from sedtheory.equilibrium.batch import PolicyEvaluations, stack_evaluations
 from sedtheory.validate import count
 
-__all__ = ["THREADS", "SharedCores"]
+__all__ = ["THREADS", "SharedCores", "split_evaluations"]
 
 #: Threads of the large-society search (the ascent's two starts; the machine's two cores).
 THREADS = 2
@@ -90,3 +91,13 @@ class SharedCores:
             rest = [pool.submit(solve, points[r]) for r in rows[1:]]
             first = solve(points[rows[0]])
             return [first, *(f.result() for f in rest)]
+
+
+def split_evaluations(
+    cores: SharedCores | None, solve: Callable[[np.ndarray], PolicyEvaluations]
+) -> Callable[[np.ndarray], PolicyEvaluations]:
+    """``solve`` with its batches split over ``cores``'s free threads and stacked back in row
+    order (``solve`` itself without ``cores``)."""
+    if cores is None:
+        return solve
+    return lambda points: stack_evaluations(cores.map(solve, points))

@@ -32,13 +32,12 @@ import numpy.typing as npt
 from sedtheory.certificate import Certificate
 from sedtheory.equilibrium import Equilibrium, solve_equilibrium
 from sedtheory.equilibrium import certify as certified_equilibrium
-from sedtheory.equilibrium.batch import stack_evaluations
 from sedtheory.errors import DomainError, InvalidParameterError
 from sedtheory.games import AggregativeGame
 from sedtheory.games.protocol import require_game, search_hints
 from sedtheory.objective import Objective, as_objective
 from sedtheory.principal.certification import global_design, tightest_bound
-from sedtheory.principal.cores import SharedCores
+from sedtheory.principal.cores import SharedCores, split_evaluations
 from sedtheory.principal.gradient import LARGE, ascent, design
 from sedtheory.principal.reselect import reselect
 from sedtheory.principal.search import compass, grid, local_maxima, scan_points
@@ -294,10 +293,10 @@ def optimal_policy(
     gradient = hook(game, obj) if hook is not None and game.n >= LARGE else None
     cores = SharedCores() if gradient is not None else None  # batches split over free threads
 
-    def evaluate(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
-        if cores is None:
-            return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
-        return stack_evaluations(cores.map(lambda rows: space.batch_equilibria(game, rows, tol=tol), x))
+    def solve(x: np.ndarray) -> PolicyEvaluations:  # the solver's equilibrium of every row
+        return space.batch_equilibria(game, x, tol=tol)  # type: ignore[no-any-return]
+
+    evaluate = split_evaluations(cores, solve)
 
     large = gradient is not None and resolution is None
     pool = ThreadPoolExecutor(max_workers=1) if gradient is not None and bound else None

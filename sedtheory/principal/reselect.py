@@ -25,14 +25,13 @@ and a search with that evaluation refines the best of them within a budget of ro
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from sedtheory.equilibrium.batch import stack_evaluations, stack_windows
+from sedtheory.equilibrium.batch import stack_windows
 from sedtheory.objective import Objective
-from sedtheory.principal.cores import SharedCores
+from sedtheory.principal.cores import SharedCores, split_evaluations
 from sedtheory.principal.gradient import ascent
 from sedtheory.principal.search import SearchResult, compass
 from sedtheory.principal.selection import selected_evaluations
@@ -82,8 +81,9 @@ def reselect(
     time of a warm start on 30,000 US tax units, whose equilibria are unique but at ties). In a
     large society (``gradient`` given) where :func:`selection_matters` says no candidate's
     selected equilibrium moves the welfare, the ascent restarts from ``found``'s best points on
-    the solver's equilibria instead, within :data:`RESTART_PAIRS`. ``cores``: the large-society search's
-    :class:`~sedtheory.principal.cores.SharedCores`, over whose free threads the batches split.
+    the solver's equilibria instead, within :data:`RESTART_PAIRS`. ``cores``: the large-society
+    search's :class:`~sedtheory.principal.cores.SharedCores`, over whose free threads the
+    batches split.
     """
 
     def selected(x: np.ndarray) -> PolicyEvaluations:
@@ -94,9 +94,6 @@ def reselect(
 
     def windows_of(x: np.ndarray) -> Any:
         return space.equilibrium_windows(game, x, tol=tol)
-
-    def split(solve: Callable[[np.ndarray], PolicyEvaluations]) -> Callable[[np.ndarray], PolicyEvaluations]:
-        return solve if cores is None else (lambda x: stack_evaluations(cores.map(solve, x)))
 
     order = np.argsort(-w)[:RESELECT_TOP]
     kept = order[np.isfinite(w[order])]
@@ -110,11 +107,11 @@ def reselect(
     if gradient is not None and not moves:
         # no candidate's welfare moves with the selection: restart the ascent from the search's
         # results on the solver's equilibria, without both extreme roots per trial policy
-        evaluate, begin = split(solver), _best(found.points, found.values, found.actions)
+        evaluate, begin = split_evaluations(cores, solver), _best(found.points, found.values, found.actions)
         budget = RESTART_PAIRS // (max(1, game.n) * RESELECT_STARTS)
     else:
         ev = selected_evaluations(space, game, cand, obj, selection, tol, windows=windows)[0]
-        evaluate, begin = split(selected), _best(cand, ev.welfare(obj), ev.actions)
+        evaluate, begin = split_evaluations(cores, selected), _best(cand, ev.welfare(obj), ev.actions)
     if begin[0].shape[0] == 0:
         return found
     lo, hi = space.bounds
@@ -157,8 +154,8 @@ def selection_matters(obj: Objective, selection: str, solver: np.ndarray, window
     slack = SELECTION_RESOLUTION * np.maximum(1.0, np.abs(solver))
     sign = 1.0 if selection == "optimistic" else -1.0
     for extreme in (windows.smallest, windows.largest):
-        value = extreme.welfare(obj)
-        usable = extreme.certified & np.isfinite(value) & np.isfinite(solver)
+        value = extreme.welfare(obj)  # -inf where the extreme root is not certified
+        usable = np.isfinite(value) & np.isfinite(solver)
         if bool(np.any(usable & (sign * (value - solver) > slack))):
             return True
     return False
