@@ -38,7 +38,7 @@ from sedtheory.equilibrium.batch_model import (
     reply_bound,
     segment_search,
 )
-from sedtheory.equilibrium.roots import aggregate_roots
+from sedtheory.equilibrium.settled import Replies, settled_roots
 from sedtheory.equilibrium.solve import solve_equilibrium
 from sedtheory.errors import InvalidParameterError, ShapeError, SolverError
 from sedtheory.games import CommonsGame
@@ -145,8 +145,11 @@ def _solve_global_batch(game: CommonsGame, rates: np.ndarray, tol: float, max_mo
     """Equilibria per row; rows not certified here come back with a NaN in their profile."""
     model = GlobalBatchModel(game, rates)
     m, n = rates.shape[0], game.n
-    actions, exact = aggregate_roots(model.largest, m, n, stop_width=1e-3, mass=model.mass)
-    # A root on a jump of the largest replies mixes two replies of the jumping agents: such a
+    rows = np.arange(m)
+    actions, exact = settled_roots(
+        model.consistent_part, m, n, stop_width=1e-12, mass=model.mass, hint=model.root_hint(rows)
+    )
+    # A root on a jump of the largest replies mixes two replies of the jumping agent(s): such a
     # profile can pass a loose gap test without being an equilibrium, so it goes on to the
     # segment search (as the scalar solver does), which ends on an exact root.
     gains = exact_gains(game, actions, rates, model.upper)
@@ -257,7 +260,7 @@ def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e
     """
     require_commons(game, what="equilibrium_windows")
     r = check_rates(game, rates)
-    m, n = r.shape[0], game.n
+    m = r.shape[0]
     if not game.uses_global_formulas:
         raise InvalidParameterError("game", "local commons", "equilibrium windows need the global commons")
     model = GlobalBatchModel(game, r)
@@ -269,17 +272,24 @@ def equilibrium_windows(game: CommonsGame, rates: npt.ArrayLike, tol: float = 1e
         exact_low = exact_high = np.ones(m, dtype=bool)
         gaps = (gain_low.max(axis=1, initial=0.0), gain_high.max(axis=1, initial=0.0))
     else:
-        jumps = model.jumps(rows)
-        low, exact_low = aggregate_roots(model.smallest, m, n, stop_width=1e-12, jumps=jumps, mass=model.mass)
-        high, exact_high = aggregate_roots(
-            model.largest, m, n, stop_width=1e-12, jumps=jumps, mass=model.mass
-        )
+        low, exact_low = _extreme_roots(model, rows, largest=False)
+        high, exact_high = _extreme_roots(model, rows, largest=True)
     scale = 1e-9 * np.maximum(1.0, np.abs(high).max(axis=1, initial=0.0))
     same = np.abs(high - low).max(axis=1, initial=0.0) <= scale
     unique = concave | (exact_low & exact_high & same)
     smallest = _evaluated(game, r, low, tol, gaps[0])
     largest = smallest if np.array_equal(low, high) else _evaluated(game, r, high, tol, gaps[1])
     return EquilibriumWindows(game.kernel.total(low), game.kernel.total(high), unique, smallest, largest)
+
+
+def _extreme_roots(model: GlobalBatchModel, rows: np.ndarray, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Roots of the smallest (largest) consistent replies' aggregate equation, to the last float."""
+
+    def part(r: np.ndarray, agg: np.ndarray, agents: np.ndarray | None) -> Replies:
+        return model.consistent_part(r, agg, agents, largest)
+
+    hint = model.root_hint(rows, largest)
+    return settled_roots(part, rows.size, model.sigma.size, stop_width=1e-12, mass=model.mass, hint=hint)
 
 
 def _evaluated(

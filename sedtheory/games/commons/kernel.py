@@ -23,9 +23,12 @@ References
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.sparse as sps
 
+from sedtheory.errors import InvalidParameterError
 from sedtheory.games.commons import formulas as F
 from sedtheory.taxes import RatePieces
 
@@ -164,6 +167,24 @@ class CommonsKernel:
         self.damage_weights = damage / (2.0 * self.d)
         for arr in (self.k, self.c, self.beta, self.d, self.cost_weights, self.damage_weights):
             arr.setflags(write=False)
+
+    def restrict(self, agents: np.ndarray) -> CommonsKernel:
+        """The own-action coefficients of the agents ``agents`` (an index array) of a global commons.
+
+        A copy whose per-agent arrays are those agents' while the population, damage, endowment and
+        thresholds stay the game's, so its replies to an aggregate are those agents' replies in the
+        whole game (the others enter only through the aggregate). Utilities need the whole society:
+        ``apply_weights`` is not available on it.
+        """
+        if self.local is not None:
+            raise InvalidParameterError("kernel", "local commons", "restrict() needs the global commons")
+        sub = copy.copy(self)
+        for name in ("sigma", "theta", "s", "k", "c", "beta", "d", "cost_weights", "damage_weights"):
+            setattr(sub, name, getattr(self, name)[agents])
+        sub.mass = None if self.mass is None else self.mass[agents]
+        sub.n = int(agents.size)
+        sub.apply_weights = None
+        return sub
 
     # ------------------------------------------------------------ tax
     def pieces(self, rates: np.ndarray) -> RatePieces:
