@@ -62,10 +62,12 @@ def is_decoupled(game: CommonsGame) -> bool:
     return not np.any(game.own_damage_curvature) and bool(np.all(game.own_curvature > 0))
 
 
-#: Agents from which :meth:`GlobalBatchModel.root_hint` guesses the aggregate roots from a sample.
-HINT_FROM = 20_000
+#: Agents from which :meth:`GlobalBatchModel.root_hint` guesses the aggregate roots from a sample
+#: (the settled-agent solver's size; per policy, measured against no guess: 0.019 s against
+#: 0.028 s at 2,000 agents, 0.049 s against 0.113 s at 10^4).
+HINT_FROM = 2_000
 
-#: Agents in that sample.
+#: Agents in that sample at most (a tenth of the society below 20,000 agents).
 HINT_SAMPLE = 2_000
 
 #: Relative half-width of the bracket a segment search's root starts from (around the aggregate
@@ -227,10 +229,11 @@ class GlobalBatchModel:
 
     def root_hint(self, rows: np.ndarray, largest: bool = True) -> np.ndarray | None:
         """A guess ``[low, high]`` ``(len(rows), 2)`` of each row's aggregate root from a sample of
-        :data:`HINT_SAMPLE` evenly spaced agents (their masses scaled to the population), widened
-        by :data:`HINT_WIDTH` either side; None below :data:`HINT_FROM` agents.
+        :data:`HINT_SAMPLE` (at most a tenth of the society) evenly spaced agents, their masses
+        scaled to the population, widened by :data:`HINT_WIDTH` either side; None below
+        :data:`HINT_FROM` agents.
 
-        The sample's root costs a few percent of one evaluation of every agent; the whole root
+        The sample's root costs a fraction of one evaluation of every agent; the whole root
         then starts from a bracket about 2 % wide instead of ``[0, f(0)]`` (the settled-agent
         solver, :func:`~sedtheory.equilibrium.settled.settled_roots`, checks and widens it; its
         result does not depend on the guess beyond rounding).
@@ -238,7 +241,7 @@ class GlobalBatchModel:
         n = self.sigma.size
         if n < HINT_FROM:
             return None
-        sample = np.linspace(0, n - 1, HINT_SAMPLE).astype(np.int64)
+        sample = np.linspace(0, n - 1, min(HINT_SAMPLE, n // 10)).astype(np.int64)
         sub = self.restrict(sample)
         mass = np.ones(n) if self.mass is None else self.mass
         w = mass[sample] * (mass.sum() / mass[sample].sum())

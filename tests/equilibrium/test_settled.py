@@ -118,10 +118,12 @@ def test_settled_agents_are_not_evaluated_again():
         sizes.append(n if agents is None else agents.size)
         return model.consistent_part(rows, agg, agents)
 
-    prof, _ = settled_roots(part, 1, n, 1e-12, hint=model.root_hint(np.arange(1)))
+    prof, exact = settled_roots(part, 1, n, 1e-12, hint=model.root_hint(np.arange(1)))
     assert sum(sizes) < 4 * n  # about 2.5 evaluations of every agent
     assert sizes[-1] < n // 100
-    np.testing.assert_allclose(prof, model.largest(np.arange(1), np.array([prof.sum()]))[0], atol=1e-9)
+    # every agent at its largest consistent reply to the root (but the one mixed on a jump)
+    direct = model.largest(np.arange(1), np.array([prof.sum()]))[0]
+    assert np.sum(~np.isclose(prof, direct, rtol=1e-9, atol=1e-9)) <= (0 if exact[0] else 1)
 
 
 def test_no_hint_below_the_sample_size():
