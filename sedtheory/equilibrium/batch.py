@@ -17,7 +17,10 @@ every fixed point is the restricted reply of the piece it lies in, so the fixed 
 the restricted replies that pass the exact global best-response test. With strategic
 substitutes the map is non-decreasing, the largest fixed point exists (Tarski) and is
 non-increasing in ``A``; the aggregate equation built on it has a root bracketed by
-``[0, f(0)]``, found by safeguarded Newton steps (exact on linear pieces) with bisection.
+``[0, f(0)]``, solved to the last float by :func:`~sedtheory.equilibrium.settled.settled_roots`
+(safeguarded Newton steps, exact on linear pieces; from 2,000 agents the agents the bracket
+has settled are not evaluated again and the bracket starts from a sample's root). A root on a
+jump of the replies goes on to the segment search.
 """
 
 from __future__ import annotations
