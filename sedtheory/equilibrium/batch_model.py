@@ -327,10 +327,6 @@ def segment_root(
     """
     seg_lo, seg_hi = bounds
     n = model.sigma.size
-    hint = None
-    if near is not None and n >= HINT_FROM:
-        half = SEGMENT_HINT_WIDTH * np.maximum(1.0, np.abs(near))
-        hint = np.stack([near - half, near + half], axis=1)
     replies = model.restricted(rows, seg_lo, seg_hi)
     if n < SETTLE_FROM:  # the bracketing solver with the flat agents' jumps listed
         sol, _ = aggregate_roots(
@@ -342,6 +338,10 @@ def segment_root(
             mass=model.mass,
         )
         return sol
+    hint = None
+    if near is not None and n >= HINT_FROM:
+        half = SEGMENT_HINT_WIDTH * np.maximum(1.0, np.abs(near))
+        hint = np.stack([near - half, near + half], axis=1)
     sol, _ = settled_roots(replies, rows.size, n, 1e-12, model.mass, hint)
     return sol
 

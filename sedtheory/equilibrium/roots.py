@@ -24,7 +24,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AggregateSolution", "aggregate_root", "aggregate_roots", "bracket_jumps", "newton_step"]
+__all__ = [
+    "AggregateSolution",
+    "aggregate_root",
+    "aggregate_roots",
+    "bracket_jumps",
+    "mix_ends",
+    "newton_step",
+    "totals",
+]
 
 _EPS = float(np.finfo(float).eps)
 
@@ -57,10 +65,10 @@ def aggregate_root(
     jump (several agents indifferent at one aggregate) the bracket collapses to adjacent
     floats and the replies at its two ends are mixed so that they sum to ``A``.
     """
-    totals = _totals(getattr(model, "mass", None))
+    total = totals(getattr(model, "mass", None))
 
     def tot(x: np.ndarray) -> float:
-        return float(totals(x))
+        return float(total(x))
 
     lo = 0.0
     _, x_lo, dx_lo = model.replies(lo)
@@ -141,7 +149,7 @@ def aggregate_roots(
     ended on a jump (bracket narrower than ``stop_width`` relative) and their profile mixes
     the replies at the two ends of the bracket so that it sums to ``A``.
     """
-    tot = _totals(mass)
+    tot = totals(mass)
     rows = np.arange(m)
     lo = np.zeros(m)
     x_lo, d0 = replies(rows, lo)
@@ -174,11 +182,7 @@ def aggregate_roots(
         collapsed = ~root & (hi_a - lo_a <= stop_width * np.maximum(1.0, hi_a))
         finished = root | collapsed
         if collapsed.any():
-            f_lo, f_hi = tot(x_lo[active]), tot(x_hi[active])
-            mid = 0.5 * (lo_a + hi_a)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lam = np.clip(np.where(f_lo > f_hi, (mid - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
-            mixed = x_hi[active] + lam[:, None] * (x_lo[active] - x_hi[active])
+            mixed = mix_ends(x_lo[active], x_hi[active], 0.5 * (lo_a + hi_a), tot)
             xs = np.where(collapsed[:, None], mixed, xs)
         result[active[finished]] = xs[finished]
         exact[active[root]] = True
@@ -227,7 +231,7 @@ def bracket_jumps(
         owner = np.concatenate([rows, rows])
         where = np.clip(np.concatenate([at - delta, at + delta]), lo[owner], hi[owner])
         xs, _ = replies(owner, where)
-        g = _totals(mass)(xs) - where
+        g = totals(mass)(xs) - where
         _narrow(owner, where, xs, g, lo, hi, x_lo, x_hi)
         k = rows.size
         above = g[k:] >= 0  # the root lies after this jump
@@ -237,12 +241,24 @@ def bracket_jumps(
         rows = rows[left[rows] < right[rows]]
 
 
-def _totals(mass: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
+def totals(mass: np.ndarray | None) -> Callable[[np.ndarray], np.ndarray]:
     """Totals ``sum_i m_i x_i`` over the last axis of ``(n,)`` or ``(rows, n)`` arrays (plain sums
     without masses)."""
     if mass is None:
         return lambda x: x.sum(axis=-1)
     return lambda x: x @ mass
+
+
+def mix_ends(
+    x_lo: np.ndarray, x_hi: np.ndarray, agg: np.ndarray, tot: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Profiles ``(rows, n)`` mixing the replies at the two ends of collapsed brackets (``x_lo``
+    at the lower end, ``x_hi`` at the upper) so that their totals ``tot`` are ``agg``: where a root
+    sits on a jump, the jumping agents share the difference."""
+    f_lo, f_hi = tot(x_lo), tot(x_hi)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lam = np.clip(np.where(f_lo > f_hi, (agg - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
+    return np.asarray(x_hi + lam[:, None] * (x_lo - x_hi))
 
 
 def _narrow(

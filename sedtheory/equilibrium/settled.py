@@ -38,17 +38,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sedtheory.equilibrium.roots import newton_step
+from sedtheory.equilibrium.roots import mix_ends, newton_step, totals
 
 __all__ = ["SETTLE_FROM", "Part", "Replies", "settled_roots"]
 
-#: ``part(rows, aggregates, agents)`` -> replies, slopes and regimes ``(len(rows), len(agents))``
-#: of the agents ``agents`` (every agent with None) at one aggregate per row.
 #: Agents from which each row is solved on its own with its settled agents left out (below, the
 #: rows are solved together and every agent is evaluated: there the per-row work is small).
 SETTLE_FROM = 2_000
 
+#: Replies, slopes in the aggregate and regimes, each ``(len(rows), len(agents))``.
 Replies = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+#: ``part(rows, aggregates, agents)`` -> the :data:`Replies` of the agents ``agents`` (every
+#: agent with None) at one aggregate per row.
 Part = Callable[[np.ndarray, np.ndarray, np.ndarray | None], Replies]
 
 
@@ -75,8 +77,10 @@ class _Bracket:
 
     def __init__(self, part: Part, m: int, n: int, mass: np.ndarray | None) -> None:
         self.part, self.n = part, n
-        self.mass = None if mass is None else np.asarray(mass, dtype=float)
-        self.w = np.ones(n) if self.mass is None else self.mass
+        mass = None if mass is None else np.asarray(mass, dtype=float)
+        self.w = np.ones(n) if mass is None else mass
+        #: ``sum_j m_j x_j`` per row (a plain sum without masses)
+        self.total = totals(mass)
         self.agents = np.arange(n)  # unsettled (the columns of the ends' arrays)
         self.low, self.high = _End(m, n, 0.0), _End(m, n, np.inf)
         self.kept = np.zeros(m, dtype=np.int64)  # Illinois: +k hi moved k times in a row, -k lo
@@ -101,10 +105,6 @@ class _Bracket:
             w = self.w[self.agents]
             f, slope = x @ w + self.c0[rows] + self.c1[rows] * agg, d @ w + self.c1[rows]
         return (x, d, r), f - agg, slope
-
-    def total(self, x: np.ndarray) -> np.ndarray:
-        """``sum_j m_j x_j`` per row (a plain sum without masses)."""
-        return np.asarray(x.sum(axis=-1) if self.mass is None else x @ self.mass)
 
     def record(self, rows: np.ndarray, agg: np.ndarray, vals: Replies, g: np.ndarray) -> None:
         """Move each row's ``lo`` (``g > 0``) or ``hi`` (``g <= 0``) to ``agg``."""
@@ -149,10 +149,7 @@ class _Bracket:
         lo, hi = self.lo[rows], self.hi[rows]
         x_lo = self.profile(rows, lo, self.low.x[rows])
         x_hi = self.profile(rows, hi, self.high.x[rows])
-        f_lo, f_hi, mid = self.total(x_lo), self.total(x_hi), 0.5 * (lo + hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = np.clip(np.where(f_lo > f_hi, (mid - f_hi) / (f_lo - f_hi), 0.0), 0.0, 1.0)
-        return np.asarray(x_hi + lam[:, None] * (x_lo - x_hi))
+        return mix_ends(x_lo, x_hi, 0.5 * (lo + hi), self.total)
 
     def step(
         self, rows: np.ndarray, agg: np.ndarray, g: np.ndarray, slope: np.ndarray, last: np.ndarray
