@@ -141,6 +141,27 @@ def bench_seven(ns: tuple[int, ...], ps: tuple[float, ...]) -> None:
             )
 
 
+def bench_first_best(ns: tuple[int, ...], ps: tuple[float, ...]) -> None:
+    """The tax-feasible first best by its dual (planner_dual) against the cone program (Clarabel),
+    both certified by the dual bound: the baseline in the same run."""
+    print("\n### Tax-feasible first best: Lagrangian dual vs cone program (seven brackets)\n")
+    columns = ["n", "p", "dual s", "dual status", "dual welfare", "dual bound", "Clarabel s"]
+    columns += ["Clarabel welfare", "below the dual"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for n in ns:
+        game = seven_brackets(n)
+        for p in ps:
+            t_d, d = timed(first_best, game, p, transfers="tax-feasible", method="dual")
+            t_c, c = timed(first_best, game, p, transfers="tax-feasible", method="convex")
+            below = (d.upper_bound - c.welfare) / d.upper_bound
+            print(
+                f"| {n:,} | {p:g} | {t_d:.2f} | {d.status} | {d.welfare:.10g} | {d.upper_bound:.10g} | "
+                f"{t_c:.1f} | {c.welfare:.10g} | {below:.1e} |",
+                flush=True,
+            )
+
+
 def random_global(n: int, seed: int) -> sed.CommonsGame:
     """A random global commons: sigma ~ U[0, 1], theta ~ U[5, 40], three brackets."""
     rng = np.random.default_rng(seed)
@@ -218,6 +239,7 @@ def main() -> None:
         bench_selection((-math.inf,), 5)
         bench_large(100, (1.0,))
         bench_seven((600,), (1.0,))
+        bench_first_best((600,), (-math.inf, 0.0))
         bench_certify([("random n = 3", random_global(3, 0), 1.0)], 10.0)
         bench_agentwise([("Watts-Strogatz n = 80", prosocial_graph(80))], (-math.inf,), (2.0,))
         return
@@ -225,6 +247,7 @@ def main() -> None:
     bench_selection(PS, 31)
     bench_large(1000, (-math.inf, 0.0, 1.0, 2.0))
     bench_seven((10_000, 100_000), (-math.inf, 0.0, 1.0))
+    bench_first_best((10_000, 100_000), (-math.inf, -2.0, 0.0, 1.0))
     seed = sed.scenarios.apple_picking()
     randoms = [(f"random n = 12 (seed {k})", random_global(12, k), 1.0) for k in range(3)]
     bench_certify([("seed", seed, p) for p in PS] + randoms, 120.0)

@@ -266,6 +266,25 @@ class Society:
         v = np.asarray(values, dtype=float)
         return self._sigma * v + self._offdiag * self.neighbor_sum(v)
 
+    def apply_weights_transposed(self, values: npt.ArrayLike) -> np.ndarray:
+        r"""``W^T @ values`` for one vector, without materialising ``W``.
+
+        :math:`(W^\top \mu)_j = \sum_i \mu_i W_{ij}`: how much one unit of agent j's payoff adds
+        to the ``mu``-weighted sum of utilities (the planner's dual prices).
+
+        Examples
+        --------
+        >>> Society([1.0, 0.0]).apply_weights_transposed([3.0, 5.0]).tolist()
+        [8.0, 0.0]
+        """
+        v = np.asarray(values, dtype=float)
+        if v.shape != (self.n,):
+            raise ShapeError("values", v.shape, f"give one value per agent, shape ({self.n},)")
+        spread = self._offdiag * v
+        if self._adj is None:
+            return np.asarray(self._sigma * v + (spread.sum() - spread))
+        return np.asarray(self._sigma * v + self._adj.T @ spread)
+
     def closed_neighborhoods(self) -> sps.csr_matrix:
         """``Q`` with ``Q_jk = 1`` iff ``k in N[j]`` in the undirected view of the graph."""
         if self._adj is None:

@@ -29,6 +29,14 @@ from sedtheory.principal.implementation import (
 )
 from sedtheory.principal.inefficiency import Inefficiency, inefficiency, price_of_anarchy, price_of_stability
 from sedtheory.principal.optimal import TaxDesign, optimal_tax
+from sedtheory.principal.planner_dual import (
+    DualPlan,
+    WeightedPlan,
+    dual_first_best,
+    plan_bound,
+    prices_bound,
+    weighted_plan,
+)
 from sedtheory.principal.policy import PolicyDesign, Polished, optimal_policy
 from sedtheory.principal.selection import SELECTIONS
 from sedtheory.principal.spaces import (
@@ -101,6 +109,12 @@ __all__ = [
     "DynamicPlan",
     "dynamic_first_best",
     "upper_bound",
+    "DualPlan",
+    "WeightedPlan",
+    "dual_first_best",
+    "plan_bound",
+    "prices_bound",
+    "weighted_plan",
     "welfare",
     "welfare_frontier",
 ]

@@ -140,9 +140,10 @@ def _ascent_one(
     round evaluates ``x + h s d`` for the multiples ``s`` in :data:`LINE` along the projected
     gradient ``d`` (largest component 1) and moves to the best improving point (the step becomes
     the multiple that won, capped at ``step``); when none improves, the ``2B`` coordinate moves
-    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Stops below ``min_step``,
-    after ``max_rounds`` rounds, or before a batch that would take the trial policies past
-    ``max_evaluations``.
+    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Moves that the box clips
+    back onto ``x`` or onto an earlier trial are not evaluated (:func:`_fresh`). Stops below
+    ``min_step``, after ``max_rounds`` rounds, when no move leaves ``x``, or before a batch that
+    would take the trial policies past ``max_evaluations``.
     """
     x, v, acts = start[0].copy(), float(start[1]), start[2].copy()
     free = hi > lo
@@ -166,6 +167,10 @@ def _ascent_one(
             if not np.any(moves):
                 continue
             trial = np.clip(x[None, :] + h * moves, lo, hi)
+            fresh = _fresh(trial, x)
+            if fresh.size == 0:  # every move lands on x or repeats another (also when h is below
+                continue  # the rates' resolution): nothing new to evaluate
+            trial = trial[fresh]
             if max_evaluations is not None and evaluations + trial.shape[0] > max_evaluations:
                 tried = 0  # the budget is spent: stop here
                 break
@@ -177,13 +182,25 @@ def _ascent_one(
             if w[best] > v + 1e-13 * max(1.0, abs(v)):
                 x, v, acts = trial[best], float(w[best]), batch.actions[best]
                 if scale is not None:
-                    h = min(h * float(scale[best]), step)
+                    h = min(h * float(scale[fresh[best]]), step)
                 break
         else:
             h /= 8.0
         if tried == 0:
             break
     return SearchResult(x[None, :], np.array([v]), acts[None, ...], evaluations, rounds)
+
+
+def _fresh(trial: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Indices of the rows of ``trial`` worth evaluating, in order: those that differ from ``x``
+    and from every earlier row. A move clipped back onto ``x`` (a coordinate at the face it
+    points out of) or onto another trial repeats a known evaluation: at a corner of the box
+    such moves were 10 of the 28 in each compass round at 10^5 agents."""
+    differs = np.any(trial != x[None, :], axis=1)
+    _, first = np.unique(trial, axis=0, return_index=True)
+    keep = np.zeros(trial.shape[0], dtype=bool)
+    keep[first] = True
+    return np.flatnonzero(keep & differs)
 
 
 def design(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, int, bool]:

@@ -169,6 +169,30 @@ def test_ascent_with_a_wrong_gradient_still_never_gets_worse() -> None:
     np.testing.assert_allclose(out.points[0], f.peak, atol=1e-3)
 
 
+def test_ascent_never_evaluates_a_move_clipped_onto_its_point() -> None:
+    """A maximum at a corner of the box: every compass round there has moves that the box clips
+    back onto the point (or onto each other); none of them is solved again, and the result is
+    the same as with every move evaluated."""
+    f = _Quadratic(np.array([0.0, 1.0, 0.0]))  # the corner (lo, hi, lo)
+    lo, hi = np.zeros(3), np.ones(3)
+    start = np.array([[0.2, 0.7, 0.3]])
+    seen: list[np.ndarray] = []
+
+    def evaluate(x: np.ndarray):
+        seen.append(x.copy())
+        return f.evaluate(x)
+
+    out = ascent(evaluate, f.gradient, Objective(1.0), (start, f.value(start), start), lo, hi, 0.25, 1e-6)
+    np.testing.assert_allclose(out.points[0], f.peak, atol=1e-9)
+    assert out.evaluations == sum(batch.shape[0] for batch in seen)
+    for batch in seen:
+        assert np.unique(batch, axis=0).shape[0] == batch.shape[0]  # no repeated trial
+    corner = [b for b in seen if np.any(np.all(np.abs(b - f.peak) <= 0.25 + 1e-12, axis=1))]
+    assert corner and all(not np.any(np.all(b == f.peak, axis=1)) for b in seen[-3:])
+    # moves that would leave the box at the corner: +e0 and -e1 and +e2 stay, -e0, +e1, -e2 clip
+    assert max(b.shape[0] for b in seen[-3:]) <= 6
+
+
 def test_design_of_a_large_society() -> None:
     lo, hi = np.zeros(3), np.ones(3)
     pts, points, full = design(lo, hi, 1000)
