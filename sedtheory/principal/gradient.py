@@ -140,7 +140,11 @@ def _ascent_one(
     round evaluates ``x + h s d`` for the multiples ``s`` in :data:`LINE` along the projected
     gradient ``d`` (largest component 1) and moves to the best improving point (the step becomes
     the multiple that won, capped at ``step``); when none improves, the ``2B`` coordinate moves
-    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Moves that the box clips
+    at ``h`` and ``h/4``; when those fail too, ``h`` shrinks eightfold. Where the projected
+    gradient is zero (a stationary point of the regime, e.g. every free rate at a face it points
+    out of), the coordinate moves are at ``h`` and ``h/8`` and a failure shrinks ``h`` 64-fold:
+    each factor-8 scale down to ``min_step`` is still tried once, in half the batches (at 10^5
+    agents, p = -inf, both starts spent five such rounds at their end points). Moves that the box clips
     back onto ``x`` or onto an earlier trial are not evaluated (:func:`_fresh`). Stops below
     ``min_step``, after ``max_rounds`` rounds, when no move leaves ``x``, or before a batch that
     would take the trial policies past ``max_evaluations``.
@@ -159,10 +163,11 @@ def _ascent_one(
         weight = np.where(flip, 0.25 * weight, np.minimum(1.0, 2.0 * weight))
         last = np.where(np.isfinite(g), g, 0.0)
         d = _direction(weight * g, x, lo, hi)
+        stuck = not np.any(d)  # no ascent direction within the regime: only a kink can help
         tried = 0
         for moves, scale in (
             (LINE[:, None] * d[None, :], LINE),
-            (np.concatenate([coords, coords / 4]), None),
+            (np.concatenate([coords, coords / (8.0 if stuck else 4.0)]), None),
         ):
             if not np.any(moves):
                 continue
@@ -185,7 +190,7 @@ def _ascent_one(
                     h = min(h * float(scale[fresh[best]]), step)
                 break
         else:
-            h /= 8.0
+            h /= 64.0 if stuck else 8.0
         if tried == 0:
             break
     return SearchResult(x[None, :], np.array([v]), acts[None, ...], evaluations, rounds)
