@@ -77,8 +77,11 @@ class FirstBest:
     welfare : float
         ``M_p`` of the plan's utilities (``+inf`` when unbounded).
     upper_bound : float
-        A proven upper bound on the planner's optimum; equals ``welfare`` when
-        ``status == "optimal"``.
+        An upper bound on the planner's optimum. With tax-feasible transfers, ``p <= 1`` and the
+        global damage it is a proven dual bound (:mod:`sedtheory.principal.planner_dual`), within
+        :data:`~sedtheory.principal.planner_dual.DUAL_TOL` (the dual method) or
+        :data:`CONVEX_CLOSE` (the cone program) of ``welfare`` when ``status == "optimal"``.
+        Otherwise it is the solver's optimal value, so it equals ``welfare`` there.
     transfers_model : str
         A key of :data:`TRANSFER_MODELS`.
     method, status, solver, reason : str
@@ -211,7 +214,8 @@ def plan_values(game: CommonsGame, a: np.ndarray, t: np.ndarray) -> tuple[np.nda
 
 
 def balance_transfers(game: CommonsGame, t: np.ndarray) -> np.ndarray:
-    """Transfers shifted to sum to zero over members (``sum_j m_j t_j = 0``)."""
+    """Transfers shifted to sum to zero over members (``sum_j m_j t_j = 0``): a solver's plan made
+    exactly budget-balanced."""
     return t - float(game.kernel.total(t)) / game.kernel.population
 
 
@@ -259,10 +263,11 @@ def first_best(
     *p <= 1.* :math:`M_p` is concave and non-decreasing, ``u`` is concave in ``(a, t)``,
     so the composition is concave: one convex program (objective per p range in
     :mod:`sedtheory.principal.convex`), exact up to the solver's tolerance. With tax-feasible
-    transfers and the global damage the default is its Lagrangian dual instead
-    (:func:`~sedtheory.principal.planner_dual.dual_first_best`): the cone program stopped up to
-    1.7e-4 (relative, p = -2, 10^4 agents) below the optimum while reporting "optimal", and took
-    16-62 s at 10^5 agents.
+    transfers and the global damage, the cone program's plan is certified by the Lagrangian dual
+    bound at its own prices, and from :data:`DUAL_FROM` agents the default is the dual method
+    itself (:func:`~sedtheory.principal.planner_dual.dual_first_best`). The cone program stopped
+    up to 1.7e-4 (relative, p = -2, 10^4 agents) below the optimum while reporting "optimal", and
+    took 16-57 s at 10^5 agents.
 
     *p > 1, lump-sum transfers.* For fixed ``a`` the reachable utilities with
     :math:`u \ge 0` (the domain of :math:`M_p`) are :math:`\{u \ge 0 : c^\top u = S(a)\}`
@@ -360,6 +365,7 @@ def _values(u: cp.Expression, r: cp.Expression, welfare_of: str) -> cp.Expressio
 
 
 def unbounded_result(pf: float, transfers: str, method: str, reason: str) -> FirstBest:
+    """The :class:`FirstBest` of an unbounded planner's problem (welfare and bound ``+inf``, no plan)."""
     return FirstBest(
         pf, None, None, None, None, math.inf, math.inf, transfers, method, "unbounded", "", reason
     )

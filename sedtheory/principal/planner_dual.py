@@ -260,6 +260,10 @@ def dual_first_best(
     pf = check_p(p)
     if pf > 1.0:
         raise InvalidParameterError("p", p, "the dual method needs p <= 1 (M_p concave)")
+    if welfare_of not in ("utility", "payoff"):
+        raise InvalidParameterError("welfare_of", welfare_of, "use 'utility' or 'payoff'")
+    if not (math.isfinite(tol) and tol > 0) or int(max_rounds) != max_rounds or max_rounds < 1:
+        raise InvalidParameterError("tol, max_rounds", (tol, max_rounds), "give tol > 0 and max_rounds >= 1")
     state = _Progress(game, pf, welfare_of, tol)
     a, t = np.zeros(game.n), np.zeros(game.n)
     vals, _ = _values(game, a, t, welfare_of)

@@ -200,6 +200,10 @@ def test_bad_input() -> None:
         weighted_plan(game, -np.ones(game.n))
     with pytest.raises(InvalidParameterError, match="p"):
         dual_first_best(game, 2.0)
+    with pytest.raises(InvalidParameterError, match="welfare_of"):
+        dual_first_best(game, 0.0, welfare_of="income")
+    with pytest.raises(InvalidParameterError, match="max_rounds"):
+        dual_first_best(game, 0.0, max_rounds=0)
     with pytest.raises(InvalidParameterError, match="prices"):
         prices_bound(game, np.ones(game.n))
     with pytest.raises(InvalidParameterError, match="method"):
