@@ -43,7 +43,7 @@ import numpy as np
 
 from sedtheory.errors import CapabilityError, InvalidParameterError
 
-__all__ = ["WeightedPlan", "applies", "golden_section", "require_global", "weighted_plan"]
+__all__ = ["WeightedPlan", "applies", "golden_section", "monotone_root", "require_global", "weighted_plan"]
 
 #: Golden-section steps (the bracket shrinks to 0.618^75 ~ 2e-16 of its width).
 GOLDEN_STEPS = 75
@@ -174,11 +174,15 @@ class _Prices:
         lo = -self.beta
         if math.isinf(self.data.amax) and np.any(self.flat):  # a free harvest must not be unbounded
             lo = max(lo, float(np.max(self.top[self.flat] / self.data.mass[self.flat])))
+        if self.big <= 0.0 and math.isinf(self.cap):
+            # no damage and no harvest cap: the aggregate's term (beta + eta) A is unbounded for
+            # eta > -beta, and Phi falls in eta below it, so -beta is the minimiser
+            return lo
         hi = max(lo, float(np.max(self.top / self.data.mass)))
-        return _root(self.excess, lo, hi)
+        return monotone_root(self.excess, lo, hi)
 
 
-def _root(f: Any, lo: float, hi: float) -> float:
+def monotone_root(f: Any, lo: float, hi: float) -> float:
     """A sign change of the non-decreasing ``f`` on ``[lo, hi]`` (Illinois false position with a
     bisection whenever the bracket fails to halve; steps in ``f`` are allowed)."""
     flo, fhi = f(lo), f(hi)
@@ -250,7 +254,7 @@ def _budget_price(data: _Planner, nu: np.ndarray) -> float:
     if _imbalance(data, nu, ratio, at, -1) <= 0.0 or lo == 0:
         return at
     below = float(kinks[lo - 1])
-    return _root(lambda lam: _imbalance(data, nu, ratio, lam, 0), below, at)
+    return monotone_root(lambda lam: _imbalance(data, nu, ratio, lam, 0), below, at)
 
 
 def _knapsack(data: _Planner, nu: np.ndarray, a: np.ndarray) -> np.ndarray:
