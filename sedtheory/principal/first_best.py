@@ -48,10 +48,11 @@ __all__ = [
 #: p = -1 and 0); at 10^4 agents, p = -2, its plan was 1.7e-4 below the optimum ("bounded" here).
 CONVEX_CLOSE = 1e-5
 
-#: Agents from which ``method="auto"`` tries the dual first (with separable values, every
-#: agent's own payoff only, it always goes first: it closes in a round or two there). Below, the
-#: convex program is fast, and on sparse graphs Frank-Wolfe can zigzag (n = 1000 Watts-Strogatz,
-#: p = 0: 200 rounds and 5 s to a gap of 2e-7, against 2.4 s for the cone program).
+#: Agents from which ``method="auto"`` tries the dual first on the complete graph (with separable
+#: values, every agent's own payoff only, it goes first at any size: it closes in a round there).
+#: Below, the convex program is fast. On sparse graphs Frank-Wolfe zigzags and ``"auto"`` keeps
+#: the cone program: n = 1000 Watts-Strogatz, p = 0, 200 rounds and 5 s to a gap of 2e-7 (2.4 s
+#: for the cone program); a 10^5 ring, p = -inf, 30 rounds and 100 s to a gap of 1.5e-4.
 DUAL_FROM = 5000
 
 #: Rounds the dual gets under ``method="auto"`` before the convex program takes over (the
@@ -80,8 +81,9 @@ class FirstBest:
     upper_bound : float
         An upper bound on the planner's optimum. With tax-feasible transfers, ``p <= 1`` and the
         global damage it is a proven dual bound (:mod:`sedtheory.principal.planner_dual`), within
-        :data:`~sedtheory.principal.planner_dual.DUAL_TOL` (the dual method) or
-        :data:`CONVEX_CLOSE` (the cone program) of ``welfare`` when ``status == "optimal"``.
+        :data:`~sedtheory.principal.planner_dual.DUAL_TOL` (``method="dual"``) or
+        :data:`CONVEX_CLOSE` (the cone program, or the dual under ``"auto"``) of ``welfare`` when
+        ``status == "optimal"``.
         Otherwise it is the solver's optimal value, so it equals ``welfare`` there.
     transfers_model : str
         A key of :data:`TRANSFER_MODELS`.
@@ -302,7 +304,8 @@ def first_best(
         raise InvalidParameterError("method", method, "use 'auto', 'dual' or 'convex'")
     dual = None
     if pf <= 1.0 and transfers == "tax-feasible" and method != "convex" and planner_dual.applies(game):
-        if method == "dual" or game.n >= DUAL_FROM or planner_dual.separable(game, welfare_of):
+        complete = game.n >= DUAL_FROM and game.society.is_complete
+        if method == "dual" or complete or planner_dual.separable(game, welfare_of):
             try:
                 dual = _dual(
                     game, pf, welfare_of, planner_dual.MAX_ROUNDS if method == "dual" else DUAL_ROUNDS
@@ -312,6 +315,8 @@ def first_best(
                     raise
             if dual is not None and (dual.status == "optimal" or method == "dual"):
                 return dual
+            if dual is not None and dual.gap <= CONVEX_CLOSE * max(1.0, abs(dual.upper_bound)):
+                return replace(dual, status="optimal")  # as close as the cone program is held to
     elif method == "dual":
         raise CapabilityError(
             "method", method, "the dual needs tax-feasible transfers, p <= 1 and the global damage"

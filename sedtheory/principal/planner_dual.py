@@ -514,21 +514,22 @@ def _balance(t: np.ndarray, mass: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
 
 def _columns(state: _Progress, rounds: int) -> int:
     r"""Column generation for the minimum: the best mixture of the plans met so far
-    (:math:`\max s` s.t. :math:`\sum_l 	heta_l u^{(l)} \ge s`, a linear program over the lowest
+    (:math:`\max s` s.t. :math:`\sum_l \theta_l u^{(l)} \ge s`, a linear program over the lowest
     agents), whose dual prices on the agents weight the next weighted planner. Mixing plans mixes
     actions and transfers (a feasible plan whose utilities are at least the mixture's, by
     concavity); every dual price vector lies in the simplex, so every bound is valid."""
     shares, game = state.shares, state.game
     support = np.flatnonzero(shares > 0)
     rows = support if support.size <= _LP_ROWS else np.zeros(0, dtype=int)
+    binding = np.zeros(0, dtype=int)
     _, a, t = state.best
     used = 0
     while used < rounds and not state.closed():
         used += 1
         vals, _ = _values(game, a, t, state.welfare_of)
-        if support.size > _LP_ROWS:  # the lowest agents now, and every agent that was low before
+        if support.size > _LP_ROWS:  # the lowest agents now, and those the last master priced
             low = support[np.argpartition(vals[support], _LP_ROWS - 1)[:_LP_ROWS]]
-            rows = np.union1d(rows, low)
+            rows = np.union1d(binding, low)
         state.columns = state.columns[-_MAX_COLUMNS:]
         theta, mu_rows = _master(np.stack([c[2][rows] for c in state.columns]))
         a = np.tensordot(theta, np.stack([c[0] for c in state.columns]), axes=1)
@@ -536,6 +537,7 @@ def _columns(state: _Progress, rounds: int) -> int:
         state.offer(_values(game, a, t, state.welfare_of)[0], a, t)
         mu = np.zeros(game.n)
         mu[rows] = mu_rows
+        binding = rows[mu_rows > 0]
         if mu.sum() <= 0.0 or state.closed():
             break
         state.oracle(mu / mu.sum())

@@ -239,3 +239,27 @@ def test_bad_input() -> None:
     poor = sed.CommonsGame(game.society, game.tax, damage=0.05, endowment=0.0, max_harvest=40.0)
     with pytest.raises(DomainError, match="endowment"):
         dual_first_best(poor, 0.0)
+
+
+def test_auto_takes_the_dual_where_it_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``method="auto"``: the dual on the complete graph from DUAL_FROM agents and for separable
+    values at any size; the cone program (certified by the dual bound) on sparse graphs."""
+    import importlib
+
+    module = importlib.import_module("sedtheory.principal.first_best")
+    monkeypatch.setattr(module, "DUAL_FROM", 4)
+    rng = np.random.default_rng(0)
+    tax = sed.PiecewiseLinearTax([0.0, 10.0], [0.1, 0.2])
+
+    def game(graph: object, sigma: np.ndarray) -> sed.CommonsGame:
+        soc = sed.Society(sigma, rng.uniform(5, 40, 6), graph=graph)
+        return sed.CommonsGame(soc, tax, damage=0.05, endowment=30.0, max_harvest=40.0)
+
+    import networkx as nx
+
+    complete = first_best(game(None, rng.uniform(0.2, 1.0, 6)), 0.0, transfers="tax-feasible")
+    ring = first_best(game(nx.cycle_graph(6), rng.uniform(0.2, 1.0, 6)), 0.0, transfers="tax-feasible")
+    selfish = first_best(game(nx.cycle_graph(6), np.ones(6)), 0.0, transfers="tax-feasible")
+    assert complete.solver == selfish.solver == "sedtheory (planner_dual)"
+    assert ring.solver != "sedtheory (planner_dual)" and "dual_bound" in ring.details
+    assert all(fb.status == "optimal" for fb in (complete, ring, selfish))
