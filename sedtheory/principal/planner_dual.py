@@ -323,6 +323,16 @@ class _Progress:
         self.columns.append((plan.actions, plan.transfers, own))
         return plan
 
+    def oracle_at(self, values: np.ndarray, q: float) -> tuple[WeightedPlan, np.ndarray] | None:
+        """The weighted planner at the gradient of ``M_q`` at ``values`` (normalised to the simplex
+        for ``p = -inf``): its plan and the agent weights used, or ``None`` off ``M_q``'s domain."""
+        mu = _gradient(values, q, self.shares)
+        if mu is None:
+            return None
+        if self.p == -math.inf:
+            mu = mu / mu.sum()
+        return self.oracle(mu), mu
+
     def closed(self) -> bool:
         if not (math.isfinite(self.upper) and math.isfinite(self.best[0])):
             return False
@@ -353,10 +363,10 @@ def _frank_wolfe(
     used = spent = 0
     while used < rounds and not state.closed():
         used += 1
-        mu = _gradient(vals, q, state.shares)
-        if mu is None:
+        found = state.oracle_at(vals, q)
+        if found is None:
             break
-        plan = state.oracle(mu / mu.sum() if state.p == -math.inf else mu)
+        plan = found[0]
         if state.closed():
             break
         before = _objective(vals, q, state.shares)
@@ -390,10 +400,10 @@ def _pairwise(
     used = 0
     while used < rounds and not state.closed():
         used += 1
-        mu = _gradient(vals, q, state.shares)
-        if mu is None:
+        found = state.oracle_at(vals, q)
+        if found is None:
             break
-        state.oracle(mu)
+        mu = found[1]
         if state.closed():
             break
         y = state.columns.pop()
@@ -455,10 +465,10 @@ def _alternate(state: _Progress, vals: np.ndarray, rounds: int) -> int:
     q = _MIN_SURROGATES[-1] if state.p == -math.inf else state.p
     while used < rounds and not state.closed():
         used += 1
-        mu = _gradient(vals, q, state.shares)
-        if mu is None:
+        found = state.oracle_at(vals, q)
+        if found is None:
             break
-        plan = state.oracle(mu / mu.sum() if state.p == -math.inf else mu)
+        plan = found[0]
         state.columns.clear()
         a = plan.actions
         t = plan.transfers if state.p == 1.0 else _water(state, a)  # p = 1: the plan is optimal
@@ -471,7 +481,7 @@ def _water(state: _Progress, a: np.ndarray) -> np.ndarray:
     """The best transfers for harvests ``a`` with separable values (see :func:`_alternate`)."""
     game = state.game
     k = game.kernel
-    mass = np.ones(game.n) if k.mass is None else np.asarray(k.mass, dtype=float)
+    mass = game.society.masses
     base = k.plan_payoffs(a, np.zeros(game.n))  # r^0: the payoffs without transfers
     sigma = np.ones(game.n) if state.welfare_of == "payoff" else np.asarray(game.society.selfishness)
     lo, hi = -a, np.full(game.n, float(mass @ a) / k.population)

@@ -96,7 +96,7 @@ class _Planner:
     @classmethod
     def of(cls, game: Any) -> _Planner:
         k = game.kernel
-        mass = np.ones(game.n) if k.mass is None else np.asarray(k.mass, dtype=float)
+        mass = np.asarray(game.society.masses, dtype=float)
         return cls(mass, float(k.population), np.asarray(k.cost_weights, dtype=float),
                    float(k.kappa) / (2.0 * float(k.population)), float(k.omega), float(k.amax))  # fmt: skip
 
