@@ -15,6 +15,7 @@ from sedtheory.principal.baselines import (
     pigouvian_tax,
     saez_tax,
 )
+from sedtheory.principal.box_relaxation import RelaxationBound, relaxation_bound
 from sedtheory.principal.branch_bound import rate_box_bound, regime_bound
 from sedtheory.principal.dynamic_plan import DynamicPlan, dynamic_first_best
 from sedtheory.principal.first_best import TRANSFER_MODELS, FirstBest, first_best, upper_bound
@@ -55,6 +56,7 @@ from sedtheory.principal.steady import (
 )
 from sedtheory.principal.survival import SurvivalRate, minimal_rates_to_survive
 from sedtheory.principal.top_rate import TopRate, saez_top_rate
+from sedtheory.principal.weighted_planner import agent_maxima
 from sedtheory.welfare import welfare
 
 __all__ = [
@@ -64,6 +66,8 @@ __all__ = [
     "second_best_bound",
     "rate_box_bound",
     "regime_bound",
+    "RelaxationBound",
+    "relaxation_bound",
     "Inefficiency",
     "SELECTIONS",
     "inefficiency",
@@ -115,6 +119,7 @@ __all__ = [
     "plan_bound",
     "prices_bound",
     "weighted_plan",
+    "agent_maxima",
     "welfare",
     "welfare_frontier",
 ]

@@ -68,15 +68,23 @@ def global_design(
 
 
 def tightest_bound(
-    ub: float, source: str, second: Any, welfare: float, details: dict[str, Any]
+    ub: float, source: str, second: Any, welfare: float, details: dict[str, Any], relaxed: Any = None
 ) -> tuple[float, str]:
-    """The smaller of the first best and the global solver's bound. A bound below the verified
-    design's own welfare (beyond ``1e-6`` relative) is contradicted by that design and dropped,
-    never clamped into a certificate."""
+    """The smallest of the first best, the relaxed planner's bound (``relaxed``) and the global
+    solver's bound. A bound below the verified design's own welfare (beyond ``1e-6`` relative) is
+    contradicted by that design and dropped, never clamped into a certificate."""
     slack = 1e-6 * max(1.0, abs(welfare))
     if ub < welfare - slack:
         details["dropped_bound"] = f"{source}: {ub:.10g} is below the verified welfare {welfare:.10g}"
         ub, source = math.inf, "none (the first best fell below a verified design: numerical trouble)"
+    if relaxed is not None:
+        details["relaxed_bound"] = relaxed.upper
+        if relaxed.upper < welfare - slack:
+            details["dropped_relaxed_bound"] = (
+                f"{relaxed.upper:.10g} is below the verified welfare {welfare:.10g}"
+            )
+        elif relaxed.upper < ub:
+            ub, source = relaxed.upper, f"second best: {relaxed.method} ({relaxed.boxes} boxes)"
     if second is not None and math.isfinite(second.upper):
         if second.upper < welfare - slack:
             details["dropped_global_bound"] = (

@@ -24,7 +24,7 @@ from sedtheory.games.commons.formulas import payoff
 from sedtheory.objective import pick
 from sedtheory.principal import planner_dual
 from sedtheory.principal.convex import as_array, concave_objective, cp, solve
-from sedtheory.society import Society
+from sedtheory.society import DENSE_COMPLETE_LIMIT, Society
 from sedtheory.welfare import check_p, objective_args, pmean
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "first_best",
     "plan_values",
     "planner_program",
+    "rows_dual",
     "TRANSFER_MODELS",
     "unbounded_result",
     "upper_bound",
@@ -248,7 +249,7 @@ def first_best(
     welfare_of : {"utility", "payoff"}
         Evaluate ``M_p`` of utilities ``W r`` (default) or of own payoffs ``r``.
     method : {"auto", "dual", "convex"}
-        How the tax-feasible first best with ``p <= 1`` is solved. ``"dual"``: Frank-Wolfe with
+        How the tax-feasible first best is solved (for ``p > 1`` see Notes). ``"dual"``: Frank-Wolfe with
         the exact Lagrangian dual bound of :mod:`sedtheory.principal.planner_dual` (global
         damage only; certified to :data:`~sedtheory.principal.planner_dual.DUAL_TOL`, about a
         second at :math:`10^5` agents). ``"convex"``: the cone program (cvxpy); with the global
@@ -281,10 +282,17 @@ def first_best(
     :math:`S(a)` (a convex program) and hands the surplus to :math:`\arg\min_i c_i`: exact. If
     some :math:`c_i \le 0` the problem is unbounded.
 
-    *p > 1, tax-feasible transfers.* Each :math:`U_i = \max u_i` is a convex program;
-    :math:`M_p(U)` is an upper bound (monotonicity) and the best of the ``n`` maximisers a
-    lower bound; for ``p = +inf`` they coincide (exact), otherwise the status is
-    ``"bounded"`` with the gap in ``upper_bound - welfare``.
+    *p > 1, tax-feasible transfers.* Each :math:`U_i = \max u_i` bounds agent i, so
+    :math:`M_p(U)` is an upper bound (monotonicity) and the best of the maximisers a lower bound;
+    for ``p = +inf`` they coincide (exact), otherwise the status is ``"bounded"`` with the gap in
+    ``upper_bound - welfare``. With the global damage (``method="auto"`` or ``"dual"``) every
+    :math:`U_i` comes at once from the planner's Lagrangian
+    (:func:`~sedtheory.principal.weighted_planner.agent_maxima`; milliseconds at n = 1000, exact on
+    sparse graphs), the largest are solved exactly, and Hölder's
+    :math:`M_p \le M_\infty^{(p-1)/p} M_1^{1/p}` with the utilitarian first best tightens the bound
+    near p = 1 (:func:`~sedtheory.principal.first_best_high_p.tax_feasible_dual`). Otherwise
+    (``"convex"``, the local commons) each :math:`U_i` is a convex program that also keeps every
+    value in the p-mean's domain (:math:`\ge 0` for finite p), n programs in all.
 
     Examples
     --------
@@ -317,17 +325,26 @@ def first_best(
                 return dual
             if dual is not None and dual.gap <= CONVEX_CLOSE * max(1.0, abs(dual.upper_bound)):
                 return replace(dual, status="optimal")  # as close as the cone program is held to
-    elif method == "dual":
-        raise CapabilityError(
-            "method", method, "the dual needs tax-feasible transfers, p <= 1 and the global damage"
-        )
+    elif method == "dual" and not (pf > 1.0 and transfers == "tax-feasible" and planner_dual.applies(game)):
+        raise CapabilityError("method", method, "the dual needs tax-feasible transfers and the global damage")
     if pf <= 1.0:
         return _certified(game, _concave(game, pf, transfers, welfare_of), transfers, welfare_of, dual)
     from sedtheory.principal import first_best_high_p  # it builds on this module's program
 
     if transfers == "lump-sum":
         return first_best_high_p.lump_sum(game, pf, welfare_of)
+    if method != "convex" and rows_dual(game, welfare_of):
+        return first_best_high_p.tax_feasible_dual(game, pf, welfare_of)
     return first_best_high_p.tax_feasible(game, pf, welfare_of)
+
+
+def rows_dual(game: CommonsGame, welfare_of: str) -> bool:
+    """Whether the p > 1 tax-feasible first best can bound every agent by the planner's dual: the
+    global damage and ``W`` held as a sparse matrix (not a complete graph past its dense limit)."""
+    if not planner_dual.applies(game):
+        return False
+    large = game.society.is_complete and game.n > DENSE_COMPLETE_LIMIT
+    return not large or planner_dual.separable(game, welfare_of)
 
 
 def _dual(game: CommonsGame, pf: float, welfare_of: str, rounds: int) -> FirstBest:
@@ -551,7 +568,7 @@ def upper_bound(game: CommonsGame, p: float, welfare_of: str = "utility") -> tup
     require_commons(game, what="upper_bound")
     pf = check_p(p)
     bounds: list[tuple[float, str]] = []
-    if pf <= 1 or game.n <= 50 or (pf == math.inf and game.n <= 200):  # n programs for p = inf
+    if pf <= 1 or game.n <= 50 or (pf == math.inf and game.n <= 200) or rows_dual(game, welfare_of):
         fb = first_best(game, pf, transfers="tax-feasible", welfare_of=welfare_of)  # type: ignore[arg-type]
         bounds.append((fb.upper_bound, f"first best with tax-feasible transfers ({fb.status}, {fb.method})"))
         if fb.status == "optimal":  # the lump-sum first best relaxes it: never a tighter bound

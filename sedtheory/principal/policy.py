@@ -510,7 +510,13 @@ def _finish(
         ub, source = hook(game, obj)
     else:
         ub, source = math.inf, "not computed (bound=False or the space has no bound)"
-    ub, source = tightest_bound(ub, source, second, welfare_value, details)
+    details["first_best_bound"] = ub
+    relax = getattr(space, "relaxed_bound", None)
+    relaxed = None
+    if relax is not None and bound is not False:
+        values = obj.values(eq.utilities, eq.payoffs)
+        relaxed = relax(game, obj, values, eq.actions)
+    ub, source = tightest_bound(ub, source, second, welfare_value, details, relaxed)
     exact_outcome = polished is not None and polished.exact
     argument = (
         f"lower bound {welfare_value:.10g}: M_{format_p(obj.p)} at an equilibrium with exact Nash gap "

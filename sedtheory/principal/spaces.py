@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -408,16 +409,20 @@ class BracketRates:
         base = space._game_with_thresholds(game)
         first = None
         large = game.n > REGIME_AGENTS  # SCIP's program grows with the agents: all time to the boxes
+        relaxed = space._relaxed_share(base, objective, incumbent, time_limit / 3.0) if large else None
         try:
             first = rate_box_bound(
                 base,
                 objective,
                 space.bounds,
                 incumbent=incumbent,
-                time_limit=time_limit * (1.0 if large else 2 / 3),
+                time_limit=time_limit * (2 / 3),
             )
         except CapabilityError:
             pass
+        if first is not None and relaxed is not None and relaxed.upper < first.upper:
+            tighter = f"{first.method}; tightened by the {relaxed.method} ({relaxed.boxes} boxes)"
+            first = replace(first, upper=relaxed.upper, method=tighter)
         if first is not None and (first.status == "optimal" or large):
             return first
         left = time_limit - (0.0 if first is None else first.seconds)
@@ -425,6 +430,47 @@ class BracketRates:
             base, objective, space.bounds, time_limit=max(left, 1.0), incumbent=incumbent
         )
         return second if first is None or second.upper < first.upper else first
+
+    def relaxed_bound(self, game: Any, objective: Objective, values: np.ndarray, actions: np.ndarray) -> Any:
+        """Hook of :func:`optimal_policy`: a second-best bound over this box by the relaxed planner
+        (:func:`~sedtheory.principal.box_relaxation.relaxation_bound` for ``p <= 1``,
+        :func:`~sedtheory.principal.box_agents.high_p_bound` for ``p > 1``; global commons) with
+        the design's values and aggregate as the reference, or None where it does not apply."""
+        from sedtheory.principal.box_agents import high_p_bound
+        from sedtheory.principal.box_relaxation import relaxation_bound, relaxed_boxes
+        from sedtheory.principal.first_best import rows_dual
+
+        if not getattr(game, "uses_global_formulas", False) or not hasattr(game, "kernel"):
+            return None
+        space = self.for_game(game)
+        base = space._game_with_thresholds(game)
+        aggregate = float(base.kernel.total(np.asarray(actions, dtype=float)))
+        boxes = relaxed_boxes(game.n)
+        if objective.p > 1:  # every agent's largest utility (W row by row), a quarter of the boxes
+            if not rows_dual(game, objective.of):
+                return None
+            return high_p_bound(
+                base, objective, space.bounds, aggregate=aggregate, max_boxes=max(1, boxes // 4)
+            )
+        return relaxation_bound(
+            base, objective, space.bounds, values=values, aggregate=aggregate, max_boxes=boxes
+        )
+
+    def _relaxed_share(self, game: Any, objective: Objective, incumbent: Any, seconds: float) -> Any:
+        """The relaxed planner's bound from the incumbent within ``seconds`` (large societies in
+        :meth:`global_bound`), or None where it does not apply."""
+        from sedtheory.principal.box_relaxation import relaxation_bound
+
+        if objective.p > 1 or not getattr(game, "uses_global_formulas", False):
+            return None
+        x, actions, _ = incumbent
+        outcome = self.apply(game, x).kernel
+        rates = np.asarray(x, dtype=float)
+        values = objective.values(outcome.utilities(actions, rates), outcome.payoffs(actions, rates))
+        return relaxation_bound(
+            game, objective, self.bounds, values=values, aggregate=float(outcome.total(actions)),
+            max_boxes=10**6, time_limit=seconds,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         t = None if self.thresholds is None else self.thresholds.tolist()

@@ -40,13 +40,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sps
 
 from sedtheory.errors import CapabilityError, InvalidParameterError
 
-__all__ = ["WeightedPlan", "applies", "golden_section", "monotone_root", "require_global", "weighted_plan"]
+__all__ = [
+    "WeightedPlan",
+    "agent_maxima",
+    "applies",
+    "golden_section",
+    "monotone_root",
+    "require_global",
+    "weight_rows",
+    "weighted_plan",
+]
 
 #: Golden-section steps (the bracket shrinks to 0.618^75 ~ 2e-16 of its width).
 GOLDEN_STEPS = 75
+#: Bisection steps of :func:`agent_maxima` for every row's aggregate price (2^-64 of the bracket).
+ROW_STEPS = 64
+#: Relative margin added to :func:`agent_maxima`'s bounds for the rounding of their sums.
+ROUNDING = 1e-13
+#: Entries of ``W`` that :func:`agent_maxima` handles at once (memory: a few arrays of this size).
+ROW_CHUNK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -355,3 +371,134 @@ def golden_section(f: Any, lo: float = 0.0, hi: float = 1.0) -> float:
             f2 = f(x2)
     best = max((f(ends[0]), ends[0]), (f(ends[1]), ends[1]), (f1, x1), (f2, x2))
     return best[1]
+
+
+def agent_maxima(game: Any, welfare_of: str = "utility") -> np.ndarray:
+    r"""Upper bounds :math:`U_i \ge \max u_i` over tax-feasible plans, for every agent at once.
+
+    Parameters
+    ----------
+    game : CommonsGame
+        With the global damage (its tax is ignored); ``W`` must be available as a sparse matrix
+        (every graph, and the complete graph up to ``n = 4000``).
+    welfare_of : {"utility", "payoff"}
+        Bound :math:`u_i = \sum_j W_{ij} r_j` (row ``i`` of ``W`` as the weights) or :math:`r_i`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` valid upper bounds (``inf`` where the dual is unbounded at every price tried).
+
+    Notes
+    -----
+    :math:`\max u_i = h(W_{i\cdot})` is the weighted planner's problem (module Notes) with the
+    weights of row i. Its Lagrangian :math:`\Phi(\lambda, \eta)` is a bound at every price, so
+    every row is bounded at the budget price :math:`\lambda = 0` and its own aggregate price
+    :math:`\eta_i` (a bisection on the monotone excess :math:`A(\eta) - \sum_j m_j a_j(\eta)`, all
+    rows together, one pass over the non-zeros of ``W`` per step). Agents outside the row's
+    support add :math:`-\eta (N - M_S) a_{\max}` for :math:`\eta < 0` and nothing otherwise.
+    When the row's agents are few against the population (a sparse graph) the budget does not
+    bind and :math:`\lambda = 0` is the exact price, so the bound is the maximum itself; on dense
+    rows it can be loose, and :func:`weighted_plan` gives the exact value row by row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sedtheory import scenarios
+    >>> game = scenarios.apple_picking()
+    >>> bounds = agent_maxima(game)
+    >>> exact = [weighted_plan(game, game.society.weights.toarray()[i]).value for i in range(game.n)]
+    >>> bool(np.all(bounds >= np.array(exact) - 1e-9))
+    True
+    """
+    require_global(game)
+    rows = weight_rows(game, welfare_of)
+    if rows.nnz and float(rows.data.min()) < 0.0:
+        raise CapabilityError("game", "negative social weights", "the planner's dual needs W >= 0")
+    data = _Planner.of(game)
+    out = np.empty(game.n)
+    step = max(1, int(ROW_CHUNK * game.n / max(1, rows.nnz)))
+    for start in range(0, game.n, step):
+        out[start : start + step] = _RowDuals(data, rows[start : start + step]).bounds()
+    return out
+
+
+def weight_rows(game: Any, welfare_of: str) -> sps.csr_matrix:
+    """The weights each agent's value puts on the payoffs: ``W`` (``"utility"``) or the identity
+    (``"payoff"``), CSR without stored zeros (raises for a complete graph too large to hold)."""
+    if welfare_of not in ("utility", "payoff"):
+        raise InvalidParameterError("welfare_of", welfare_of, "use 'utility' or 'payoff'")
+    rows = sps.csr_matrix(
+        sps.identity(game.n, format="csr") if welfare_of == "payoff" else game.society.weights
+    )
+    rows.eliminate_zeros()
+    return rows
+
+
+class _RowDuals:
+    r""":math:`\min_\eta \Phi(0, \eta)` for a block of rows of weights (CSR, shape ``(K, n)``)."""
+
+    def __init__(self, data: _Planner, block: sps.csr_matrix) -> None:
+        self.data, k = data, block.shape[0]
+        self.row = np.repeat(np.arange(k), np.diff(block.indptr))
+        self.k, self.nu = k, np.asarray(block.data, dtype=float)
+        self.m = data.mass[block.indices]
+        curv = self.nu * data.cost[block.indices]
+        top = np.zeros(k)
+        np.maximum.at(top, self.row, curv)
+        tiny = 1e-13 * top[self.row] if math.isfinite(data.amax) else 0.0
+        self.flat = curv <= tiny  # as in _flat: the linear part only (Phi can only rise)
+        self.curv = np.where(self.flat, 0.0, curv)
+        self.half = np.where(self.flat, 0.0, 0.5 / np.where(self.flat, 1.0, self.curv))
+        self.total = np.bincount(self.row, self.nu, minlength=k)
+        self.free = np.maximum(data.population - np.bincount(self.row, self.m, minlength=k), 0.0)
+        self.beta = self.total / data.population
+        self.big = self.total * data.damage
+
+    def _sum(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.row, values, minlength=self.k)
+
+    def _harvests(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q = self.nu - eta[self.row] * self.m
+        a = np.clip(q * self.half, 0.0, self.data.amax)
+        return q, np.where(self.flat, np.where(q > 0.0, self.data.amax, 0.0), a)
+
+    def _aggregate(self, eta: np.ndarray) -> np.ndarray:
+        z, cap = self.beta + eta, self.data.population * self.data.amax
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.clip(z / (2.0 * self.big), 0.0, cap)
+        return np.where(self.big > 0.0, inner, np.where(z > 0.0, cap, 0.0))
+
+    def _outside(self, eta: np.ndarray) -> np.ndarray:
+        """Harvest of the agents outside each row's support (all of them, at the cap, if eta < 0)."""
+        with np.errstate(invalid="ignore"):
+            return np.where((eta < 0.0) & (self.free > 0.0), self.free * self.data.amax, 0.0)
+
+    def _excess(self, eta: np.ndarray) -> np.ndarray:
+        _, a = self._harvests(eta)
+        return self._aggregate(eta) - self._sum(self.m * a) - self._outside(eta)
+
+    def _value(self, eta: np.ndarray) -> np.ndarray:
+        q, a = self._harvests(eta)
+        agg, z = self._aggregate(eta), self.beta + eta
+        with np.errstate(invalid="ignore"):
+            tail = np.where(agg > 0.0, z * agg - self.big * agg * agg, 0.0)
+            own = self._sum(np.where(a > 0.0, q * a - self.curv * a * a, 0.0))
+            value = self.data.omega * self.total + own - eta * self._outside(eta) + tail
+        return np.where(np.isfinite(value), value, math.inf)
+
+    def bounds(self) -> np.ndarray:
+        ratio = np.zeros(self.k)
+        np.maximum.at(ratio, self.row, self.nu / self.m)
+        lo = np.minimum(-self.beta, 0.0)
+        if math.isinf(self.data.amax):  # free harvests must stay bounded: eta >= 0 (and the flat ones)
+            flat = np.zeros(self.k)
+            np.maximum.at(flat, self.row[self.flat], (self.nu / self.m)[self.flat])
+            lo = np.maximum(np.where(self.free > 0.0, 0.0, lo), flat)
+        hi = np.maximum(ratio, lo)
+        for _ in range(ROW_STEPS):
+            mid = 0.5 * (lo + hi)
+            up = self._excess(mid) >= 0.0
+            hi, lo = np.where(up, mid, hi), np.where(up, lo, mid)
+        best = np.minimum(self._value(lo), self._value(hi))
+        return best + ROUNDING * np.abs(best)  # the sums' rounding (a bound must not dip below)

@@ -139,6 +139,8 @@ def test_certify_reports_the_second_best_bound_for_a_large_society(p: float) -> 
     assert design.welfare >= first.welfare - 1e-9 * abs(first.welfare)
     assert design.welfare <= design.upper_bound <= first.upper_bound
     assert "agent by agent" in design.details["global_bound"]
+    # the relaxed planner (a third of the time) is the tighter bound at this size
+    assert "relaxed planner" in design.details["global_bound"]
 
 
 @settings(max_examples=25, deadline=None)
