@@ -270,10 +270,12 @@ def box_ranges(
     return a_lo, a_hi, low, high
 
 
-def relaxed_boxes(n: int) -> int:
-    """Boxes for a design's default bound: :data:`BOX_WORK` agent-boxes, between 1 and
-    :data:`MAX_BOXES`."""
-    return max(1, min(MAX_BOXES, BOX_WORK // max(1, n)))
+def relaxed_boxes(n: int, pieces: int = 3) -> int:
+    """Boxes for a design's default bound: :data:`BOX_WORK` agent-boxes at three tax pieces (fewer
+    with more pieces), at most :data:`MAX_BOXES`; 0 (no bound: the first best stands) where not
+    even one box fits, e.g. past 20,000 agents with three pieces (at 10^5 agents and seven pieces
+    one box took 4 s for p = 0 and 31 s for max-min, and was looser than the first best)."""
+    return max(0, min(MAX_BOXES, 3 * BOX_WORK // max(1, n * pieces)))
 
 
 def empty_boxes(a_lo: np.ndarray, a_hi: np.ndarray) -> np.ndarray:
@@ -376,34 +378,35 @@ def term_maxima(
 
 
 def _box_bounds(
-    ag: BoxModel, r_lo: np.ndarray, r_hi: np.ndarray, c: np.ndarray, eta_ref: float
+    ag: BoxModel, r_lo: np.ndarray, r_hi: np.ndarray, weights: list[tuple[np.ndarray, float]]
 ) -> np.ndarray:
-    """The relaxed planner's bound (module Notes) of every box ``(K,)``, ``-inf`` for empty ones."""
+    """The relaxed planner's bound (module Notes) of every box for every ``(c, eta_ref)`` of
+    ``weights`` ``(W, K)``, ``-inf`` for empty boxes; the boxes' ranges are computed once."""
     a_lo, a_hi, low, high = box_ranges(ag, r_lo, r_hi)
     empty = empty_boxes(a_lo, a_hi) | ~np.all(np.isfinite(low), axis=1)
-    total = float(c.sum())
-    d = total * ag.mass / ag.population - c
-    curv = total * ag.kappa / ag.population  # the aggregate's term is eta A - curv A^2 / 2
-    best = np.full(r_lo.shape[0], np.inf)
+    low, high = np.where(empty[:, None], 0.0, low), np.where(empty[:, None], 0.0, high)
     safe_lo, safe_hi = np.where(empty, 0.0, a_lo), np.where(empty, 0.0, a_hi)
-    for scale in ETA_SCALES if eta_ref != 0.0 else (0.0,):
-        eta = np.full(r_lo.shape[0], scale * eta_ref)
-        agents = term_maxima(
-            ag,
-            np.arange(c.size),
-            (np.where(empty[:, None], 0.0, low), np.where(empty[:, None], 0.0, high)),
-            (c, d, eta[:, None]),
-            (r_lo[:, None, :], r_hi[:, None, :]),
-        ).sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if curv > 0:
-                agg = np.clip(eta / curv, safe_lo, safe_hi)
-                tail = eta * agg - 0.5 * curv * agg * agg
-            else:
-                tail = np.where(eta > 0, eta * safe_hi, np.where(eta < 0, eta * safe_lo, 0.0))
-        value = ag.omega * total + agents + tail
-        best = np.minimum(best, np.where(np.isnan(value), np.inf, value))
-    return np.where(empty, -np.inf, best)
+    out = np.empty((len(weights), r_lo.shape[0]))
+    for w, (c, eta_ref) in enumerate(weights):
+        total = float(c.sum())
+        d = total * ag.mass / ag.population - c
+        curv = total * ag.kappa / ag.population  # the aggregate's term is eta A - curv A^2 / 2
+        best = np.full(r_lo.shape[0], np.inf)
+        for scale in ETA_SCALES if eta_ref != 0.0 else (0.0,):
+            eta = np.full(r_lo.shape[0], scale * eta_ref)
+            agents = term_maxima(
+                ag, np.arange(c.size), (low, high), (c, d, eta[:, None]), (r_lo[:, None, :], r_hi[:, None, :])
+            ).sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if curv > 0:
+                    agg = np.clip(eta / curv, safe_lo, safe_hi)
+                    tail = eta * agg - 0.5 * curv * agg * agg
+                else:
+                    tail = np.where(eta > 0, eta * safe_hi, np.where(eta < 0, eta * safe_lo, 0.0))
+            value = ag.omega * total + agents + tail
+            best = np.minimum(best, np.where(np.isnan(value), np.inf, value))
+        out[w] = np.where(empty, -np.inf, best)
+    return out
 
 
 def relaxation_bound(
@@ -412,7 +415,7 @@ def relaxation_bound(
     box: np.ndarray,
     *,
     values: np.ndarray,
-    aggregate: float,
+    aggregate: float | np.ndarray,
     max_boxes: int = 64,
     stop_at: float = -math.inf,
     time_limit: float = math.inf,
@@ -429,10 +432,12 @@ def relaxation_bound(
     box : numpy.ndarray
         ``(2, B)`` lowest and highest rates.
     values : numpy.ndarray
-        Reference values of the objective (a good design's utilities or payoffs): the linear
-        bound's weights are the p-mean's gradient there; every reference gives a valid bound.
-    aggregate : float
-        The reference's aggregate harvest: the aggregate's prices tried are multiples of the
+        Reference values of the objective (a good design's utilities or payoffs), ``(n,)`` or one
+        row per reference ``(R, n)``: the linear bound's weights are the p-mean's gradient there
+        (every reference gives a valid bound; the one with the smallest bound on the whole box is
+        kept).
+    aggregate : float or numpy.ndarray
+        Each reference's aggregate harvest: the aggregate's prices tried are multiples of the
         marginal damage there.
     max_boxes : int
         Boxes bounded at most (the bound only tightens with more).
@@ -469,7 +474,13 @@ def relaxation_bound(
     if not isinstance(max_boxes, int | np.integer) or max_boxes < 1:
         raise InvalidParameterError("max_boxes", max_boxes, "give a positive number of boxes")
     lo, hi = box[0][ag.keep], box[1][ag.keep]
-    first, c, eta_ref = _root(game, ag, objective, (lo, hi), values, float(aggregate))
+    refs = np.atleast_2d(np.asarray(values, dtype=float))
+    aggs = np.atleast_1d(np.asarray(aggregate, dtype=float))
+    if refs.shape[0] != aggs.size:
+        raise InvalidParameterError(
+            "aggregate", aggregate, f"give one aggregate per reference ({refs.shape[0]})"
+        )
+    first, c, eta_ref = _root(game, ag, objective, (lo, hi), refs, aggs)
     heap: list[tuple[float, int, np.ndarray, np.ndarray]] = [(-first, 0, lo, hi)] if first > -math.inf else []
     count = 1
     while heap and count < max_boxes and -heap[0][0] > stop_at and time.perf_counter() - t0 < time_limit:
@@ -486,7 +497,7 @@ def relaxation_bound(
                 kids_lo.append(k_lo)
                 kids_hi.append(k_hi)
                 caps.append(-neg)
-        bounds = np.minimum(_box_bounds(ag, np.array(kids_lo), np.array(kids_hi), c, eta_ref), caps)
+        bounds = np.minimum(_box_bounds(ag, np.array(kids_lo), np.array(kids_hi), [(c, eta_ref)])[0], caps)
         for b, k_lo, k_hi in zip(bounds, kids_lo, kids_hi, strict=True):
             count += 1
             if b > -math.inf:
@@ -506,21 +517,21 @@ def _root(
     ag: BoxModel,
     objective: Objective,
     box: tuple[np.ndarray, np.ndarray],
-    values: Any,
-    aggregate: float,
+    values: np.ndarray,
+    aggregate: np.ndarray,
 ) -> tuple[float, np.ndarray, float]:
-    """The whole box's bound, the payoff weights and the aggregate's reference price (for
-    ``p = -inf`` the surrogate among :data:`MIN_SURROGATES` with the smallest bound)."""
+    """The whole box's bound, the payoff weights and the aggregate's reference price: the
+    smallest root bound over the references (rows of ``values``) and, for ``p = -inf``, the
+    surrogates :data:`MIN_SURROGATES`."""
     tries = MIN_SURROGATES if objective.p == -math.inf else (MIN_SURROGATE,)
-    best: tuple[float, np.ndarray, float] | None = None
-    for q in tries:
-        c = payoff_weights(game, objective, values, q)
-        eta = float(c.sum()) * ag.kappa * aggregate / ag.population
-        bound = float(_box_bounds(ag, box[0][None], box[1][None], c, eta)[0])
-        if best is None or bound < best[0]:
-            best = (bound, c, eta)
-    assert best is not None
-    return best
+    weights = []
+    for v, agg in zip(values, aggregate, strict=True):
+        for q in tries:
+            c = payoff_weights(game, objective, v, q)
+            weights.append((c, float(c.sum()) * ag.kappa * float(agg) / ag.population))
+    bounds = _box_bounds(ag, box[0][None], box[1][None], weights)[:, 0]
+    pick = int(np.argmin(bounds))
+    return float(bounds[pick]), weights[pick][0], weights[pick][1]
 
 
 #: The method's name in certificates.

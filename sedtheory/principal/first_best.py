@@ -32,6 +32,7 @@ __all__ = [
     "balance_transfers",
     "DUAL_FROM",
     "DUAL_ROUNDS",
+    "HIGH_P_PROGRAMS",
     "FirstBest",
     "first_best",
     "plan_values",
@@ -43,6 +44,9 @@ __all__ = [
     "utility_scale",
 ]
 
+#: Up to this many agents the tax-feasible first best for finite p > 1 under ``method="auto"`` solves
+#: n cone programs (fast there; each keeps the values in the p-mean's domain: a tighter bound).
+HIGH_P_PROGRAMS = 50
 #: Relative gap within which a convex program's first best counts as "optimal" once its plan is
 #: certified by the dual bound. The bound at a plan is first order in the plan's error: where the
 #: optimum equalises payoffs exactly, Clarabel's plans certified to about 1e-6 (seven agents,
@@ -291,7 +295,8 @@ def first_best(
     sparse graphs), the largest are solved exactly, and Hölder's
     :math:`M_p \le M_\infty^{(p-1)/p} M_1^{1/p}` with the utilitarian first best tightens the bound
     near p = 1 (:func:`~sedtheory.principal.first_best_high_p.tax_feasible_dual`). Otherwise
-    (``"convex"``, the local commons) each :math:`U_i` is a convex program that also keeps every
+    (``"convex"``, the local commons, and up to :data:`HIGH_P_PROGRAMS` agents under ``"auto"``)
+    each :math:`U_i` is a convex program that also keeps every
     value in the p-mean's domain (:math:`\ge 0` for finite p), n programs in all.
 
     Examples
@@ -333,7 +338,8 @@ def first_best(
 
     if transfers == "lump-sum":
         return first_best_high_p.lump_sum(game, pf, welfare_of)
-    if method != "convex" and rows_dual(game, welfare_of):
+    many = game.n > HIGH_P_PROGRAMS or pf == math.inf  # p = inf: exact in closed form
+    if method == "dual" or (method == "auto" and many and rows_dual(game, welfare_of)):
         return first_best_high_p.tax_feasible_dual(game, pf, welfare_of)
     return first_best_high_p.tax_feasible(game, pf, welfare_of)
 

@@ -31,20 +31,24 @@ import scipy.sparse.linalg as spla
 from sedtheory.errors import DomainError, InvalidParameterError, SolverError
 from sedtheory.games import CommonsGame
 from sedtheory.objective import pick
+from sedtheory.principal import planner_dual
 from sedtheory.principal.convex import as_array, cp, solve
 from sedtheory.principal.first_best import (
+    DUAL_FROM,
+    HIGH_P_PROGRAMS,
     FirstBest,
     balance_transfers,
     first_best,
     plan_values,
     planner_program,
+    rows_dual,
     unbounded_result,
     utility_scale,
 )
 from sedtheory.principal.weighted_planner import WeightedPlan, agent_maxima, weight_rows, weighted_plan
 from sedtheory.welfare import pmean
 
-__all__ = ["EXACT_ROWS", "lump_sum", "tax_feasible", "tax_feasible_dual"]
+__all__ = ["EXACT_ROWS", "lump_sum", "solver_free", "tax_feasible", "tax_feasible_dual"]
 
 #: Agents whose largest utility :func:`tax_feasible_dual` solves exactly, at most (largest first;
 #: every agent of a society this small for finite p, where M_p(U) uses them all).
@@ -281,3 +285,17 @@ def _best_plan(
         if best is None or w > best[0]:
             best = (w, a, t)
     return best
+
+
+def solver_free(game: CommonsGame, p: float, welfare_of: str) -> bool:
+    """Whether the tax-feasible first best goes without a cone program under ``method="auto"``:
+    the dual for ``p <= 1`` (complete graph from :data:`DUAL_FROM` agents, or separable values)
+    or the per-agent Lagrangian for ``p > 1`` (with, for finite p, the utilitarian one)."""
+    if not planner_dual.applies(game):
+        return False
+    if p > 1:  # finite p also takes the utilitarian first best (Hölder)
+        if p == math.inf:
+            return rows_dual(game, welfare_of)
+        return game.n > HIGH_P_PROGRAMS and rows_dual(game, welfare_of) and solver_free(game, 1.0, welfare_of)
+    complete = game.n >= DUAL_FROM and game.society.is_complete
+    return complete or planner_dual.separable(game, welfare_of)

@@ -299,7 +299,11 @@ def optimal_policy(
     evaluate = split_evaluations(cores, solve)
 
     large = gradient is not None and resolution is None
-    pool = ThreadPoolExecutor(max_workers=1) if gradient is not None and bound else None
+    # Large societies: where the first best needs a cone program (a second of CPU taken from the
+    # search at n = 1000), the relaxed second-best bound after the search is the certificate alone.
+    instead = getattr(space, "relaxed_instead", None)
+    relaxed_only = gradient is not None and bool(bound) and instead is not None and instead(game, obj)
+    pool = ThreadPoolExecutor(max_workers=1) if gradient is not None and bound and not relaxed_only else None
     if pool is not None and getattr(space, "upper_bound", None) is not None:
         # the planner's convex program (seconds at n = 1000) runs beside the search
         bound = pool.submit(space.upper_bound, game, obj)  # type: ignore[assignment]
@@ -357,7 +361,8 @@ def optimal_policy(
     try:
         return _finish(
             game, space, obj, x, target, tol, bound, method, details, found.evaluations, pts, polished, t0,
-            selection, second,
+            selection, second, (pts[order[0]], scan.actions[order[0]]) if np.isfinite(w[order[0]]) else None,
+            not relaxed_only,
         )  # fmt: skip
     finally:
         if pool is not None:
@@ -488,8 +493,11 @@ def _finish(
     t0: float,
     selection: str = "solver",
     second: Any = None,
+    scan_best: tuple[np.ndarray, np.ndarray] | None = None,
+    with_first_best: bool = True,
 ) -> PolicyDesign:
-    """Certify the final outcome under the final policy, attach the bound, build the design."""
+    """Certify the final outcome under the final policy, attach the bound (the relaxed second best
+    from the design and from ``scan_best``, the scan's best rates and actions), build the design."""
     g_final = space.apply(game, x)
     improved = polished is not None and polished.improved
     eq = certified_equilibrium(
@@ -503,19 +511,23 @@ def _finish(
         eq = solve_equilibrium(g_final, tol=tol)
     eq, chosen = _counted(g_final, obj, selection, eq, tol)
     welfare_value = obj.evaluate(obj.values(eq.utilities, eq.payoffs))
+    relax = getattr(space, "relaxed_bound", None)
+    relaxed = None
+    if relax is not None and bound is not False:  # before waiting for the first best's thread
+        relaxed = relax(game, obj, [(x, eq.actions)] + ([] if scan_best is None else [scan_best]))
     hook = getattr(space, "upper_bound", None)
     if isinstance(bound, Future):  # started beside the search (large societies)
         ub, source = bound.result()
+    elif not with_first_best and relaxed is not None and math.isfinite(relaxed.upper):
+        ub, source = (
+            math.inf,
+            "first best not computed (a large society: the relaxed second best is the bound)",
+        )
     elif bound and hook is not None:
         ub, source = hook(game, obj)
     else:
         ub, source = math.inf, "not computed (bound=False or the space has no bound)"
     details["first_best_bound"] = ub
-    relax = getattr(space, "relaxed_bound", None)
-    relaxed = None
-    if relax is not None and bound is not False:
-        values = obj.values(eq.utilities, eq.payoffs)
-        relaxed = relax(game, obj, values, eq.actions)
     ub, source = tightest_bound(ub, source, second, welfare_value, details, relaxed)
     exact_outcome = polished is not None and polished.exact
     argument = (

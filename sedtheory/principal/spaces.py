@@ -431,29 +431,62 @@ class BracketRates:
         )
         return second if first is None or second.upper < first.upper else first
 
-    def relaxed_bound(self, game: Any, objective: Objective, values: np.ndarray, actions: np.ndarray) -> Any:
-        """Hook of :func:`optimal_policy`: a second-best bound over this box by the relaxed planner
-        (:func:`~sedtheory.principal.box_relaxation.relaxation_bound` for ``p <= 1``,
-        :func:`~sedtheory.principal.box_agents.high_p_bound` for ``p > 1``; global commons) with
-        the design's values and aggregate as the reference, or None where it does not apply."""
-        from sedtheory.principal.box_agents import high_p_bound
-        from sedtheory.principal.box_relaxation import relaxation_bound, relaxed_boxes
+    def relaxed_applies(self, game: Any, objective: Objective) -> bool:
+        """Whether :meth:`relaxed_bound` gives a bound for this game and objective (the global
+        commons, W row by row for p > 1, and at least one box in the budget)."""
+        from sedtheory.principal.box_relaxation import relaxed_boxes
         from sedtheory.principal.first_best import rows_dual
 
         if not getattr(game, "uses_global_formulas", False) or not hasattr(game, "kernel"):
+            return False
+        if relaxed_boxes(game.n, self.for_game(game)._pieces(game)) == 0:
+            return False
+        return objective.p <= 1 or rows_dual(game, objective.of)
+
+    def _pieces(self, game: Any) -> int:
+        """Tax pieces below the harvest cap (the relaxation's cost grows with them)."""
+        return int(np.sum(self.for_thresholds() < game.max_harvest))
+
+    def relaxed_instead(self, game: Any, objective: Objective) -> bool:
+        """Hook of :func:`optimal_policy` for large societies: whether the relaxed bound stands in
+        for the first best, which would need a cone program (a second of CPU beside the search at
+        n = 1000, and a looser bound there)."""
+        from sedtheory.principal.first_best_high_p import solver_free
+
+        return self.relaxed_applies(game, objective) and not solver_free(game, objective.p, objective.of)
+
+    def relaxed_bound(
+        self, game: Any, objective: Objective, references: list[tuple[np.ndarray, np.ndarray]]
+    ) -> Any:
+        """Hook of :func:`optimal_policy`: a second-best bound over this box by the relaxed planner
+        (:func:`~sedtheory.principal.box_relaxation.relaxation_bound` for ``p <= 1``,
+        :func:`~sedtheory.principal.box_agents.high_p_bound` for ``p > 1``; global commons) from
+        reference designs ``(rates, actions)`` (the first is the design; for max-min welfare
+        another reference often weighs the agents better), or None where it does not apply."""
+        from sedtheory.principal.box_agents import high_p_bound
+        from sedtheory.principal.box_relaxation import relaxation_bound, relaxed_boxes
+
+        if not self.relaxed_applies(game, objective):
             return None
         space = self.for_game(game)
         base = space._game_with_thresholds(game)
-        aggregate = float(base.kernel.total(np.asarray(actions, dtype=float)))
-        boxes = relaxed_boxes(game.n)
+        kernel = base.kernel
+        values, totals = [], []
+        for rates, actions in references:
+            x, a = np.asarray(rates, dtype=float), np.asarray(actions, dtype=float)
+            values.append(objective.values(kernel.utilities(a, x), kernel.payoffs(a, x)))
+            totals.append(float(kernel.total(a)))
+        boxes = relaxed_boxes(game.n, space._pieces(game))
         if objective.p > 1:  # every agent's largest utility (W row by row), a quarter of the boxes
-            if not rows_dual(game, objective.of):
-                return None
-            return high_p_bound(
-                base, objective, space.bounds, aggregate=aggregate, max_boxes=max(1, boxes // 4)
-            )
+            quarter = max(1, boxes // 4)
+            return high_p_bound(base, objective, space.bounds, aggregate=totals[0], max_boxes=quarter)
         return relaxation_bound(
-            base, objective, space.bounds, values=values, aggregate=aggregate, max_boxes=boxes
+            base,
+            objective,
+            space.bounds,
+            values=np.array(values),
+            aggregate=np.array(totals),
+            max_boxes=boxes,
         )
 
     def _relaxed_share(self, game: Any, objective: Objective, incumbent: Any, seconds: float) -> Any:

@@ -140,6 +140,20 @@ def test_more_boxes_never_loosen() -> None:
     assert uppers[0] >= uppers[1] >= uppers[2] >= design.welfare
 
 
+def test_several_references_keep_the_best_root() -> None:
+    """Two references: the whole box's bound is the smaller of the two single-reference ones."""
+    game = ws_game(100)
+    box = np.stack([np.zeros(3), np.ones(3)])
+    rng = np.random.default_rng(3)
+    refs = rng.uniform(20.0, 120.0, (2, game.n))
+    obj = sed.Objective(-math.inf)
+    alone = [relaxation_bound(game, obj, box, values=r, aggregate=300.0, max_boxes=1).upper for r in refs]
+    both = relaxation_bound(game, obj, box, values=refs, aggregate=np.array([300.0, 300.0]), max_boxes=1)
+    assert both.upper == pytest.approx(min(alone), rel=1e-12)
+    with pytest.raises(InvalidParameterError, match="aggregate"):
+        relaxation_bound(game, obj, box, values=refs, aggregate=300.0)
+
+
 def test_payoff_weights_are_the_gradient() -> None:
     game = sed.scenarios.apple_picking()
     v = np.linspace(20.0, 80.0, game.n)
@@ -177,7 +191,8 @@ def test_no_cap_or_no_damage(damage: float, amax: float) -> None:
 
 
 def test_box_budget() -> None:
-    assert relaxed_boxes(1000) == 20 and relaxed_boxes(7) == 64 and relaxed_boxes(10**6) == 1
+    assert relaxed_boxes(1000) == 20 and relaxed_boxes(7) == 64 and relaxed_boxes(1000, 7) == 8
+    assert relaxed_boxes(20_001) == 0 and relaxed_boxes(10_000, 7) == 0  # the first best stands
 
 
 def test_bad_input() -> None:
