@@ -85,7 +85,7 @@ MIN_SURROGATES = (-16.0, -32.0, -64.0, -128.0, -256.0, -512.0)
 #: about 0.3 s there).
 BOX_WORK = 20_000
 #: Boxes at most for a design's default bound.
-MAX_BOXES = 64
+MAX_BOXES = 32
 #: Exponents closer to 0 than this take the weights of M_0 (p < 0) or of M_TINY_P (p > 0), which
 #: bound them by the power-mean inequality (the gradient's formula is ill-conditioned there).
 TINY_P = 1e-6

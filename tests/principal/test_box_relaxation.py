@@ -197,7 +197,7 @@ def test_no_cap_or_no_damage(damage: float, amax: float) -> None:
 
 
 def test_box_budget() -> None:
-    assert relaxed_boxes(1000) == 20 and relaxed_boxes(7) == 64 and relaxed_boxes(1000, 7) == 8
+    assert relaxed_boxes(1000) == 20 and relaxed_boxes(7) == 32 and relaxed_boxes(1000, 7) == 8
     assert relaxed_boxes(20_001) == 0 and relaxed_boxes(10_000, 7) == 0  # the first best stands
 
 
